@@ -1,0 +1,126 @@
+/**
+ * Checks data against the config JSON Schema with ajv, filling every default on the way (the one
+ * place defaults are applied), and turns ajv's errors into located, readable issues.
+ */
+import { Ajv, type ErrorObject } from "ajv";
+import { ConfigSchema, type Config } from "./schema.js";
+import { joinPath, type ConfigIssue } from "./issues.js";
+import type { ConfigSource } from "./source.js";
+
+let compiled: ReturnType<Ajv["compile"]> | undefined;
+
+function validator() {
+  compiled ??= new Ajv({ allErrors: true, useDefaults: true, strict: true, strictTypes: false }).compile(ConfigSchema);
+  return compiled;
+}
+
+/** Validates `source.data` in place (defaults are written into it) and returns the issues found. */
+export function checkAgainstSchema(source: ConfigSource): { config?: Config; issues: ConfigIssue[] } {
+  const validate = validator();
+  if (validate(source.data)) return { config: source.data as Config, issues: [] };
+  const issues = (validate.errors ?? []).map((e) => toIssue(e, source));
+  return { issues: dedupe(issues) };
+}
+
+function toIssue(error: ErrorObject, source: ConfigSource): ConfigIssue {
+  const parent = pointerSegments(error.instancePath);
+  const value = valueAt(source.data, parent);
+  const described = describe(error, value);
+  const path = described.child === undefined ? parent : [...parent, described.child];
+  const at = source.locate(path, { key: described.child !== undefined });
+  return { path: joinPath(path), message: described.message, ...(at ?? {}) };
+}
+
+function describe(e: ErrorObject, value: unknown): { message: string; child?: string } {
+  const p = e.params as Record<string, unknown>;
+  switch (e.keyword) {
+    case "additionalProperties": {
+      const name = String(p.additionalProperty);
+      const allowed = Object.keys((e.parentSchema?.properties as object | undefined) ?? {});
+      const guess = closest(name, allowed);
+      const hint = guess ? `; did you mean "${guess}"?` : ".";
+      return { child: name, message: `unknown field "${name}"${hint} Allowed: ${allowed.join(", ") || "none"}` };
+    }
+    case "required":
+      return { child: String(p.missingProperty), message: "is required" };
+    case "type":
+      return { message: `must be ${[p.type].flat().join(" or ")}, found ${kindOf(value)}` };
+    case "enum":
+      return { message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}, found ${show(value)}` };
+    case "pattern":
+      return { message: `${show(value)} is not valid: ${e.parentSchema?.description ?? `must match ${String(p.pattern)}`}` };
+    case "minimum":
+    case "maximum":
+      return { message: `must be ${e.keyword === "minimum" ? ">=" : "<="} ${String(p.limit)}, found ${show(value)}` };
+    case "minItems":
+      return { message: `must have at least ${String(p.limit)} item(s)` };
+    case "minProperties":
+      return { message: `must have at least ${String(p.limit)} entr${p.limit === 1 ? "y" : "ies"}` };
+    case "minLength":
+      return { message: "must not be empty" };
+    case "maxLength":
+      return { message: `must be at most ${String(p.limit)} characters, found ${String((value as string).length)}` };
+    case "propertyNames":
+      return { message: `has an invalid name: ${String(p.propertyName)}` };
+    default:
+      return { message: e.message ?? e.keyword };
+  }
+}
+
+function pointerSegments(pointer: string): (string | number)[] {
+  if (!pointer) return [];
+  return pointer
+    .slice(1)
+    .split("/")
+    .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+}
+
+function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
+  let v = data;
+  for (const s of path) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[s] : undefined;
+  return v;
+}
+
+function kindOf(value: unknown): string {
+  if (value === null) return "null";
+  if (Array.isArray(value)) return "a list";
+  if (typeof value === "object") return "a mapping";
+  return `${typeof value} ${show(value)}`;
+}
+
+function show(value: unknown): string {
+  return JSON.stringify(value) ?? String(value);
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.path}\0${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/** The allowed name closest to a misspelt one, if it is close enough to be a likely typo. */
+export function closest(name: string, candidates: readonly string[]): string | undefined {
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = editDistance(name.toLowerCase(), c.toLowerCase());
+    if (d < bestDistance) [best, bestDistance] = [c, d];
+  }
+  return best !== undefined && bestDistance <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    prev = cur;
+  }
+  return prev[b.length]!;
+}

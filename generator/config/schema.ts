@@ -1,0 +1,356 @@
+/**
+ * The shape of airflow-gitops.yaml: the single source of truth for validation (ajv), defaults
+ * (ajv `useDefaults`), the published `airflow-gitops.schema.json` and the TypeScript `Config` type.
+ *
+ * Every property carries a description and either a default or, when the user must decide, an
+ * example and a place in its parent's `required` list.
+ */
+import { Type, type Static, type TSchema } from "@sinclair/typebox";
+
+const DNS_LABEL = "^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$";
+const QUANTITY = "^[0-9]+(\\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$";
+const DURATION = "^([0-9]+(ms|s|m|h))+$";
+const IMAGE_TAG = "^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+const IMAGE_REF = "^[a-z0-9]+([._/:-][a-z0-9]+)*:(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+
+const closed = { additionalProperties: false } as const;
+
+/** A string enum as plain JSON Schema `enum` (clearer errors than a union of literals). */
+function StringEnum<T extends string>(values: readonly T[], options: { description: string; default?: T }) {
+  return Type.Unsafe<T>({ type: "string", enum: [...values], ...options });
+}
+
+function Quantity(description: string, defaultValue: string) {
+  return Type.String({ pattern: QUANTITY, description, default: defaultValue });
+}
+
+const ResourceRequests = Type.Object(
+  {
+    cpu: Quantity("CPU request (Kubernetes quantity, e.g. 250m).", "100m"),
+    memory: Quantity("Memory request (Kubernetes quantity, e.g. 512Mi).", "256Mi"),
+  },
+  { ...closed, description: "Resources the scheduler reserves for the container.", default: {} },
+);
+
+const ResourceLimits = Type.Object(
+  {
+    cpu: Type.Optional(
+      Type.String({
+        pattern: QUANTITY,
+        description: "CPU limit. Unset by default: CPU limits throttle Airflow without protecting the node.",
+        examples: ["2"],
+      }),
+    ),
+    memory: Quantity("Memory limit (Kubernetes quantity). Always set, so a leak cannot take the node down.", "512Mi"),
+  },
+  { ...closed, description: "Upper bounds for the container.", default: {} },
+);
+
+/** Resources with component-specific defaults, so each component's defaults live in the schema. */
+function Resources(description: string, requests: { cpu: string; memory: string }, memoryLimit: string) {
+  return Type.Object(
+    {
+      requests: Type.Object(
+        {
+          cpu: Quantity("CPU request (Kubernetes quantity, e.g. 250m).", requests.cpu),
+          memory: Quantity("Memory request (Kubernetes quantity, e.g. 512Mi).", requests.memory),
+        },
+        { ...closed, description: ResourceRequests.description, default: {} },
+      ),
+      limits: Type.Object(
+        {
+          cpu: ResourceLimits.properties.cpu,
+          memory: Quantity(
+            "Memory limit (Kubernetes quantity). Always set, so a leak cannot take the node down.",
+            memoryLimit,
+          ),
+        },
+        { ...closed, description: ResourceLimits.description, default: {} },
+      ),
+    },
+    { ...closed, description, default: {} },
+  );
+}
+
+function Replicas(description: string, defaultValue: number) {
+  return Type.Integer({ minimum: 1, maximum: 100, description, default: defaultValue });
+}
+
+const AirflowConfigValue = Type.Unsafe<string | number | boolean>({
+  type: ["string", "number", "boolean"],
+  description: "A value for airflow.cfg; booleans are written as True/False.",
+});
+
+const AirflowConfig = Type.Record(
+  Type.String({ pattern: "^[a-z][a-z0-9_.]*$" }),
+  Type.Record(Type.String({ pattern: "^[a-z][a-z0-9_]*$" }), AirflowConfigValue),
+  {
+    description:
+      "Extra airflow.cfg entries as section -> option -> value. Checked against the options Airflow 3 knows; " +
+      "secrets (fernet key, database URL, API and JWT secrets) are refused here because they come from Parameter Store.",
+    default: {},
+    examples: [{ core: { parallelism: 64 }, kubernetes_executor: { worker_pods_creation_batch_size: 16 } }],
+  },
+);
+
+const Airflow = Type.Object(
+  {
+    image: Type.Object(
+      {
+        repository: Type.String({
+          minLength: 1,
+          description: "Airflow image repository, used by every Airflow container and by task pods.",
+          default: "apache/airflow",
+        }),
+        tag: Type.String({
+          pattern: IMAGE_TAG,
+          description: "Airflow image tag (never `latest`). Must be an Airflow 3 image.",
+          default: "3.2.2",
+        }),
+      },
+      { ...closed, description: "The Airflow image.", default: {} },
+    ),
+    config: AirflowConfig,
+    migrationWaitTimeoutSeconds: Type.Integer({
+      minimum: 10,
+      maximum: 3600,
+      description:
+        "How long each long-running pod waits in its init container for `airflow db migrate` to finish before retrying.",
+      default: 300,
+    }),
+  },
+  { ...closed, description: "Airflow itself: image and airflow.cfg.", default: {} },
+);
+
+const GitSync = Type.Object(
+  {
+    repository: Type.String({
+      pattern: "^(https://|ssh://|git@)[^\\s]+$",
+      description: "Git repository holding the DAG sources (SSH `git@host:org/repo.git` or `https://`).",
+      examples: ["git@github.com:acme/dags.git"],
+    }),
+    branch: Type.String({ minLength: 1, description: "Branch, tag or commit to follow.", default: "main" }),
+    subPath: Type.String({
+      pattern: "^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)?$",
+      description: "Directory inside the repository that holds the sources (empty for the repository root).",
+      default: "",
+    }),
+    period: Type.String({ pattern: DURATION, description: "How often git-sync polls the repository.", default: "60s" }),
+    image: Type.String({
+      pattern: IMAGE_REF,
+      description: "git-sync v4 image.",
+      default: "registry.k8s.io/git-sync/git-sync:v4.4.2",
+    }),
+    auth: StringEnum(["ssh", "https", "none"] as const, {
+      description:
+        "How git-sync authenticates: an SSH key with known_hosts, an HTTPS username and token, or none (public repository).",
+      default: "ssh",
+    }),
+  },
+  {
+    ...closed,
+    required: ["repository"],
+    description: "git-sync copies the DAG sources from git to the shared DAG volume.",
+  },
+);
+
+const Builder = Type.Object(
+  {
+    image: Type.String({
+      pattern: IMAGE_REF,
+      description: "Image of the DAG builder, a long-running process that turns the synced sources into DAG files.",
+      examples: ["acme/dag-builder:1.4.0"],
+    }),
+    command: Type.Array(Type.String({ minLength: 1 }), {
+      minItems: 1,
+      description:
+        "Command of the builder container. It reads the sources from /git/repo and writes DAG files to /opt/airflow/dags, and keeps running.",
+      examples: [["build-dags", "--watch", "/git/repo", "/opt/airflow/dags"]],
+    }),
+  },
+  {
+    ...closed,
+    required: ["image", "command"],
+    description:
+      "Optional DAG builder. Without it, git-sync writes straight to the DAG volume and Airflow reads the synced files.",
+  },
+);
+
+const Dags = Type.Object(
+  { gitSync: GitSync, builder: Type.Optional(Builder) },
+  { ...closed, required: ["gitSync"], description: "Where DAGs come from." },
+);
+
+const Storage = Type.Object(
+  {
+    efs: Type.Object(
+      {
+        fileSystemId: Type.String({
+          pattern: "^fs-[0-9a-f]{8,17}$",
+          description: "EFS file system that holds the DAG and log volumes (dynamic provisioning with access points).",
+          examples: ["fs-0123456789abcdef0"],
+        }),
+      },
+      { ...closed, required: ["fileSystemId"], description: "Amazon EFS, through the EFS CSI driver." },
+    ),
+    dags: Type.Object(
+      { size: Quantity("Requested size of the DAG volume (EFS is elastic; Kubernetes requires a number).", "10Gi") },
+      { ...closed, description: "The shared DAG volume (ReadWriteMany).", default: {} },
+    ),
+    logs: Type.Object(
+      { size: Quantity("Requested size of the log volume (EFS is elastic; Kubernetes requires a number).", "100Gi") },
+      { ...closed, description: "The shared task-log volume (ReadWriteMany).", default: {} },
+    ),
+  },
+  { ...closed, required: ["efs"], description: "Shared volumes for DAGs and task logs." },
+);
+
+const Aws = Type.Object(
+  {
+    region: Type.String({
+      pattern: "^[a-z]{2}(-gov)?-[a-z]+-[0-9]$",
+      description: "AWS region of the cluster and of the Parameter Store entries.",
+      examples: ["sa-east-1"],
+    }),
+  },
+  { ...closed, required: ["region"], description: "The AWS account the deployment runs in." },
+);
+
+const Ingress = Type.Object(
+  {
+    className: Type.String({ pattern: DNS_LABEL, description: "IngressClass of the AWS Load Balancer Controller.", default: "alb" }),
+    scheme: StringEnum(["internal", "internet-facing"] as const, {
+      description: "Whether the load balancer is reachable only inside the VPC or from the internet.",
+      default: "internal",
+    }),
+    allowedCidrs: Type.Array(
+      Type.String({ pattern: "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$" }),
+      {
+        minItems: 1,
+        description:
+          "Source ranges allowed to reach the UI and API: the load balancer's inbound rule and the api-server NetworkPolicy.",
+        default: ["0.0.0.0/0"],
+      },
+    ),
+  },
+  { ...closed, description: "The ALB Ingress in front of the api-server.", default: {} },
+);
+
+const Components = Type.Object(
+  {
+    apiServer: Type.Object(
+      {
+        replicas: Replicas("api-server replicas (UI, REST API and the Execution API that task pods call).", 1),
+        resources: Resources("api-server container resources.", { cpu: "250m", memory: "1Gi" }, "2Gi"),
+      },
+      { ...closed, description: "The api-server Deployment.", default: {} },
+    ),
+    scheduler: Type.Object(
+      {
+        replicas: Replicas("Scheduler replicas (Airflow 3 schedulers run active-active).", 1),
+        resources: Resources("Scheduler container resources.", { cpu: "500m", memory: "1Gi" }, "2Gi"),
+      },
+      { ...closed, description: "The scheduler Deployment, which launches one pod per task.", default: {} },
+    ),
+    dagProcessor: Type.Object(
+      {
+        replicas: Replicas("DAG processor replicas.", 1),
+        resources: Resources("DAG processor container resources.", { cpu: "250m", memory: "1Gi" }, "2Gi"),
+      },
+      { ...closed, description: "The DAG processor Deployment (parses DAG files; mandatory in Airflow 3).", default: {} },
+    ),
+    triggerer: Type.Object(
+      {
+        replicas: Replicas("Triggerer replicas.", 1),
+        resources: Resources("Triggerer container resources.", { cpu: "100m", memory: "512Mi" }, "1Gi"),
+      },
+      { ...closed, description: "The triggerer Deployment (runs deferred tasks).", default: {} },
+    ),
+    statsd: Type.Object(
+      {
+        image: Type.String({
+          pattern: IMAGE_REF,
+          description: "Prometheus statsd exporter image.",
+          default: "quay.io/prometheus/statsd-exporter:v0.28.0",
+        }),
+        resources: Resources("statsd exporter container resources.", { cpu: "50m", memory: "64Mi" }, "128Mi"),
+      },
+      { ...closed, description: "The statsd exporter that turns Airflow metrics into Prometheus metrics.", default: {} },
+    ),
+    dagSync: Type.Object(
+      {
+        gitSyncResources: Resources("git-sync container resources.", { cpu: "50m", memory: "64Mi" }, "256Mi"),
+        builderResources: Resources("DAG builder container resources.", { cpu: "100m", memory: "256Mi" }, "1Gi"),
+      },
+      { ...closed, description: "The dag-sync Deployment (git-sync plus the optional builder).", default: {} },
+    ),
+    worker: Type.Object(
+      {
+        resources: Resources("Resources of each task pod.", { cpu: "250m", memory: "512Mi" }, "2Gi"),
+        terminationGracePeriodSeconds: Type.Integer({
+          minimum: 0,
+          maximum: 86400,
+          description: "How long a task pod may take to finish after it is asked to stop.",
+          default: 600,
+        }),
+      },
+      { ...closed, description: "Task pods launched by the KubernetesExecutor (pod_template_file).", default: {} },
+    ),
+    migrations: Type.Object(
+      {
+        resources: Resources("Resources of the `airflow db migrate` Job and of the wait-for-migrations init containers.", { cpu: "100m", memory: "512Mi" }, "1Gi"),
+      },
+      { ...closed, description: "Database migrations.", default: {} },
+    ),
+  },
+  { ...closed, description: "Per-component settings shared by every environment.", default: {} },
+);
+
+const Environment = Type.Object(
+  {
+    description: Type.String({ description: "What this environment is for (shown in Argo CD).", default: "" }),
+  },
+  { ...closed, description: "One environment (an overlay and an Argo CD Application).", default: {} },
+);
+
+export const ConfigSchema = Type.Object(
+  {
+    name: Type.String({
+      pattern: DNS_LABEL,
+      maxLength: 40,
+      description: "Prefix of every object name (`<name>-scheduler`) and the app.kubernetes.io/instance label.",
+      default: "airflow",
+    }),
+    namespace: Type.String({
+      pattern: DNS_LABEL,
+      description: "Namespace Airflow runs in; task pods are launched there too.",
+      default: "airflow",
+    }),
+    airflow: Airflow,
+    dags: Dags,
+    storage: Storage,
+    aws: Aws,
+    ingress: Ingress,
+    components: Components,
+    environments: Type.Record(Type.String({ pattern: "^[a-z][a-z0-9-]{0,19}$" }), Environment, {
+      minProperties: 1,
+      description: "Environments by name (lower case, e.g. dev, prod): each becomes overlays/<name>.",
+      examples: [{ dev: {}, prod: {} }],
+    }),
+  },
+  {
+    ...closed,
+    title: "airflow-gitops configuration",
+    description: "One file describes an Airflow 3 deployment on EKS and all its environments.",
+    required: ["dags", "storage", "aws", "environments"],
+  },
+);
+
+export type Config = Static<typeof ConfigSchema>;
+export type ComponentResources = Config["components"]["apiServer"]["resources"];
+export type EnvironmentConfig = Config["environments"][string];
+
+/** The schema as plain JSON (TypeBox's symbol keys dropped), as published for editors. */
+export function configJsonSchema(): Record<string, unknown> {
+  return JSON.parse(JSON.stringify(ConfigSchema as TSchema)) as Record<string, unknown>;
+}

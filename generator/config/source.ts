@@ -1,0 +1,55 @@
+/**
+ * Parses config text into plain data while keeping a way back from a field path to its line and
+ * column, so every later problem can point at the place in the file.
+ */
+import { isMap, isSeq, LineCounter, parseDocument, type Document, type Node } from "yaml";
+import type { ConfigIssue } from "./issues.js";
+
+export interface ConfigSource {
+  data: unknown;
+  /** Position of the value at `path`, or of the nearest ancestor that exists in the file. */
+  locate(path: readonly (string | number)[], options?: { key?: boolean }): { line: number; col: number } | undefined;
+}
+
+export function parseConfigText(text: string): { source?: ConfigSource; issues: ConfigIssue[] } {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const issues: ConfigIssue[] = [...doc.errors, ...doc.warnings].map((e) => {
+    const pos = lineCounter.linePos(e.pos[0]);
+    return { path: "", message: `YAML: ${firstLine(e.message)}`, line: pos.line, col: pos.col };
+  });
+  if (doc.errors.length > 0) return { issues };
+  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  if (data === null || typeof data !== "object" || Array.isArray(data)) {
+    return { issues: [{ path: "", message: "must be a YAML mapping of settings", line: 1, col: 1 }] };
+  }
+  return { source: { data, locate: (path, options) => locate(doc, lineCounter, path, options?.key ?? false) }, issues };
+}
+
+function locate(
+  doc: Document,
+  lineCounter: LineCounter,
+  path: readonly (string | number)[],
+  key: boolean,
+): { line: number; col: number } | undefined {
+  let node: unknown = doc.contents;
+  let found: Node | undefined = doc.contents ?? undefined;
+  for (const [i, segment] of path.entries()) {
+    const last = i === path.length - 1;
+    if (isMap(node)) {
+      const pair = node.items.find((p) => String((p.key as { value?: unknown } | null)?.value ?? p.key) === String(segment));
+      if (!pair) break;
+      found = (last && key ? pair.key : (pair.value ?? pair.key)) as Node;
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === "number" && node.items[segment]) {
+      found = node.items[segment] as Node;
+      node = found;
+    } else break;
+  }
+  const offset = found?.range?.[0];
+  return offset === undefined ? undefined : lineCounter.linePos(offset);
+}
+
+function firstLine(message: string): string {
+  return message.split("\n")[0]!.trim();
+}

@@ -1,0 +1,125 @@
+/**
+ * airflow.cfg: what the generator must set for the deployment to work (managed, not overridable),
+ * sensible production defaults (overridable), and the user's entries, rendered as INI text.
+ */
+import type { Config } from "../config/schema.js";
+import { names } from "./names.js";
+import {
+  API_SERVER_PORT,
+  DAGS_MOUNT,
+  GIT_LINK,
+  LOGS_MOUNT,
+  POD_TEMPLATE_PATH,
+  STATSD_INGEST_PORT,
+  TRIGGERER_LOG_PORT,
+  WORKER_LOG_PORT,
+} from "./paths.js";
+
+type Sections = Record<string, Record<string, string | number | boolean>>;
+
+/** Options that carry secrets: only ever read from Secrets in the environment. */
+export const SECRET_AIRFLOW_OPTIONS: ReadonlySet<string> = new Set([
+  "core.fernet_key",
+  "database.sql_alchemy_conn",
+  "database.sql_alchemy_conn_async",
+  "api.secret_key",
+  "api_auth.jwt_secret",
+]);
+
+/** Options the manifests depend on, with the reason shown when a user tries to override one. */
+export const MANAGED_AIRFLOW_OPTIONS: ReadonlyMap<string, string> = new Map([
+  ["core.executor", "the deployment is built for the KubernetesExecutor"],
+  ["core.dags_folder", "it must match where the DAG volume is mounted"],
+  ["core.execution_api_server_url", "task pods reach the api-server Service at its in-cluster address"],
+  ["kubernetes_executor.pod_template_file", "the pod template is mounted from the airflow ConfigMap"],
+  ["kubernetes_executor.namespace", "task pods run in the configured namespace"],
+  ["kubernetes_executor.multi_namespace_mode", "the RBAC is namespaced"],
+  ["logging.base_log_folder", "it must match where the log volume is mounted"],
+  ["logging.worker_log_server_port", "the NetworkPolicies open this port"],
+  ["logging.trigger_log_server_port", "the NetworkPolicies open this port"],
+  ["metrics.statsd_on", "metrics go to the bundled statsd exporter"],
+  ["metrics.statsd_host", "metrics go to the bundled statsd exporter"],
+  ["metrics.statsd_port", "metrics go to the bundled statsd exporter"],
+  ["api.port", "the Service, probes and NetworkPolicies use this port"],
+  ["api.host", "the api-server must listen on all interfaces inside its pod"],
+]);
+
+export function dagsFolder(config: Config): string {
+  if (config.dags.builder) return DAGS_MOUNT;
+  const sub = config.dags.gitSync.subPath;
+  return sub ? `${DAGS_MOUNT}/${GIT_LINK}/${sub}` : `${DAGS_MOUNT}/${GIT_LINK}`;
+}
+
+/** The Execution API address task pods call; keeps the path of `[api] base_url` if one is set. */
+export function executionApiServerUrl(config: Config): string {
+  const n = names(config);
+  const baseUrl = config.airflow.config.api?.base_url;
+  const basePath = typeof baseUrl === "string" ? new URL(baseUrl, "http://placeholder").pathname.replace(/\/+$/, "") : "";
+  return `http://${n.apiServerService}.${n.namespace}.svc.cluster.local:${API_SERVER_PORT}${basePath}/execution/`;
+}
+
+function managedOptions(config: Config): Sections {
+  const n = names(config);
+  return {
+    core: {
+      executor: "KubernetesExecutor",
+      dags_folder: dagsFolder(config),
+      execution_api_server_url: executionApiServerUrl(config),
+    },
+    kubernetes_executor: {
+      pod_template_file: POD_TEMPLATE_PATH,
+      namespace: n.namespace,
+      multi_namespace_mode: false,
+    },
+    logging: {
+      base_log_folder: LOGS_MOUNT,
+      worker_log_server_port: WORKER_LOG_PORT,
+      trigger_log_server_port: TRIGGERER_LOG_PORT,
+    },
+    metrics: { statsd_on: true, statsd_host: n.statsdService, statsd_port: STATSD_INGEST_PORT },
+    api: { host: "0.0.0.0", port: API_SERVER_PORT },
+  };
+}
+
+/** Production defaults a user may override in `airflow.config`. */
+const DEFAULT_OPTIONS: Sections = {
+  core: {
+    load_examples: false,
+    auth_manager: "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
+    // DAG files live on EFS (NFS): imports are slower than on local disk.
+    dagbag_import_timeout: 120,
+  },
+  dag_processor: { dag_file_processor_timeout: 180 },
+  kubernetes_executor: { delete_worker_pods: true, worker_pods_creation_batch_size: 16 },
+  logging: { colored_console_log: false, remote_logging: false },
+  metrics: { statsd_prefix: "airflow" },
+  api: { expose_config: false },
+  fab: { enable_proxy_fix: true },
+};
+
+export function airflowCfgSections(config: Config): Sections {
+  const merged: Sections = {};
+  for (const layer of [DEFAULT_OPTIONS, config.airflow.config, managedOptions(config)]) {
+    for (const [section, entries] of Object.entries(layer)) merged[section] = { ...merged[section], ...entries };
+  }
+  return merged;
+}
+
+export function renderAirflowCfg(sections: Sections): string {
+  return Object.keys(sections)
+    .sort()
+    .map((section) => {
+      const entries = sections[section]!;
+      const lines = Object.keys(entries)
+        .sort()
+        .map((key) => `${key} = ${iniValue(entries[key]!)}`);
+      return `[${section}]\n${lines.join("\n")}\n`;
+    })
+    .join("\n");
+}
+
+function iniValue(value: string | number | boolean): string {
+  if (typeof value === "boolean") return value ? "True" : "False";
+  // Airflow reads airflow.cfg with configparser interpolation, where a literal % is written %%.
+  return String(value).replace(/%/g, "%%");
+}

@@ -1,0 +1,43 @@
+/** The Kustomize base: every object of the Airflow deployment, shared by all environments. */
+import type { Config } from "../config/schema.js";
+import { airflowConfigMap } from "./components/airflow-config.js";
+import { airflowJobs } from "./components/airflow-jobs.js";
+import { apiServer } from "./components/api-server.js";
+import { clusterObjects } from "./components/cluster.js";
+import { dagSync } from "./components/dag-sync.js";
+import { migrations } from "./components/migrations.js";
+import { networkPolicies } from "./components/network-policies.js";
+import { rbac } from "./components/rbac.js";
+import { serviceAccounts } from "./components/service-accounts.js";
+import { statsd } from "./components/statsd.js";
+import { storage } from "./components/storage.js";
+import type { BaseContext, Manifest } from "./components/types.js";
+import { checksum } from "./hash.js";
+import { layerFiles } from "./layer.js";
+import type { GeneratedFile } from "./manifest.js";
+
+export const BASE_DIR = "base";
+
+export function baseManifests(config: Config): Manifest[] {
+  const configMap = airflowConfigMap(config);
+  const ctx: BaseContext = {
+    airflowPodAnnotations: { "checksum/airflow-config": checksum(configMap.object.data) },
+  };
+  return [
+    ...clusterObjects(config),
+    ...serviceAccounts(config),
+    ...rbac(config),
+    configMap,
+    ...storage(config),
+    ...apiServer(config, ctx),
+    ...airflowJobs(config, ctx),
+    ...statsd(config),
+    ...dagSync(config),
+    ...migrations(config, ctx),
+    ...networkPolicies(config),
+  ];
+}
+
+export function baseLayer(config: Config): GeneratedFile[] {
+  return layerFiles(BASE_DIR, baseManifests(config));
+}

@@ -1,0 +1,23 @@
+/** The airflow ConfigMap: airflow.cfg for every Airflow process and the task pod template. */
+import { ConfigMap } from "kubernetes-models/v1";
+import type { Config } from "../../config/schema.js";
+import { airflowCfgSections, renderAirflowCfg } from "../airflow-cfg.js";
+import { embeddedYaml } from "../embedded-yaml.js";
+import { labels } from "../labels.js";
+import { toKubeObject } from "../manifest.js";
+import { names } from "../names.js";
+import { POD_TEMPLATE_KEY } from "../paths.js";
+import type { Manifest } from "./types.js";
+import { workerPodTemplate } from "./worker.js";
+
+export function airflowConfigMap(config: Config): Manifest {
+  const n = names(config);
+  const configMap = new ConfigMap({
+    metadata: { name: n.airflowConfigMap, namespace: n.namespace, labels: labels(config, "airflow") },
+    data: {
+      "airflow.cfg": renderAirflowCfg(airflowCfgSections(config)),
+      [POD_TEMPLATE_KEY]: embeddedYaml(workerPodTemplate(config)),
+    },
+  });
+  return { component: "airflow", object: toKubeObject(configMap) };
+}

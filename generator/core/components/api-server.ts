@@ -1,0 +1,81 @@
+import type { IHTTPGetAction } from "kubernetes-models/v1/HTTPGetAction";
+import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
+import { Service } from "kubernetes-models/v1";
+import type { Config } from "../../config/schema.js";
+import { labels, selectorLabels } from "../labels.js";
+import { names } from "../names.js";
+import { API_SERVER_PORT } from "../paths.js";
+import { toKubeObject } from "../manifest.js";
+import { airflowDeployment } from "../workload.js";
+import type { BaseContext, Manifest } from "./types.js";
+
+const HEALTH_PATH = "/api/v2/monitor/health";
+const PORT_NAME = "api-server";
+
+/** UI, REST API and the Execution API task pods call: Deployment, Service and ALB Ingress. */
+export function apiServer(config: Config, ctx: BaseContext): Manifest[] {
+  const n = names(config);
+  const httpGet: IHTTPGetAction = { path: HEALTH_PATH, port: PORT_NAME, scheme: "HTTP" };
+  const deployment = airflowDeployment(config, {
+    component: "api-server",
+    command: "api-server",
+    replicas: config.components.apiServer.replicas,
+    resources: config.components.apiServer.resources,
+    ports: [{ name: PORT_NAME, containerPort: API_SERVER_PORT, protocol: "TCP" }],
+    probes: {
+      startup: { httpGet, periodSeconds: 10, timeoutSeconds: 20, failureThreshold: 12 },
+      liveness: { httpGet, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 5 },
+      readiness: { httpGet, periodSeconds: 10, timeoutSeconds: 5, failureThreshold: 3 },
+    },
+    strategy: { type: "RollingUpdate", rollingUpdate: { maxSurge: 1, maxUnavailable: 0 } },
+    terminationGracePeriodSeconds: 30,
+    safeToEvict: true,
+    podAnnotations: ctx.airflowPodAnnotations,
+    mountsDags: false,
+  });
+
+  const service = new Service({
+    metadata: { name: n.apiServerService, namespace: n.namespace, labels: labels(config, "api-server") },
+    spec: {
+      type: "ClusterIP",
+      selector: selectorLabels(config, "api-server"),
+      ports: [{ name: PORT_NAME, port: API_SERVER_PORT, targetPort: PORT_NAME, protocol: "TCP" }],
+    },
+  });
+
+  const ingress = new Ingress({
+    metadata: {
+      name: n.ingress,
+      namespace: n.namespace,
+      labels: labels(config, "api-server"),
+      annotations: {
+        "alb.ingress.kubernetes.io/scheme": config.ingress.scheme,
+        "alb.ingress.kubernetes.io/target-type": "ip",
+        "alb.ingress.kubernetes.io/healthcheck-path": HEALTH_PATH,
+        "alb.ingress.kubernetes.io/inbound-cidrs": config.ingress.allowedCidrs.join(","),
+      },
+    },
+    spec: {
+      ingressClassName: config.ingress.className,
+      rules: [
+        {
+          http: {
+            paths: [
+              {
+                path: "/",
+                pathType: "Prefix",
+                backend: { service: { name: n.apiServerService, port: { name: PORT_NAME } } },
+              },
+            ],
+          },
+        },
+      ],
+    },
+  });
+
+  return [
+    { component: "api-server", object: toKubeObject(deployment) },
+    { component: "api-server", object: toKubeObject(service) },
+    { component: "api-server", object: toKubeObject(ingress) },
+  ];
+}

@@ -1,0 +1,120 @@
+/**
+ * git-sync copies the DAG sources to the shared DAG volume; with a builder, git-sync writes to a
+ * scratch volume and the builder writes the DAG files. One replica, so one writer at a time.
+ */
+import { Deployment } from "kubernetes-models/apps/v1";
+import type { IContainer } from "kubernetes-models/v1/Container";
+import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
+import type { IVolume } from "kubernetes-models/v1/Volume";
+import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
+import type { Config } from "../../config/schema.js";
+import { labels, selectorLabels } from "../labels.js";
+import { toKubeObject } from "../manifest.js";
+import { names } from "../names.js";
+import { AIRFLOW_UID, DAGS_MOUNT, GIT_LINK, GIT_ROOT, GIT_SYNC_UID } from "../paths.js";
+import { claimVolume, containerSecurityContext, podSecurityContext, resources, VOLUME } from "../pod.js";
+import { gitCredentials } from "../secret-refs.js";
+import type { Manifest } from "./types.js";
+
+const SOURCES_VOLUME = "dag-sources";
+const CREDENTIALS_VOLUME = "git-credentials";
+const CREDENTIALS_DIR = "/etc/git-secret";
+
+export function dagSync(config: Config): Manifest[] {
+  const n = names(config);
+  const { gitSync, builder } = config.dags;
+  const creds = gitCredentials(config);
+  // Without a builder git-sync writes straight into the DAG volume; with one, into a scratch volume.
+  const gitVolume = builder ? SOURCES_VOLUME : VOLUME.dags;
+
+  const env: IEnvVar[] = [
+    { name: "GITSYNC_REPO", value: gitSync.repository },
+    { name: "GITSYNC_REF", value: gitSync.branch },
+    { name: "GITSYNC_ROOT", value: GIT_ROOT },
+    { name: "GITSYNC_LINK", value: GIT_LINK },
+    { name: "GITSYNC_PERIOD", value: gitSync.period },
+    { name: "GITSYNC_DEPTH", value: "1" },
+    { name: "GITSYNC_MAX_FAILURES", value: "3" },
+  ];
+  const volumes: IVolume[] = [];
+  const gitMounts: IVolumeMount[] = [{ name: gitVolume, mountPath: GIT_ROOT }];
+  if (gitSync.auth === "ssh") {
+    env.push(
+      { name: "GITSYNC_SSH_KEY_FILE", value: `${CREDENTIALS_DIR}/ssh` },
+      { name: "GITSYNC_SSH_KNOWN_HOSTS", value: "true" },
+      { name: "GITSYNC_SSH_KNOWN_HOSTS_FILE", value: `${CREDENTIALS_DIR}/known_hosts` },
+    );
+    // 0400 plus the pod's fsGroup: readable by git-sync's group, owned by root, which OpenSSH accepts.
+    volumes.push({
+      name: CREDENTIALS_VOLUME,
+      secret: {
+        secretName: creds.secretName,
+        defaultMode: 0o400,
+        items: [
+          { key: creds.ssh.keyKey, path: "ssh" },
+          { key: creds.ssh.knownHostsKey, path: "known_hosts" },
+        ],
+      },
+    });
+    gitMounts.push({ name: CREDENTIALS_VOLUME, mountPath: CREDENTIALS_DIR, readOnly: true });
+  } else if (gitSync.auth === "https") {
+    env.push(
+      { name: "GITSYNC_USERNAME", valueFrom: { secretKeyRef: { name: creds.secretName, key: creds.https.usernameKey } } },
+      { name: "GITSYNC_PASSWORD", valueFrom: { secretKeyRef: { name: creds.secretName, key: creds.https.passwordKey } } },
+    );
+  }
+
+  const containers: IContainer[] = [
+    {
+      name: "git-sync",
+      image: gitSync.image,
+      imagePullPolicy: "IfNotPresent",
+      env,
+      resources: resources(config.components.dagSync.gitSyncResources),
+      securityContext: containerSecurityContext(),
+      volumeMounts: gitMounts,
+    },
+  ];
+  if (builder) {
+    containers.push({
+      name: "dag-builder",
+      image: builder.image,
+      imagePullPolicy: "IfNotPresent",
+      command: builder.command,
+      env: [
+        { name: "DAG_SOURCES_DIR", value: `${GIT_ROOT}/${GIT_LINK}` },
+        { name: "DAGS_DIR", value: DAGS_MOUNT },
+      ],
+      resources: resources(config.components.dagSync.builderResources),
+      securityContext: containerSecurityContext({ runAsUser: AIRFLOW_UID, runAsGroup: 0 }),
+      volumeMounts: [
+        { name: SOURCES_VOLUME, mountPath: GIT_ROOT, readOnly: true },
+        { name: VOLUME.dags, mountPath: DAGS_MOUNT },
+      ],
+    });
+    volumes.push({ name: SOURCES_VOLUME, emptyDir: { sizeLimit: "1Gi" } });
+  }
+  volumes.push(claimVolume(VOLUME.dags, n.dagsClaim));
+
+  const deployment = new Deployment({
+    metadata: { name: n.component("dag-sync"), namespace: n.namespace, labels: labels(config, "dag-sync") },
+    spec: {
+      replicas: 1,
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selectorLabels(config, "dag-sync") },
+      // Never two writers on the DAG volume, even during a rollout.
+      strategy: { type: "Recreate" },
+      template: {
+        metadata: { labels: labels(config, "dag-sync") },
+        spec: {
+          serviceAccountName: n.serviceAccount("dag-sync"),
+          priorityClassName: n.controlPlanePriorityClass,
+          securityContext: podSecurityContext(GIT_SYNC_UID, GIT_SYNC_UID),
+          containers,
+          volumes: volumes.sort((a, b) => a.name.localeCompare(b.name)),
+        },
+      },
+    },
+  });
+  return [{ component: "dag-sync", object: toKubeObject(deployment) }];
+}

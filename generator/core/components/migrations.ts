@@ -1,0 +1,64 @@
+/**
+ * `airflow db migrate` as an Argo CD Sync hook: recreated on every sync, it runs alongside the
+ * workloads, whose wait-for-migrations init containers hold them until it is done. A Helm-style
+ * post-install hook would deadlock here, since Argo CD runs it only after the workloads are healthy.
+ */
+import { Job } from "kubernetes-models/batch/v1";
+import type { Config } from "../../config/schema.js";
+import { labels } from "../labels.js";
+import { toKubeObject } from "../manifest.js";
+import { names } from "../names.js";
+import { AIRFLOW_CFG_PATH, AIRFLOW_UID } from "../paths.js";
+import {
+  SECRETS_READ_BY,
+  VOLUME,
+  airflowEnv,
+  airflowImage,
+  configVolume,
+  containerSecurityContext,
+  podSecurityContext,
+  resources,
+} from "../pod.js";
+import type { BaseContext, Manifest } from "./types.js";
+
+export const MIGRATION_HOOK_ANNOTATIONS = {
+  "argocd.argoproj.io/hook": "Sync",
+  "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
+};
+
+export function migrations(config: Config, ctx: BaseContext): Manifest[] {
+  const n = names(config);
+  const job = new Job({
+    metadata: {
+      name: n.component("migrations"),
+      namespace: n.namespace,
+      labels: labels(config, "migrations"),
+      annotations: MIGRATION_HOOK_ANNOTATIONS,
+    },
+    spec: {
+      backoffLimit: 6,
+      template: {
+        metadata: { labels: labels(config, "migrations"), annotations: ctx.airflowPodAnnotations },
+        spec: {
+          serviceAccountName: n.serviceAccount("migrations"),
+          restartPolicy: "OnFailure",
+          securityContext: podSecurityContext(AIRFLOW_UID),
+          containers: [
+            {
+              name: "migrate",
+              image: airflowImage(config),
+              imagePullPolicy: "IfNotPresent",
+              args: ["bash", "-c", "exec airflow db migrate"],
+              env: [{ name: "PYTHONUNBUFFERED", value: "1" }, ...airflowEnv(config, SECRETS_READ_BY.migrations)],
+              resources: resources(config.components.migrations.resources),
+              securityContext: containerSecurityContext(),
+              volumeMounts: [{ name: VOLUME.config, mountPath: AIRFLOW_CFG_PATH, subPath: "airflow.cfg", readOnly: true }],
+            },
+          ],
+          volumes: [configVolume(config)],
+        },
+      },
+    },
+  });
+  return [{ component: "migrations", object: toKubeObject(job) }];
+}

@@ -1,0 +1,58 @@
+/**
+ * The pod template the KubernetesExecutor starts for every task: container `base`, restartPolicy
+ * Never, the worker ServiceAccount, and the same image, config, DAGs and logs as the control plane.
+ */
+import { Pod } from "kubernetes-models/v1";
+import type { Config } from "../../config/schema.js";
+import { labels } from "../labels.js";
+import { toKubeObject, type KubeObject } from "../manifest.js";
+import { names } from "../names.js";
+import { WORKER_LOG_PORT } from "../paths.js";
+import {
+  AIRFLOW_POD_UID,
+  SECRETS_READ_BY,
+  airflowEnv,
+  airflowImage,
+  airflowMounts,
+  airflowVolumes,
+  containerSecurityContext,
+  podSecurityContext,
+  resources,
+} from "../pod.js";
+
+/** The executor looks the task container up by this name. */
+export const WORKER_CONTAINER = "base";
+
+export function workerPodTemplate(config: Config): KubeObject {
+  const n = names(config);
+  const worker = config.components.worker;
+  const pod = new Pod({
+    metadata: {
+      name: "placeholder-name",
+      namespace: n.namespace,
+      labels: labels(config, "worker"),
+      // A running task must not be evicted to consolidate nodes: it would fail or start over.
+      annotations: { "cluster-autoscaler.kubernetes.io/safe-to-evict": "false" },
+    },
+    spec: {
+      serviceAccountName: n.serviceAccount("worker"),
+      restartPolicy: "Never",
+      securityContext: podSecurityContext(AIRFLOW_POD_UID),
+      terminationGracePeriodSeconds: worker.terminationGracePeriodSeconds,
+      containers: [
+        {
+          name: WORKER_CONTAINER,
+          image: airflowImage(config),
+          imagePullPolicy: "IfNotPresent",
+          env: airflowEnv(config, SECRETS_READ_BY.worker),
+          ports: [{ name: "worker-logs", containerPort: WORKER_LOG_PORT, protocol: "TCP" }],
+          resources: resources(worker.resources),
+          securityContext: containerSecurityContext(),
+          volumeMounts: airflowMounts(true),
+        },
+      ],
+      volumes: airflowVolumes(config, true),
+    },
+  });
+  return toKubeObject(pod);
+}

@@ -1,0 +1,16 @@
+/**
+ * The pure core: a complete Config in, every generated file out (as data; rendering to text is the
+ * caller's). No file system, process, clock or environment access below this point.
+ */
+import type { Config } from "../config/schema.js";
+import { baseLayer } from "./base.js";
+import type { GeneratedFile } from "./manifest.js";
+
+/** Top-level directories the generator owns completely: stale files in them are deleted. */
+export const OWNED_DIRS = ["base", "overlays", "secrets", "argocd"] as const;
+
+export function generate(config: Config): GeneratedFile[] {
+  return [...baseLayer(config)];
+}
+
+export type { GeneratedFile } from "./manifest.js";

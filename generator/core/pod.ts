@@ -1,0 +1,117 @@
+/** Pieces every pod spec shares: security contexts, resources, Airflow env, volumes and mounts. */
+import type { IContainer } from "kubernetes-models/v1/Container";
+import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
+import type { IPodSecurityContext } from "kubernetes-models/v1/PodSecurityContext";
+import type { IResourceRequirements } from "kubernetes-models/v1/ResourceRequirements";
+import type { ISecurityContext } from "kubernetes-models/v1/SecurityContext";
+import type { IVolume } from "kubernetes-models/v1/Volume";
+import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
+import type { ComponentResources, Config } from "../config/schema.js";
+import { names } from "./names.js";
+import { AIRFLOW_CFG_PATH, AIRFLOW_HOME, AIRFLOW_UID, DAGS_MOUNT, LOGS_MOUNT } from "./paths.js";
+import { airflowSecrets, type SecretKeyRef } from "./secret-refs.js";
+
+export const VOLUME = { config: "config", dags: "dags", logs: "logs" } as const;
+
+/** Pod Security Standards "restricted": non-root, RuntimeDefault seccomp. */
+export function podSecurityContext(uid: number, gid = 0): IPodSecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: uid,
+    runAsGroup: gid,
+    fsGroup: gid,
+    fsGroupChangePolicy: "OnRootMismatch",
+    seccompProfile: { type: "RuntimeDefault" },
+  };
+}
+
+/** Pod Security Standards "restricted" for a container: no privilege escalation, every capability dropped. */
+export function containerSecurityContext(extra: Partial<ISecurityContext> = {}): ISecurityContext {
+  return {
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ["ALL"] },
+    ...extra,
+  };
+}
+
+export function resources(r: ComponentResources): IResourceRequirements {
+  return {
+    requests: { cpu: r.requests.cpu, memory: r.requests.memory },
+    limits: { ...(r.limits.cpu ? { cpu: r.limits.cpu } : {}), memory: r.limits.memory },
+  };
+}
+
+export function airflowImage(config: Config): string {
+  return `${config.airflow.image.repository}:${config.airflow.image.tag}`;
+}
+
+export type SecretUse = SecretKeyRef["id"];
+
+/** Which secrets each kind of Airflow process reads (least privilege: task pods never sign tokens). */
+export const SECRETS_READ_BY = {
+  controlPlane: ["fernetKey", "databaseUrl", "apiSecretKey", "jwtSecret"],
+  worker: ["fernetKey", "databaseUrl", "apiSecretKey"],
+  migrations: ["fernetKey", "databaseUrl"],
+} as const satisfies Record<string, readonly SecretUse[]>;
+
+export function airflowEnv(config: Config, secrets: readonly SecretUse[]): IEnvVar[] {
+  const refs = airflowSecrets(config);
+  return [
+    { name: "AIRFLOW_HOME", value: AIRFLOW_HOME },
+    ...secrets.map((id) => ({
+      name: refs[id].env,
+      valueFrom: { secretKeyRef: { name: refs[id].secretName, key: refs[id].key } },
+    })),
+  ];
+}
+
+export function configVolume(config: Config): IVolume {
+  return { name: VOLUME.config, configMap: { name: names(config).airflowConfigMap } };
+}
+
+export function claimVolume(name: string, claimName: string, readOnly = false): IVolume {
+  return { name, persistentVolumeClaim: { claimName, ...(readOnly ? { readOnly } : {}) } };
+}
+
+/** Config and logs always; the DAG volume only for processes that import DAG files. */
+export function airflowVolumes(config: Config, withDags: boolean): IVolume[] {
+  const n = names(config);
+  return [
+    configVolume(config),
+    ...(withDags ? [claimVolume(VOLUME.dags, n.dagsClaim, true)] : []),
+    claimVolume(VOLUME.logs, n.logsClaim),
+  ];
+}
+
+export function airflowMounts(withDags: boolean): IVolumeMount[] {
+  return [
+    { name: VOLUME.config, mountPath: AIRFLOW_CFG_PATH, subPath: "airflow.cfg", readOnly: true },
+    ...(withDags ? [{ name: VOLUME.dags, mountPath: DAGS_MOUNT, readOnly: true }] : []),
+    { name: VOLUME.logs, mountPath: LOGS_MOUNT },
+  ];
+}
+
+/** Holds a long-running Airflow pod until `airflow db migrate` has brought the schema up to date. */
+export function waitForMigrations(config: Config): IContainer {
+  return {
+    name: "wait-for-migrations",
+    image: airflowImage(config),
+    imagePullPolicy: "IfNotPresent",
+    args: ["airflow", "db", "check-migrations", `--migration-wait-timeout=${config.airflow.migrationWaitTimeoutSeconds}`],
+    env: airflowEnv(config, SECRETS_READ_BY.migrations),
+    volumeMounts: [{ name: VOLUME.config, mountPath: AIRFLOW_CFG_PATH, subPath: "airflow.cfg", readOnly: true }],
+    resources: resources(config.components.migrations.resources),
+    securityContext: containerSecurityContext(),
+  };
+}
+
+/** `airflow jobs check` for the given job type, as the liveness test of a long-running component. */
+export function jobCheckProbeCommand(jobType: "SchedulerJob" | "DagProcessorJob" | "TriggererJob"): string[] {
+  return [
+    "sh",
+    "-c",
+    `CONNECTION_CHECK_MAX_COUNT=0 AIRFLOW__LOGGING__LOGGING_LEVEL=ERROR exec /entrypoint airflow jobs check --job-type ${jobType} --local`,
+  ];
+}
+
+export const AIRFLOW_POD_UID = AIRFLOW_UID;
