@@ -3,14 +3,14 @@
  * place defaults are applied), and turns ajv's errors into located, readable issues.
  */
 import { Ajv, type ErrorObject } from "ajv";
-import { ConfigSchema, type Config } from "./schema.js";
+import { ConfigSchema, PATTERN_HINTS, type Config } from "./schema.js";
 import { joinPath, type ConfigIssue } from "./issues.js";
 import type { ConfigSource } from "./source.js";
 
 let compiled: ReturnType<Ajv["compile"]> | undefined;
 
 function validator() {
-  compiled ??= new Ajv({ allErrors: true, useDefaults: true, strict: true, strictTypes: false }).compile(ConfigSchema);
+  compiled ??= new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictTypes: false }).compile(ConfigSchema);
   return compiled;
 }
 
@@ -36,6 +36,10 @@ function describe(e: ErrorObject, value: unknown): { message: string; child?: st
   switch (e.keyword) {
     case "additionalProperties": {
       const name = String(p.additionalProperty);
+      const namePattern = Object.keys((e.parentSchema?.patternProperties as object | undefined) ?? {})[0];
+      if (namePattern !== undefined) {
+        return { child: name, message: `invalid name "${name}": ${PATTERN_HINTS[namePattern] ?? `must match ${namePattern}`}` };
+      }
       const allowed = Object.keys((e.parentSchema?.properties as object | undefined) ?? {});
       const guess = closest(name, allowed);
       const hint = guess ? `; did you mean "${guess}"?` : ".";
@@ -48,7 +52,7 @@ function describe(e: ErrorObject, value: unknown): { message: string; child?: st
     case "enum":
       return { message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}, found ${show(value)}` };
     case "pattern":
-      return { message: `${show(value)} is not valid: ${e.parentSchema?.description ?? `must match ${String(p.pattern)}`}` };
+      return { message: `${PATTERN_HINTS[String(p.pattern)] ?? `must match ${String(p.pattern)}`}, found ${show(value)}` };
     case "minimum":
     case "maximum":
       return { message: `must be ${e.keyword === "minimum" ? ">=" : "<="} ${String(p.limit)}, found ${show(value)}` };
@@ -60,8 +64,6 @@ function describe(e: ErrorObject, value: unknown): { message: string; child?: st
       return { message: "must not be empty" };
     case "maxLength":
       return { message: `must be at most ${String(p.limit)} characters, found ${String((value as string).length)}` };
-    case "propertyNames":
-      return { message: `has an invalid name: ${String(p.propertyName)}` };
     default:
       return { message: e.message ?? e.keyword };
   }

@@ -12,6 +12,31 @@ const QUANTITY = "^[0-9]+(\\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$";
 const DURATION = "^([0-9]+(ms|s|m|h))+$";
 const IMAGE_TAG = "^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
 const IMAGE_REF = "^[a-z0-9]+([._/:-][a-z0-9]+)*:(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
+const ENVIRONMENT_NAME = "^[a-z][a-z0-9-]{0,19}$";
+const AIRFLOW_SECTION = "^[a-z][a-z0-9_.]*$";
+const AIRFLOW_OPTION = "^[a-z][a-z0-9_]*$";
+const GIT_URL = "^(https://|ssh://|git@)[^\\s]+$";
+const SUB_PATH = "^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)?$";
+const FILE_SYSTEM_ID = "^fs-[0-9a-f]{8,17}$";
+const AWS_REGION = "^[a-z]{2}(-gov)?-[a-z]+-[0-9]$";
+const CIDR = "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$";
+
+/** What each pattern means, in words, for error messages. */
+export const PATTERN_HINTS: Readonly<Record<string, string>> = {
+  [DNS_LABEL]: "must be a DNS label: lower-case letters, digits and '-', starting with a letter",
+  [QUANTITY]: "must be a Kubernetes quantity such as 500m, 2, 512Mi or 10Gi",
+  [DURATION]: "must be a duration such as 30s, 5m or 1h",
+  [IMAGE_TAG]: "must be a pinned image tag (not latest)",
+  [IMAGE_REF]: "must be an image with a pinned tag, like registry.example.com/team/image:1.2.3 (not latest)",
+  [ENVIRONMENT_NAME]: "must be lower-case letters, digits and '-', starting with a letter, at most 20 characters",
+  [AIRFLOW_SECTION]: "must be an airflow.cfg section name in lower case",
+  [AIRFLOW_OPTION]: "must be an airflow.cfg option name in lower case",
+  [GIT_URL]: "must be a git URL: git@host:org/repo.git, ssh://... or https://...",
+  [SUB_PATH]: "must be a relative path without leading or trailing '/'",
+  [FILE_SYSTEM_ID]: "must be an EFS file system id like fs-0123456789abcdef0",
+  [AWS_REGION]: "must be an AWS region like sa-east-1",
+  [CIDR]: "must be an IPv4 CIDR like 10.0.0.0/8",
+};
 
 const closed = { additionalProperties: false } as const;
 
@@ -82,9 +107,10 @@ const AirflowConfigValue = Type.Unsafe<string | number | boolean>({
 });
 
 const AirflowConfig = Type.Record(
-  Type.String({ pattern: "^[a-z][a-z0-9_.]*$" }),
-  Type.Record(Type.String({ pattern: "^[a-z][a-z0-9_]*$" }), AirflowConfigValue),
+  Type.String({ pattern: AIRFLOW_SECTION }),
+  Type.Record(Type.String({ pattern: AIRFLOW_OPTION }), AirflowConfigValue, { ...closed, description: "Options of one airflow.cfg section." }),
   {
+    ...closed,
     description:
       "Extra airflow.cfg entries as section -> option -> value. Checked against the options Airflow 3 knows; " +
       "secrets (fernet key, database URL, API and JWT secrets) are refused here because they come from Parameter Store.",
@@ -125,13 +151,13 @@ const Airflow = Type.Object(
 const GitSync = Type.Object(
   {
     repository: Type.String({
-      pattern: "^(https://|ssh://|git@)[^\\s]+$",
+      pattern: GIT_URL,
       description: "Git repository holding the DAG sources (SSH `git@host:org/repo.git` or `https://`).",
       examples: ["git@github.com:acme/dags.git"],
     }),
     branch: Type.String({ minLength: 1, description: "Branch, tag or commit to follow.", default: "main" }),
     subPath: Type.String({
-      pattern: "^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)?$",
+      pattern: SUB_PATH,
       description: "Directory inside the repository that holds the sources (empty for the repository root).",
       default: "",
     }),
@@ -186,7 +212,7 @@ const Storage = Type.Object(
     efs: Type.Object(
       {
         fileSystemId: Type.String({
-          pattern: "^fs-[0-9a-f]{8,17}$",
+          pattern: FILE_SYSTEM_ID,
           description: "EFS file system that holds the DAG and log volumes (dynamic provisioning with access points).",
           examples: ["fs-0123456789abcdef0"],
         }),
@@ -208,7 +234,7 @@ const Storage = Type.Object(
 const Aws = Type.Object(
   {
     region: Type.String({
-      pattern: "^[a-z]{2}(-gov)?-[a-z]+-[0-9]$",
+      pattern: AWS_REGION,
       description: "AWS region of the cluster and of the Parameter Store entries.",
       examples: ["sa-east-1"],
     }),
@@ -224,7 +250,7 @@ const Ingress = Type.Object(
       default: "internal",
     }),
     allowedCidrs: Type.Array(
-      Type.String({ pattern: "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$" }),
+      Type.String({ pattern: CIDR }),
       {
         minItems: 1,
         description:
@@ -332,7 +358,8 @@ export const ConfigSchema = Type.Object(
     aws: Aws,
     ingress: Ingress,
     components: Components,
-    environments: Type.Record(Type.String({ pattern: "^[a-z][a-z0-9-]{0,19}$" }), Environment, {
+    environments: Type.Record(Type.String({ pattern: ENVIRONMENT_NAME }), Environment, {
+      ...closed,
       minProperties: 1,
       description: "Environments by name (lower case, e.g. dev, prod): each becomes overlays/<name>.",
       examples: [{ dev: {}, prod: {} }],

@@ -1,0 +1,34 @@
+/**
+ * Validation with the `kubernetes-models` packages, which ship with `npm ci`: types, required fields
+ * and enums of built-in kinds. They accept unknown fields, so they complement, not replace, a strict check.
+ */
+import type { SchemaProblem } from "./schema-dir.js";
+
+type ModelClass = new (data: unknown) => { validate(): void };
+
+const cache = new Map<string, ModelClass | null>();
+
+async function modelClass(apiVersion: string, kind: string): Promise<ModelClass | null> {
+  const key = `${apiVersion}/${kind}`;
+  if (!cache.has(key)) {
+    const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
+    const specifier = group ? `kubernetes-models/${group}/${version}` : `kubernetes-models/${version}`;
+    const module = (await import(specifier).catch(() => ({}))) as Record<string, ModelClass | undefined>;
+    cache.set(key, module[kind] ?? null);
+  }
+  return cache.get(key)!;
+}
+
+/** undefined when no model exists for the kind. */
+export async function validateWithModels(object: { apiVersion: string; kind: string }): Promise<SchemaProblem[] | undefined> {
+  const Model = await modelClass(object.apiVersion, object.kind);
+  if (!Model) return undefined;
+  try {
+    new Model(object).validate();
+    return [];
+  } catch (error) {
+    const details = (error as { errors?: { instancePath?: string; message?: string }[] }).errors;
+    if (details?.length) return details.map((d) => ({ path: d.instancePath || "/", message: d.message ?? "invalid" }));
+    return [{ path: "/", message: error instanceof Error ? error.message : String(error) }];
+  }
+}

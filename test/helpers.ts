@@ -1,0 +1,54 @@
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, relative, resolve } from "node:path";
+import { parse } from "yaml";
+import { main, type Io } from "../generator/cli.js";
+
+export const ROOT = resolve(import.meta.dirname, "..");
+export const EXAMPLE_CONFIG = join(ROOT, "airflow-gitops.yaml");
+/** Strict upstream schemas, present beside the project in CI and on developer machines. */
+export const SHARED_SCHEMAS = resolve(ROOT, "..", "shared", "schemas");
+export const hasSharedSchemas = existsSync(join(SHARED_SCHEMAS, "k8s"));
+
+export function exampleText(): string {
+  return readFileSync(EXAMPLE_CONFIG, "utf8");
+}
+
+export function exampleData(): Record<string, unknown> {
+  return parse(exampleText()) as Record<string, unknown>;
+}
+
+/** A fresh directory holding only the example config (and, optionally, a copy of the committed tree). */
+export function tempProject(options: { withTree?: boolean; configText?: string } = {}): string {
+  const dir = mkdtempSync(join(tmpdir(), "airflow-gitops-test-"));
+  cpSync(EXAMPLE_CONFIG, join(dir, "airflow-gitops.yaml"));
+  if (options.configText !== undefined) writeFileSync(join(dir, "airflow-gitops.yaml"), options.configText);
+  if (options.withTree) for (const d of ["base", "overlays", "secrets", "argocd"]) copyIfExists(join(ROOT, d), join(dir, d));
+  return dir;
+}
+
+function copyIfExists(from: string, to: string): void {
+  if (existsSync(from)) cpSync(from, to, { recursive: true });
+}
+
+/** Every file below `dir` with its content, to prove a command left a tree byte-identical. */
+export function snapshot(dir: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const entry of readdirSync(d)) {
+      const p = join(d, entry);
+      if (statSync(p).isDirectory()) walk(p);
+      else out[relative(dir, p)] = readFileSync(p, "utf8");
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+export async function runCli(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: Io = { out: (l) => out.push(l), err: (l) => err.push(l) };
+  const code = await main(args, io);
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
