@@ -1,5 +1,6 @@
 /** Pieces every pod spec shares: security contexts, resources, Airflow env, volumes and mounts. */
 import type { IContainer } from "kubernetes-models/v1/Container";
+import type { IContainerPort } from "kubernetes-models/v1/ContainerPort";
 import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
 import type { IPodSecurityContext } from "kubernetes-models/v1/PodSecurityContext";
 import type { IResourceRequirements } from "kubernetes-models/v1/ResourceRequirements";
@@ -89,6 +90,23 @@ export function airflowMounts(withDags: boolean): IVolumeMount[] {
     ...(withDags ? [{ name: VOLUME.dags, mountPath: DAGS_MOUNT, readOnly: true }] : []),
     { name: VOLUME.logs, mountPath: LOGS_MOUNT },
   ];
+}
+
+/** A container running Airflow: the configured image, airflow.cfg, the given secrets, hardened. */
+export function airflowContainer(
+  config: Config,
+  spec: { name: string; secrets: readonly SecretUse[]; resources: ComponentResources; mountsDags: boolean; ports?: IContainerPort[] },
+): IContainer {
+  return {
+    name: spec.name,
+    image: airflowImage(config),
+    imagePullPolicy: "IfNotPresent",
+    env: airflowEnv(config, spec.secrets),
+    ...(spec.ports ? { ports: spec.ports } : {}),
+    resources: resources(spec.resources),
+    securityContext: containerSecurityContext(),
+    volumeMounts: airflowMounts(spec.mountsDags),
+  };
 }
 
 /** Holds a long-running Airflow pod until `airflow db migrate` has brought the schema up to date. */

@@ -7,18 +7,8 @@ import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
 import type { ComponentResources, Config } from "../config/schema.js";
 import { labels, selectorLabels } from "./labels.js";
 import { names, type Component } from "./names.js";
-import {
-  AIRFLOW_POD_UID,
-  SECRETS_READ_BY,
-  airflowEnv,
-  airflowImage,
-  airflowMounts,
-  airflowVolumes,
-  containerSecurityContext,
-  podSecurityContext,
-  resources,
-  waitForMigrations,
-} from "./pod.js";
+import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
+import { AIRFLOW_POD_UID, SECRETS_READ_BY, airflowContainer, airflowVolumes, podSecurityContext, waitForMigrations } from "./pod.js";
 
 export interface AirflowDeploymentSpec {
   component: Component;
@@ -38,47 +28,78 @@ export interface AirflowDeploymentSpec {
   extraMounts?: IVolumeMount[];
 }
 
-export function airflowDeployment(config: Config, spec: AirflowDeploymentSpec): Deployment {
+/**
+ * A Deployment of one control-plane component: its name, labels, selector, ServiceAccount and
+ * PriorityClass all follow from the component; the caller gives the pod's contents.
+ */
+export function componentDeployment(
+  config: Config,
+  component: Component,
+  spec: {
+    replicas: number;
+    strategy?: IDeploymentStrategy;
+    podAnnotations?: Record<string, string>;
+    pod: Omit<IPodSpec, "serviceAccountName" | "priorityClassName">;
+  },
+): Deployment {
   const n = names(config);
-  const container: IContainer = {
+  return new Deployment({
+    metadata: { name: n.component(component), namespace: n.namespace, labels: labels(config, component) },
+    spec: {
+      replicas: spec.replicas,
+      revisionHistoryLimit: 5,
+      selector: { matchLabels: selectorLabels(config, component) },
+      ...(spec.strategy ? { strategy: spec.strategy } : {}),
+      template: {
+        metadata: {
+          labels: labels(config, component),
+          ...(spec.podAnnotations ? { annotations: spec.podAnnotations } : {}),
+        },
+        spec: {
+          serviceAccountName: n.serviceAccount(component),
+          priorityClassName: n.controlPlanePriorityClass,
+          ...spec.pod,
+        },
+      },
+    },
+  });
+}
+
+export function airflowDeployment(config: Config, spec: AirflowDeploymentSpec): Deployment {
+  const base = airflowContainer(config, {
     name: spec.component,
-    image: airflowImage(config),
-    imagePullPolicy: "IfNotPresent",
+    secrets: SECRETS_READ_BY.controlPlane,
+    resources: spec.resources,
+    mountsDags: spec.mountsDags,
+  });
+  const { name, image, imagePullPolicy, env, resources, securityContext, volumeMounts = [] } = base;
+  const container: IContainer = {
+    name,
+    image,
+    imagePullPolicy,
     args: ["bash", "-c", `exec airflow ${spec.command}`],
-    env: airflowEnv(config, SECRETS_READ_BY.controlPlane),
+    env,
     ...(spec.ports ? { ports: spec.ports } : {}),
     livenessProbe: spec.probes.liveness,
     ...(spec.probes.readiness ? { readinessProbe: spec.probes.readiness } : {}),
     ...(spec.probes.startup ? { startupProbe: spec.probes.startup } : {}),
-    resources: resources(spec.resources),
-    securityContext: containerSecurityContext(),
-    volumeMounts: [...airflowMounts(spec.mountsDags), ...(spec.extraMounts ?? [])],
+    resources,
+    securityContext,
+    volumeMounts: [...volumeMounts, ...(spec.extraMounts ?? [])],
   };
-  return new Deployment({
-    metadata: { name: n.component(spec.component), namespace: n.namespace, labels: labels(config, spec.component) },
-    spec: {
-      replicas: spec.replicas,
-      revisionHistoryLimit: 5,
-      selector: { matchLabels: selectorLabels(config, spec.component) },
-      ...(spec.strategy ? { strategy: spec.strategy } : {}),
-      template: {
-        metadata: {
-          labels: labels(config, spec.component),
-          annotations: {
-            ...spec.podAnnotations,
-            "cluster-autoscaler.kubernetes.io/safe-to-evict": String(spec.safeToEvict),
-          },
-        },
-        spec: {
-          serviceAccountName: n.serviceAccount(spec.component),
-          priorityClassName: n.controlPlanePriorityClass,
-          securityContext: podSecurityContext(AIRFLOW_POD_UID),
-          terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
-          initContainers: [waitForMigrations(config)],
-          containers: [container],
-          volumes: airflowVolumes(config, spec.mountsDags),
-        },
-      },
+  return componentDeployment(config, spec.component, {
+    replicas: spec.replicas,
+    ...(spec.strategy ? { strategy: spec.strategy } : {}),
+    podAnnotations: {
+      ...spec.podAnnotations,
+      "cluster-autoscaler.kubernetes.io/safe-to-evict": String(spec.safeToEvict),
+    },
+    pod: {
+      securityContext: podSecurityContext(AIRFLOW_POD_UID),
+      terminationGracePeriodSeconds: spec.terminationGracePeriodSeconds,
+      initContainers: [waitForMigrations(config)],
+      containers: [container],
+      volumes: airflowVolumes(config, spec.mountsDags),
     },
   });
 }

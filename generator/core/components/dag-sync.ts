@@ -2,18 +2,17 @@
  * git-sync copies the DAG sources to the shared DAG volume; with a builder, git-sync writes to a
  * scratch volume and the builder writes the DAG files. One replica, so one writer at a time.
  */
-import { Deployment } from "kubernetes-models/apps/v1";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
 import type { IVolume } from "kubernetes-models/v1/Volume";
 import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
 import type { Config } from "../../config/schema.js";
-import { labels, selectorLabels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
 import { AIRFLOW_UID, DAGS_MOUNT, GIT_LINK, GIT_ROOT, GIT_SYNC_UID } from "../paths.js";
 import { claimVolume, containerSecurityContext, podSecurityContext, resources, VOLUME } from "../pod.js";
 import { gitCredentials } from "../secret-refs.js";
+import { componentDeployment } from "../workload.js";
 import type { Manifest } from "./types.js";
 
 const SOURCES_VOLUME = "dag-sources";
@@ -96,24 +95,14 @@ export function dagSync(config: Config): Manifest[] {
   }
   volumes.push(claimVolume(VOLUME.dags, n.dagsClaim));
 
-  const deployment = new Deployment({
-    metadata: { name: n.component("dag-sync"), namespace: n.namespace, labels: labels(config, "dag-sync") },
-    spec: {
-      replicas: 1,
-      revisionHistoryLimit: 5,
-      selector: { matchLabels: selectorLabels(config, "dag-sync") },
-      // Never two writers on the DAG volume, even during a rollout.
-      strategy: { type: "Recreate" },
-      template: {
-        metadata: { labels: labels(config, "dag-sync") },
-        spec: {
-          serviceAccountName: n.serviceAccount("dag-sync"),
-          priorityClassName: n.controlPlanePriorityClass,
-          securityContext: podSecurityContext(GIT_SYNC_UID, GIT_SYNC_UID),
-          containers,
-          volumes: volumes.sort((a, b) => a.name.localeCompare(b.name)),
-        },
-      },
+  const deployment = componentDeployment(config, "dag-sync", {
+    replicas: 1,
+    // Never two writers on the DAG volume, even during a rollout.
+    strategy: { type: "Recreate" },
+    pod: {
+      securityContext: podSecurityContext(GIT_SYNC_UID, GIT_SYNC_UID),
+      containers,
+      volumes: volumes.sort((a, b) => a.name.localeCompare(b.name)),
     },
   });
   return [{ component: "dag-sync", object: toKubeObject(deployment) }];

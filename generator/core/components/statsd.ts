@@ -1,6 +1,5 @@
 /** The Prometheus statsd exporter: Airflow sends statsd metrics, Prometheus scrapes them here. */
 import type { IHTTPGetAction } from "kubernetes-models/v1/HTTPGetAction";
-import { Deployment } from "kubernetes-models/apps/v1";
 import { ConfigMap, Service } from "kubernetes-models/v1";
 import type { Config } from "../../config/schema.js";
 import { embeddedYaml } from "../embedded-yaml.js";
@@ -10,6 +9,7 @@ import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
 import { STATSD_INGEST_PORT, STATSD_MAPPINGS_KEY, STATSD_SCRAPE_PORT, STATSD_UID } from "../paths.js";
 import { containerSecurityContext, podSecurityContext, resources } from "../pod.js";
+import { componentDeployment } from "../workload.js";
 import type { Manifest } from "./types.js";
 
 const MAPPINGS_DIR = "/etc/statsd-exporter";
@@ -40,20 +40,10 @@ export function statsd(config: Config): Manifest[] {
     data: { [STATSD_MAPPINGS_KEY]: mappingsText },
   });
   const httpGet: IHTTPGetAction = { path: "/metrics", port: "statsd-scrape", scheme: "HTTP" };
-  const deployment = new Deployment({
-    metadata: { name: n.component("statsd"), namespace: n.namespace, labels: labels(config, "statsd") },
-    spec: {
-      replicas: 1,
-      revisionHistoryLimit: 5,
-      selector: { matchLabels: selectorLabels(config, "statsd") },
-      template: {
-        metadata: {
-          labels: labels(config, "statsd"),
-          annotations: { "checksum/statsd-mappings": checksum(mappingsText) },
-        },
-        spec: {
-          serviceAccountName: n.serviceAccount("statsd"),
-          priorityClassName: n.controlPlanePriorityClass,
+  const deployment = componentDeployment(config, "statsd", {
+    replicas: 1,
+    podAnnotations: { "checksum/statsd-mappings": checksum(mappingsText) },
+    pod: {
           securityContext: podSecurityContext(STATSD_UID, STATSD_UID),
           containers: [
             {
@@ -77,8 +67,6 @@ export function statsd(config: Config): Manifest[] {
             },
           ],
           volumes: [{ name: "mappings", configMap: { name: n.statsdConfigMap } }],
-        },
-      },
     },
   });
   const service = new Service({

@@ -8,17 +8,7 @@ import { labels } from "../labels.js";
 import { toKubeObject, type KubeObject } from "../manifest.js";
 import { names } from "../names.js";
 import { WORKER_LOG_PORT } from "../paths.js";
-import {
-  AIRFLOW_POD_UID,
-  SECRETS_READ_BY,
-  airflowEnv,
-  airflowImage,
-  airflowMounts,
-  airflowVolumes,
-  containerSecurityContext,
-  podSecurityContext,
-  resources,
-} from "../pod.js";
+import { AIRFLOW_POD_UID, SECRETS_READ_BY, airflowContainer, airflowVolumes, podSecurityContext } from "../pod.js";
 
 /** The executor looks the task container up by this name. */
 export const WORKER_CONTAINER = "base";
@@ -40,16 +30,13 @@ export function workerPodTemplate(config: Config): KubeObject {
       securityContext: podSecurityContext(AIRFLOW_POD_UID),
       terminationGracePeriodSeconds: worker.terminationGracePeriodSeconds,
       containers: [
-        {
+        airflowContainer(config, {
           name: WORKER_CONTAINER,
-          image: airflowImage(config),
-          imagePullPolicy: "IfNotPresent",
-          env: airflowEnv(config, SECRETS_READ_BY.worker),
+          secrets: SECRETS_READ_BY.worker,
+          resources: worker.resources,
+          mountsDags: true,
           ports: [{ name: "worker-logs", containerPort: WORKER_LOG_PORT, protocol: "TCP" }],
-          resources: resources(worker.resources),
-          securityContext: containerSecurityContext(),
-          volumeMounts: airflowMounts(true),
-        },
+        }),
       ],
       volumes: airflowVolumes(config, true),
     },
