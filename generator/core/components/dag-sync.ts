@@ -81,7 +81,7 @@ export function dagSync(config: Config): Manifest[] {
       imagePullPolicy: "IfNotPresent",
       command: builder.command,
       env: [
-        { name: "DAG_SOURCES_DIR", value: `${GIT_ROOT}/${GIT_LINK}` },
+        { name: "DAG_SOURCES_DIR", value: [GIT_ROOT, GIT_LINK, gitSync.subPath].filter(Boolean).join("/") },
         { name: "DAGS_DIR", value: DAGS_MOUNT },
       ],
       resources: resources(config.components.dagSync.builderResources),
