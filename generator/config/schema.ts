@@ -190,7 +190,8 @@ const Builder = Type.Object(
     command: Type.Array(Type.String({ minLength: 1 }), {
       minItems: 1,
       description:
-        "Command of the builder container. It reads the sources from /git/repo and writes DAG files to /opt/airflow/dags, and keeps running.",
+        "Command of the builder container: a long-running process that reads the sources from $DAG_SOURCES_DIR " +
+        "(/git/repo/<subPath>, refreshed by git-sync) and writes DAG files to $DAGS_DIR (/opt/airflow/dags).",
       examples: [["build-dags", "--watch", "/git/repo", "/opt/airflow/dags"]],
     }),
   },
