@@ -7,36 +7,33 @@
  */
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 
-const DNS_LABEL = "^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$";
-const QUANTITY = "^[0-9]+(\\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$";
-const DURATION = "^([0-9]+(ms|s|m|h))+$";
-const IMAGE_TAG = "^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
-const IMAGE_REF = "^[a-z0-9]+([._/:-][a-z0-9]+)*:(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$";
-const ENVIRONMENT_NAME = "^[a-z][a-z0-9-]{0,19}$";
-const AIRFLOW_SECTION = "^[a-z][a-z0-9_.]*$";
-const AIRFLOW_OPTION = "^[a-z][a-z0-9_]*$";
-const GIT_URL = "^(https://|ssh://|git@)[^\\s]+$";
-const SUB_PATH = "^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)?$";
-const FILE_SYSTEM_ID = "^fs-[0-9a-f]{8,17}$";
-const AWS_REGION = "^[a-z]{2}(-gov)?-[a-z]+-[0-9]$";
-const CIDR = "^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$";
+/** Every string pattern of the config, with what it means in words for error messages. */
+const PATTERNS = {
+  dnsLabel: ["^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", "must be a DNS label: lower-case letters, digits and '-', starting with a letter"],
+  quantity: ["^[0-9]+(\\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$", "must be a Kubernetes quantity such as 500m, 2, 512Mi or 10Gi"],
+  duration: ["^([0-9]+(ms|s|m|h))+$", "must be a duration such as 30s, 5m or 1h"],
+  imageTag: ["^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "must be a pinned image tag (not latest)"],
+  imageRef: [
+    "^[a-z0-9]+([._/:-][a-z0-9]+)*:(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+    "must be an image with a pinned tag, like registry.example.com/team/image:1.2.3 (not latest)",
+  ],
+  environmentName: ["^[a-z][a-z0-9-]{0,19}$", "must be lower-case letters, digits and '-', starting with a letter, at most 20 characters"],
+  airflowSection: ["^[a-z][a-z0-9_.]*$", "must be an airflow.cfg section name in lower case"],
+  airflowOption: ["^[a-z][a-z0-9_]*$", "must be an airflow.cfg option name in lower case"],
+  gitUrl: ["^(https://|ssh://|git@)[^\\s]+$", "must be a git URL: git@host:org/repo.git, ssh://... or https://..."],
+  subPath: ["^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)?$", "must be a relative path without leading or trailing '/'"],
+  fileSystemId: ["^fs-[0-9a-f]{8,17}$", "must be an EFS file system id like fs-0123456789abcdef0"],
+  awsRegion: ["^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", "must be an AWS region like sa-east-1"],
+  cidr: ["^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$", "must be an IPv4 CIDR like 10.0.0.0/8"],
+} as const satisfies Record<string, readonly [string, string]>;
 
-/** What each pattern means, in words, for error messages. */
-export const PATTERN_HINTS: Readonly<Record<string, string>> = {
-  [DNS_LABEL]: "must be a DNS label: lower-case letters, digits and '-', starting with a letter",
-  [QUANTITY]: "must be a Kubernetes quantity such as 500m, 2, 512Mi or 10Gi",
-  [DURATION]: "must be a duration such as 30s, 5m or 1h",
-  [IMAGE_TAG]: "must be a pinned image tag (not latest)",
-  [IMAGE_REF]: "must be an image with a pinned tag, like registry.example.com/team/image:1.2.3 (not latest)",
-  [ENVIRONMENT_NAME]: "must be lower-case letters, digits and '-', starting with a letter, at most 20 characters",
-  [AIRFLOW_SECTION]: "must be an airflow.cfg section name in lower case",
-  [AIRFLOW_OPTION]: "must be an airflow.cfg option name in lower case",
-  [GIT_URL]: "must be a git URL: git@host:org/repo.git, ssh://... or https://...",
-  [SUB_PATH]: "must be a relative path without leading or trailing '/'",
-  [FILE_SYSTEM_ID]: "must be an EFS file system id like fs-0123456789abcdef0",
-  [AWS_REGION]: "must be an AWS region like sa-east-1",
-  [CIDR]: "must be an IPv4 CIDR like 10.0.0.0/8",
+/** The regular expression of each pattern, by name. */
+const P = Object.fromEntries(Object.entries(PATTERNS).map(([name, [regex]]) => [name, regex])) as {
+  [K in keyof typeof PATTERNS]: (typeof PATTERNS)[K][0];
 };
+
+/** What each pattern means, in words, keyed by the regular expression ajv reports. */
+export const PATTERN_HINTS: Readonly<Record<string, string>> = Object.fromEntries(Object.values(PATTERNS));
 
 const closed = { additionalProperties: false } as const;
 
@@ -46,7 +43,7 @@ function StringEnum<T extends string>(values: readonly T[], options: { descripti
 }
 
 function Quantity(description: string, defaultValue: string) {
-  return Type.String({ pattern: QUANTITY, description, default: defaultValue });
+  return Type.String({ pattern: P.quantity, description, default: defaultValue });
 }
 
 const ResourceRequests = Type.Object(
@@ -61,7 +58,7 @@ const ResourceLimits = Type.Object(
   {
     cpu: Type.Optional(
       Type.String({
-        pattern: QUANTITY,
+        pattern: P.quantity,
         description: "CPU limit. Unset by default: CPU limits throttle Airflow without protecting the node.",
         examples: ["2"],
       }),
@@ -107,8 +104,8 @@ const AirflowConfigValue = Type.Unsafe<string | number | boolean>({
 });
 
 const AirflowConfig = Type.Record(
-  Type.String({ pattern: AIRFLOW_SECTION }),
-  Type.Record(Type.String({ pattern: AIRFLOW_OPTION }), AirflowConfigValue, { ...closed, description: "Options of one airflow.cfg section." }),
+  Type.String({ pattern: P.airflowSection }),
+  Type.Record(Type.String({ pattern: P.airflowOption }), AirflowConfigValue, { ...closed, description: "Options of one airflow.cfg section." }),
   {
     ...closed,
     description:
@@ -129,7 +126,7 @@ const Airflow = Type.Object(
           default: "apache/airflow",
         }),
         tag: Type.String({
-          pattern: IMAGE_TAG,
+          pattern: P.imageTag,
           description: "Airflow image tag (never `latest`). Must be an Airflow 3 image.",
           default: "3.2.2",
         }),
@@ -151,19 +148,19 @@ const Airflow = Type.Object(
 const GitSync = Type.Object(
   {
     repository: Type.String({
-      pattern: GIT_URL,
+      pattern: P.gitUrl,
       description: "Git repository holding the DAG sources (SSH `git@host:org/repo.git` or `https://`).",
       examples: ["git@github.com:acme/dags.git"],
     }),
     branch: Type.String({ minLength: 1, description: "Branch, tag or commit to follow.", default: "main" }),
     subPath: Type.String({
-      pattern: SUB_PATH,
+      pattern: P.subPath,
       description: "Directory inside the repository that holds the sources (empty for the repository root).",
       default: "",
     }),
-    period: Type.String({ pattern: DURATION, description: "How often git-sync polls the repository.", default: "60s" }),
+    period: Type.String({ pattern: P.duration, description: "How often git-sync polls the repository.", default: "60s" }),
     image: Type.String({
-      pattern: IMAGE_REF,
+      pattern: P.imageRef,
       description: "git-sync v4 image.",
       default: "registry.k8s.io/git-sync/git-sync:v4.4.2",
     }),
@@ -183,7 +180,7 @@ const GitSync = Type.Object(
 const Builder = Type.Object(
   {
     image: Type.String({
-      pattern: IMAGE_REF,
+      pattern: P.imageRef,
       description: "Image of the DAG builder, a long-running process that turns the synced sources into DAG files.",
       examples: ["acme/dag-builder:1.4.0"],
     }),
@@ -213,7 +210,7 @@ const Storage = Type.Object(
     efs: Type.Object(
       {
         fileSystemId: Type.String({
-          pattern: FILE_SYSTEM_ID,
+          pattern: P.fileSystemId,
           description: "EFS file system that holds the DAG and log volumes (dynamic provisioning with access points).",
           examples: ["fs-0123456789abcdef0"],
         }),
@@ -235,7 +232,7 @@ const Storage = Type.Object(
 const Aws = Type.Object(
   {
     region: Type.String({
-      pattern: AWS_REGION,
+      pattern: P.awsRegion,
       description: "AWS region of the cluster and of the Parameter Store entries.",
       examples: ["sa-east-1"],
     }),
@@ -245,13 +242,13 @@ const Aws = Type.Object(
 
 const Ingress = Type.Object(
   {
-    className: Type.String({ pattern: DNS_LABEL, description: "IngressClass of the AWS Load Balancer Controller.", default: "alb" }),
+    className: Type.String({ pattern: P.dnsLabel, description: "IngressClass of the AWS Load Balancer Controller.", default: "alb" }),
     scheme: StringEnum(["internal", "internet-facing"] as const, {
       description: "Whether the load balancer is reachable only inside the VPC or from the internet.",
       default: "internal",
     }),
     allowedCidrs: Type.Array(
-      Type.String({ pattern: CIDR }),
+      Type.String({ pattern: P.cidr }),
       {
         minItems: 1,
         description:
@@ -296,7 +293,7 @@ const Components = Type.Object(
     statsd: Type.Object(
       {
         image: Type.String({
-          pattern: IMAGE_REF,
+          pattern: P.imageRef,
           description: "Prometheus statsd exporter image.",
           default: "quay.io/prometheus/statsd-exporter:v0.28.0",
         }),
@@ -343,13 +340,13 @@ const Environment = Type.Object(
 export const ConfigSchema = Type.Object(
   {
     name: Type.String({
-      pattern: DNS_LABEL,
+      pattern: P.dnsLabel,
       maxLength: 40,
       description: "Prefix of every object name (`<name>-scheduler`) and the app.kubernetes.io/instance label.",
       default: "airflow",
     }),
     namespace: Type.String({
-      pattern: DNS_LABEL,
+      pattern: P.dnsLabel,
       description: "Namespace Airflow runs in; task pods are launched there too.",
       default: "airflow",
     }),
@@ -359,7 +356,7 @@ export const ConfigSchema = Type.Object(
     aws: Aws,
     ingress: Ingress,
     components: Components,
-    environments: Type.Record(Type.String({ pattern: ENVIRONMENT_NAME }), Environment, {
+    environments: Type.Record(Type.String({ pattern: P.environmentName }), Environment, {
       ...closed,
       minProperties: 1,
       description: "Environments by name (lower case, e.g. dev, prod): each becomes overlays/<name>.",
