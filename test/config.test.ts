@@ -3,6 +3,7 @@ import { stringify } from "yaml";
 import { loadConfig } from "../generator/config/load.js";
 import { ConfigError, formatIssue } from "../generator/config/issues.js";
 import { configJsonSchema } from "../generator/config/schema.js";
+import { OVERRIDE_COMMENT } from "../generator/config/environment-schema.js";
 import { exampleData, exampleText } from "./helpers.js";
 
 function problems(text: string): string[] {
@@ -129,11 +130,68 @@ describe("cross-field rules", () => {
   });
 });
 
+describe("environment rules", () => {
+  const prod = (change: (env: any) => void) => exampleWith((d) => change(d.environments.prod));
+  it.each([
+    [
+      "overlapping windows",
+      prod((e) => e.peakHours.windows.push({ days: "fri", start: "10:00", end: "12:00" })),
+      "environments.prod.peakHours.windows[3]: fri 10:00-12:00 overlaps window 1 (mon-fri 07:00-11:00); merge them into one window",
+    ],
+    [
+      "an overnight window overlapping the next morning",
+      prod((e) => (e.peakHours.windows[2] = { days: "daily", start: "23:00", end: "07:30" })),
+      "environments.prod.peakHours.windows[2]: daily 23:00-07:30 overlaps window 1 (mon-fri 07:00-11:00)",
+    ],
+    ["an empty window", prod((e) => (e.peakHours.windows[0].end = "07:00")), "environments.prod.peakHours.windows[0].end: equals the start 07:00: the window is empty"],
+    ["no days", prod((e) => (e.peakHours.windows[0].days = "")), "environments.prod.peakHours.windows[0].days: must be days of the week such as mon-fri"],
+    ["no windows", prod((e) => (e.peakHours.windows = [])), "environments.prod.peakHours.windows: must have at least 1 item(s)"],
+    ["a bad time", prod((e) => (e.peakHours.windows[0].start = "7:00")), "environments.prod.peakHours.windows[0].start: must be a 24-hour time HH:MM"],
+    ["an unknown time zone", prod((e) => (e.peakHours.timezone = "America/Sao_Paolo")), 'environments.prod.peakHours.timezone: "America/Sao_Paolo" is not a known IANA time zone'],
+    ["min above max", prod((e) => (e.autoscaling.scheduler.min = 5)), "environments.prod.autoscaling.scheduler.min: is 5, more than max 4"],
+    ["peak replicas above max", prod((e) => (e.peakHours.replicas.apiServer = 7)), "environments.prod.peakHours.replicas.apiServer: is 7, above autoscaling.apiServer.max 6"],
+    [
+      "peak replicas without autoscaling",
+      prod((e) => delete e.autoscaling.scheduler),
+      "environments.prod.peakHours.replicas.scheduler: needs autoscaling.scheduler (min and max) in this environment",
+    ],
+    ["peak windows with plain HPAs", prod((e) => (e.autoscaling.engine = "hpa")), 'environments.prod.peakHours.replicas.apiServer: needs autoscaling.engine "keda"'],
+    ["a node pool without a label", prod((e) => (e.peakHours.nodePool.labels = {})), "environments.prod.peakHours.nodePool.labels: must have at least 1 entry"],
+    ["placeholders without a pool", prod((e) => delete e.peakHours.nodePool), "environments.prod.peakHours.warmCapacity: needs peakHours.nodePool"],
+    ["a lead time over 12h", prod((e) => (e.peakHours.warmCapacity.leadTime = "13h")), "environments.prod.peakHours.warmCapacity.leadTime: is 13h; at most 12h"],
+    ["fixed replicas on an autoscaled component", prod((e) => (e.components.apiServer.replicas = 3)), "environments.prod.components.apiServer.replicas: conflicts with autoscaling.apiServer"],
+    ["a reserved Karpenter label", prod((e) => (e.peakHours.nodePool.labels["node.kubernetes.io/pool"] = "x")), 'environments.prod.peakHours.nodePool.labels["node.kubernetes.io/pool"]: is a label Karpenter reserves'],
+    ["roles with Pod Identity", prod((e) => (e.iam.mode = "podIdentity")), "environments.prod.iam.roles: must be empty with podIdentity"],
+    ["a role that is not an ARN", prod((e) => (e.iam.roles.worker = "airflow-tasks")), "environments.prod.iam.roles.worker: must be an IAM role ARN"],
+    ["an override of an unknown option", prod((e) => (e.airflow.config.core.paralelism = 8)), 'environments.prod.airflow.config.core.paralelism: [core] has no option "paralelism" in Airflow 3; did you mean "parallelism"?'],
+    ["an Airflow 2 tag in one environment", prod((e) => (e.airflow.image = { tag: "2.10.5" })), "environments.prod.airflow.image.tag: Airflow 2.10.5 is not Airflow 3"],
+    ["a misspelt override", prod((e) => (e.components.apiServer.replica = 2)), 'environments.prod.components.apiServer.replica: unknown field "replica"; did you mean "replicas"?'],
+  ])("rejects %s with file, line and field", (_name, text, expected) => {
+    const found = problems(text);
+    expect(found.join("\n")).toContain(expected);
+    const line = found.find((f) => f.includes(expected))!;
+    expect(line).toMatch(/^airflow-gitops\.yaml:\d+:\d+ environments\.prod/);
+  });
+
+  it("accepts windows that touch without overlapping, and Saturday night into Sunday", () => {
+    const text = prod((e) => {
+      e.peakHours.windows = [
+        { days: "mon-fri", start: "07:00", end: "11:00" },
+        { days: "mon-fri", start: "11:00", end: "12:00" },
+        { days: "sat", start: "22:00", end: "02:00" },
+        { days: "sun", start: "02:00", end: "04:00" },
+      ];
+    });
+    expect(problems(text)).toEqual([]);
+  });
+});
+
 describe("config JSON Schema", () => {
   it("describes every field and gives every optional field a default", () => {
     const missing: string[] = [];
     const visit = (schema: any, path: string, required: boolean) => {
       if (path && !schema.description) missing.push(`${path}: no description`);
+      if (schema.$comment === OVERRIDE_COMMENT) return; // unset fields inherit the top-level value
       if (path && !required && schema.default === undefined && !schema.examples && schema.type !== undefined && path !== "dags.builder") {
         missing.push(`${path}: optional without default`);
       }

@@ -7,6 +7,8 @@ import { plan, isUpToDate } from "../generator/fs/plan.js";
 import { renderFile, GENERATED_HEADER } from "../generator/render/render.js";
 import { closest } from "../generator/config/schema-check.js";
 import { exampleText } from "./helpers.js";
+import { cronWindow, leadTimeMinutes, overlappingWindows } from "../generator/core/peak-windows.js";
+import { aspectPatch } from "../generator/core/patches.js";
 import { stringify, parse } from "yaml";
 
 const example = () => loadConfig(exampleText(), "airflow-gitops.yaml");
@@ -102,5 +104,56 @@ describe("closest", () => {
     ["zzz", ["replicas", "resources"], undefined],
   ])("%s -> %s", (name, candidates, expected) => {
     expect(closest(name, candidates)).toBe(expected);
+  });
+});
+
+describe("peak windows as KEDA cron triggers", () => {
+  it.each([
+    // days, start, end, lead (minutes), expected start cron, expected end cron
+    ["mon-fri", "07:00", "11:00", 0, "0 7 * * 1-5", "0 11 * * 1-5"],
+    ["mon-fri", "07:00", "11:00", 30, "30 6 * * 1-5", "0 11 * * 1-5"],
+    ["mon-fri", "07:15", "11:45", 90, "45 5 * * 1-5", "45 11 * * 1-5"],
+    // Overnight: the end fires on the following days.
+    ["mon-fri", "22:00", "02:00", 0, "0 22 * * 1-5", "0 2 * * 2-6"],
+    ["fri", "23:30", "01:00", 0, "30 23 * * 5", "0 1 * * 6"],
+    ["sat", "22:00", "02:00", 0, "0 22 * * 6", "0 2 * * 0"],
+    ["daily", "23:00", "03:00", 0, "0 23 * * *", "0 3 * * *"],
+    // A lead time that crosses midnight moves the start to the previous days.
+    ["mon-fri", "00:15", "06:00", 30, "45 23 * * 0-4", "0 6 * * 1-5"],
+    ["mon", "00:00", "04:00", 60, "0 23 * * 0", "0 4 * * 1"],
+    // Lists, wrapping ranges and the week's ends.
+    ["sat,sun", "10:00", "14:00", 0, "0 10 * * 0,6", "0 14 * * 0,6"],
+    ["fri-mon", "10:00", "14:00", 0, "0 10 * * 0,1,5,6", "0 14 * * 0,1,5,6"],
+    ["mon,wed,fri", "08:00", "09:00", 0, "0 8 * * 1,3,5", "0 9 * * 1,3,5"],
+    ["mon-wed,fri", "08:00", "09:00", 0, "0 8 * * 1-3,5", "0 9 * * 1-3,5"],
+  ])("%s %s-%s with %im lead: %s / %s", (days, start, end, lead, startCron, endCron) => {
+    expect(cronWindow({ days, start, end }, lead)).toEqual({ start: startCron, end: endCron });
+  });
+
+  it.each([
+    [{ days: "mon-fri", start: "07:00", end: "07:00" }, 0, /is empty/],
+    [{ days: "mon-fri", start: "07:00", end: "11:00" }, 24 * 60, /lead time/],
+    [{ days: "someday", start: "07:00", end: "11:00" }, 0, /not a day of the week/],
+  ])("refuses %j with lead %i", (window, lead, message) => {
+    expect(() => cronWindow(window, lead)).toThrow(message);
+  });
+
+  it("parses lead times and finds overlaps across midnight and the week's wrap", () => {
+    expect([leadTimeMinutes("30m"), leadTimeMinutes("1h"), leadTimeMinutes("1h30m"), leadTimeMinutes("0m")]).toEqual([30, 60, 90, 0]);
+    expect(overlappingWindows([{ days: "sat", start: "22:00", end: "03:00" }, { days: "sun", start: "02:00", end: "04:00" }])).toEqual([[0, 1]]);
+    expect(overlappingWindows([{ days: "sat", start: "22:00", end: "02:00" }, { days: "sun", start: "02:00", end: "04:00" }])).toEqual([]);
+    expect(overlappingWindows([{ days: "mon", start: "09:00", end: "10:00" }, { days: "tue", start: "09:30", end: "10:00" }])).toEqual([]);
+    expect(overlappingWindows([{ days: "daily", start: "09:00", end: "10:00" }, { days: "tue", start: "09:30", end: "09:45" }])).toEqual([[0, 1]]);
+  });
+});
+
+describe("overlay patches", () => {
+  it("delete at the field an environment drops, merge maps, and merge named lists by name", () => {
+    const base = { spec: { replicas: 2, template: { spec: { containers: [{ name: "a", resources: { limits: { cpu: "1", memory: "1Gi" } } }, { name: "b", resources: {} }] } } } };
+    const env = { spec: { template: { spec: { containers: [{ name: "a", resources: { limits: { memory: "2Gi" } } }, { name: "b", resources: {} }] } } } };
+    expect(aspectPatch(base, env, [["spec", "replicas"]])).toEqual({ spec: { replicas: null } });
+    expect(aspectPatch(base, env, [["spec", "template", "spec", "containers", "*", "resources"]])).toEqual({
+      spec: { template: { spec: { containers: [{ name: "a", resources: { limits: { cpu: null, memory: "2Gi" } } }, { name: "b", resources: {} }] } } },
+    });
   });
 });

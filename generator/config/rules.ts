@@ -7,66 +7,68 @@ import { joinPath, type ConfigIssue } from "./issues.js";
 import { allowedValues, judgeOption } from "./airflow-options.js";
 import { closest } from "./schema-check.js";
 import { MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../core/airflow-cfg.js";
+import { ENVIRONMENT_RULES } from "./environment-rules.js";
 
 export type Rule = (config: Config) => ConfigIssue[];
 
-export const airflowConfigOptionsExist: Rule = (config) => {
-  const issues: ConfigIssue[] = [];
-  for (const [section, entries] of Object.entries(config.airflow.config)) {
-    for (const [option, value] of Object.entries(entries)) {
-      const path = joinPath(["airflow", "config", section, option]);
-      const verdict = judgeOption(section, option);
-      switch (verdict.kind) {
-        case "removed-section":
-          issues.push({ path, message: `section [${section}] is not read by Airflow 3; use [${verdict.to}]` });
-          break;
-        case "renamed":
-          issues.push({ path, message: `[${section}] ${option} was renamed in Airflow 3; use ${fmt(verdict.to)}` });
-          break;
-        case "removed":
-          issues.push({
-            path,
-            message: `[${section}] ${option} was removed in Airflow 3${verdict.suggestion ? ` (${verdict.suggestion})` : ""}`,
-          });
-          break;
-        case "unknown-option": {
-          const guess = closest(option, verdict.known);
-          issues.push({
-            path,
-            message: `[${section}] has no option "${option}" in Airflow 3${guess ? `; did you mean "${guess}"?` : ""}`,
-          });
-          break;
-        }
-        case "known": {
-          const allowed = allowedValues(section, option);
-          if (allowed && !allowed.includes(String(value))) {
-            issues.push({ path, message: `must be one of ${allowed.join(", ")}, found ${JSON.stringify(value)}` });
-          }
-          break;
-        }
-        case "unlisted-section":
-          break;
-      }
-    }
-  }
-  return issues;
-};
+interface AirflowOption {
+  path: string;
+  section: string;
+  option: string;
+  value: unknown;
+}
 
-export const airflowConfigLeavesSecretsAndManagedOptionsAlone: Rule = (config) => {
-  const issues: ConfigIssue[] = [];
-  for (const [section, entries] of Object.entries(config.airflow.config)) {
-    for (const option of Object.keys(entries)) {
-      const key = `${section}.${option}`;
-      const path = joinPath(["airflow", "config", section, option]);
-      if (SECRET_AIRFLOW_OPTIONS.has(key)) {
-        issues.push({ path, message: `is a secret: it comes from AWS Parameter Store through an ExternalSecret, never from this file` });
-      } else if (MANAGED_AIRFLOW_OPTIONS.has(key)) {
-        issues.push({ path, message: `is set by the generator (${MANAGED_AIRFLOW_OPTIONS.get(key)}) and cannot be overridden` });
+/** Every airflow.cfg entry of the file, at the top level and in each environment, with its path. */
+function airflowOptions(config: Config): AirflowOption[] {
+  const blocks: { at: string[]; sections: Record<string, Record<string, unknown>> }[] = [
+    { at: ["airflow", "config"], sections: config.airflow.config },
+    ...Object.entries(config.environments).flatMap(([name, env]) =>
+      env.airflow?.config ? [{ at: ["environments", name, "airflow", "config"], sections: env.airflow.config as Record<string, Record<string, unknown>> }] : [],
+    ),
+  ];
+  return blocks.flatMap(({ at, sections }) =>
+    Object.entries(sections).flatMap(([section, entries]) =>
+      Object.entries(entries).map(([option, value]) => ({ path: joinPath([...at, section, option]), section, option, value })),
+    ),
+  );
+}
+
+export const airflowConfigOptionsExist: Rule = (config) =>
+  airflowOptions(config).flatMap(({ path, section, option, value }): ConfigIssue[] => {
+    const verdict = judgeOption(section, option);
+    switch (verdict.kind) {
+      case "removed-section":
+        return [{ path, message: `section [${section}] is not read by Airflow 3; use [${verdict.to}]` }];
+      case "renamed":
+        return [{ path, message: `[${section}] ${option} was renamed in Airflow 3; use ${fmt(verdict.to)}` }];
+      case "removed":
+        return [{ path, message: `[${section}] ${option} was removed in Airflow 3${verdict.suggestion ? ` (${verdict.suggestion})` : ""}` }];
+      case "unknown-option": {
+        const guess = closest(option, verdict.known);
+        return [{ path, message: `[${section}] has no option "${option}" in Airflow 3${guess ? `; did you mean "${guess}"?` : ""}` }];
       }
+      case "known": {
+        const allowed = allowedValues(section, option);
+        return allowed && !allowed.includes(String(value))
+          ? [{ path, message: `must be one of ${allowed.join(", ")}, found ${JSON.stringify(value)}` }]
+          : [];
+      }
+      case "unlisted-section":
+        return [];
     }
-  }
-  return issues;
-};
+  });
+
+export const airflowConfigLeavesSecretsAndManagedOptionsAlone: Rule = (config) =>
+  airflowOptions(config).flatMap(({ path, section, option }): ConfigIssue[] => {
+    const key = `${section}.${option}`;
+    if (SECRET_AIRFLOW_OPTIONS.has(key)) {
+      return [{ path, message: `is a secret: it comes from AWS Parameter Store through an ExternalSecret, never from this file` }];
+    }
+    if (MANAGED_AIRFLOW_OPTIONS.has(key)) {
+      return [{ path, message: `is set by the generator (${MANAGED_AIRFLOW_OPTIONS.get(key)}) and cannot be overridden` }];
+    }
+    return [];
+  });
 
 export const gitSyncAuthMatchesRepositoryUrl: Rule = (config) => {
   const { repository, auth } = config.dags.gitSync;
@@ -81,11 +83,18 @@ export const gitSyncAuthMatchesRepositoryUrl: Rule = (config) => {
 };
 
 export const airflowImageIsAirflow3: Rule = (config) => {
-  const major = /^v?(\d+)\.\d+/.exec(config.airflow.image.tag)?.[1];
-  if (major !== undefined && major !== "3") {
-    return [{ path: "airflow.image.tag", message: `Airflow ${config.airflow.image.tag} is not Airflow 3; this generator writes Airflow 3 deployments` }];
-  }
-  return [];
+  const tags = [
+    { path: "airflow.image.tag", tag: config.airflow.image.tag },
+    ...Object.entries(config.environments).flatMap(([name, env]) =>
+      env.airflow?.image?.tag ? [{ path: joinPath(["environments", name, "airflow", "image", "tag"]), tag: env.airflow.image.tag }] : [],
+    ),
+  ];
+  return tags.flatMap(({ path, tag }) => {
+    const major = /^v?(\d+)\.\d+/.exec(tag)?.[1];
+    return major !== undefined && major !== "3"
+      ? [{ path, message: `Airflow ${tag} is not Airflow 3; this generator writes Airflow 3 deployments` }]
+      : [];
+  });
 };
 
 export const RULES: readonly Rule[] = [
@@ -93,6 +102,7 @@ export const RULES: readonly Rule[] = [
   airflowConfigLeavesSecretsAndManagedOptionsAlone,
   gitSyncAuthMatchesRepositoryUrl,
   airflowImageIsAirflow3,
+  ...ENVIRONMENT_RULES,
 ];
 
 function fmt(dotted: string): string {

@@ -23,7 +23,7 @@ export function checkAgainstSchema(source: ConfigSource): { config?: Config; iss
 }
 
 function toIssue(error: ErrorObject, source: ConfigSource): ConfigIssue {
-  const parent = pointerSegments(error.instancePath);
+  const parent = withListIndexes(source.data, pointerSegments(error.instancePath));
   const value = valueAt(source.data, parent);
   const described = describe(error, value);
   const path = described.child === undefined ? parent : [...parent, described.child];
@@ -75,6 +75,13 @@ function pointerSegments(pointer: string): (string | number)[] {
     .slice(1)
     .split("/")
     .map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
+}
+
+/** JSON pointers spell list indexes as strings; make them numbers where the data holds a list. */
+function withListIndexes(data: unknown, segments: readonly (string | number)[]): (string | number)[] {
+  return segments.map((segment, i) =>
+    typeof segment === "string" && /^\d+$/.test(segment) && Array.isArray(valueAt(data, segments.slice(0, i))) ? Number(segment) : segment,
+  );
 }
 
 function valueAt(data: unknown, path: readonly (string | number)[]): unknown {

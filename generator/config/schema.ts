@@ -6,97 +6,10 @@
  * example and a place in its parent's `required` list.
  */
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
+import { closed, P, Quantity, Replicas, Resources, StringEnum } from "./schema-kit.js";
+import { Autoscaling, Iam, overridesOf, PeakHours } from "./environment-schema.js";
 
-/** Every string pattern of the config, with what it means in words for error messages. */
-const PATTERNS = {
-  dnsLabel: ["^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", "must be a DNS label: lower-case letters, digits and '-', starting with a letter"],
-  quantity: ["^[0-9]+(\\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$", "must be a Kubernetes quantity such as 500m, 2, 512Mi or 10Gi"],
-  duration: ["^([0-9]+(ms|s|m|h))+$", "must be a duration such as 30s, 5m or 1h"],
-  imageTag: ["^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "must be a pinned image tag (not latest)"],
-  imageRef: [
-    "^[a-z0-9]+([._/:-][a-z0-9]+)*:(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-    "must be an image with a pinned tag, like registry.example.com/team/image:1.2.3 (not latest)",
-  ],
-  environmentName: ["^[a-z][a-z0-9-]{0,19}$", "must be lower-case letters, digits and '-', starting with a letter, at most 20 characters"],
-  airflowSection: ["^[a-z][a-z0-9_.]*$", "must be an airflow.cfg section name in lower case"],
-  airflowOption: ["^[a-z][a-z0-9_]*$", "must be an airflow.cfg option name in lower case"],
-  gitUrl: ["^(https://|ssh://|git@)[^\\s]+$", "must be a git URL: git@host:org/repo.git, ssh://... or https://..."],
-  subPath: ["^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)?$", "must be a relative path without leading or trailing '/'"],
-  fileSystemId: ["^fs-[0-9a-f]{8,17}$", "must be an EFS file system id like fs-0123456789abcdef0"],
-  awsRegion: ["^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", "must be an AWS region like sa-east-1"],
-  cidr: ["^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$", "must be an IPv4 CIDR like 10.0.0.0/8"],
-} as const satisfies Record<string, readonly [string, string]>;
-
-/** The regular expression of each pattern, by name. */
-const P = Object.fromEntries(Object.entries(PATTERNS).map(([name, [regex]]) => [name, regex])) as {
-  [K in keyof typeof PATTERNS]: (typeof PATTERNS)[K][0];
-};
-
-/** What each pattern means, in words, keyed by the regular expression ajv reports. */
-export const PATTERN_HINTS: Readonly<Record<string, string>> = Object.fromEntries(Object.values(PATTERNS));
-
-const closed = { additionalProperties: false } as const;
-
-/** A string enum as plain JSON Schema `enum` (clearer errors than a union of literals). */
-function StringEnum<T extends string>(values: readonly T[], options: { description: string; default?: T }) {
-  return Type.Unsafe<T>({ type: "string", enum: [...values], ...options });
-}
-
-function Quantity(description: string, defaultValue: string) {
-  return Type.String({ pattern: P.quantity, description, default: defaultValue });
-}
-
-const ResourceRequests = Type.Object(
-  {
-    cpu: Quantity("CPU request (Kubernetes quantity, e.g. 250m).", "100m"),
-    memory: Quantity("Memory request (Kubernetes quantity, e.g. 512Mi).", "256Mi"),
-  },
-  { ...closed, description: "Resources the scheduler reserves for the container.", default: {} },
-);
-
-const ResourceLimits = Type.Object(
-  {
-    cpu: Type.Optional(
-      Type.String({
-        pattern: P.quantity,
-        description: "CPU limit. Unset by default: CPU limits throttle Airflow without protecting the node.",
-        examples: ["2"],
-      }),
-    ),
-    memory: Quantity("Memory limit (Kubernetes quantity). Always set, so a leak cannot take the node down.", "512Mi"),
-  },
-  { ...closed, description: "Upper bounds for the container.", default: {} },
-);
-
-/** Resources with component-specific defaults, so each component's defaults live in the schema. */
-function Resources(description: string, requests: { cpu: string; memory: string }, memoryLimit: string) {
-  return Type.Object(
-    {
-      requests: Type.Object(
-        {
-          cpu: Quantity("CPU request (Kubernetes quantity, e.g. 250m).", requests.cpu),
-          memory: Quantity("Memory request (Kubernetes quantity, e.g. 512Mi).", requests.memory),
-        },
-        { ...closed, description: ResourceRequests.description, default: {} },
-      ),
-      limits: Type.Object(
-        {
-          cpu: ResourceLimits.properties.cpu,
-          memory: Quantity(
-            "Memory limit (Kubernetes quantity). Always set, so a leak cannot take the node down.",
-            memoryLimit,
-          ),
-        },
-        { ...closed, description: ResourceLimits.description, default: {} },
-      ),
-    },
-    { ...closed, description, default: {} },
-  );
-}
-
-function Replicas(description: string, defaultValue: number) {
-  return Type.Integer({ minimum: 1, maximum: 100, description, default: defaultValue });
-}
+export { PATTERN_HINTS } from "./schema-kit.js";
 
 const AirflowConfigValue = Type.Unsafe<string | number | boolean>({
   type: ["string", "number", "boolean"],
@@ -247,6 +160,16 @@ const Ingress = Type.Object(
       description: "Whether the load balancer is reachable only inside the VPC or from the internet.",
       default: "internal",
     }),
+    host: Type.Optional(
+      Type.String({ pattern: P.hostname, description: "Host name the UI is served at (every host when unset).", examples: ["airflow.example.com"] }),
+    ),
+    certificateArn: Type.Optional(
+      Type.String({
+        pattern: P.acmCertificateArn,
+        description: "ACM certificate for HTTPS; with it the load balancer listens on 443 and redirects 80 to 443.",
+        examples: ["arn:aws:acm:sa-east-1:123456789012:certificate/6f1c2a4e-8b3d-4e5f-9a7b-0c1d2e3f4a5b"],
+      }),
+    ),
     allowedCidrs: Type.Array(
       Type.String({ pattern: P.cidr }),
       {
@@ -333,6 +256,20 @@ const Components = Type.Object(
 const Environment = Type.Object(
   {
     description: Type.String({ description: "What this environment is for (shown in Argo CD).", default: "" }),
+    namespace: Type.Optional(
+      Type.String({
+        pattern: P.dnsLabel,
+        description: "Namespace of this environment (default: the top-level namespace). Environments sharing a cluster need different ones.",
+        examples: ["airflow-dev"],
+      }),
+    ),
+    airflow: Type.Optional(overridesOf(Airflow, "Airflow image and airflow.cfg entries of this environment; config entries merge per option.")),
+    ingress: Type.Optional(overridesOf(Ingress, "Ingress settings of this environment (host, certificate, scheme, allowed sources).")),
+    storage: Type.Optional(overridesOf(Storage, "EFS file system and volume sizes of this environment.")),
+    components: Type.Optional(overridesOf(Components, "Replicas and resources of this environment; unset fields keep the top-level values.")),
+    iam: Type.Optional(Iam),
+    autoscaling: Type.Optional(Autoscaling),
+    peakHours: Type.Optional(PeakHours),
   },
   { ...closed, description: "One environment (an overlay and an Argo CD Application).", default: {} },
 );
@@ -374,6 +311,7 @@ export const ConfigSchema = Type.Object(
 export type Config = Static<typeof ConfigSchema>;
 export type ComponentResources = Config["components"]["apiServer"]["resources"];
 export type EnvironmentConfig = Config["environments"][string];
+export type { AutoscalingConfig, IamConfig, PeakHoursConfig, PeakWindow } from "./environment-schema.js";
 
 /** The schema as plain JSON (TypeBox's symbol keys dropped), as published for editors. */
 export function configJsonSchema(): Record<string, unknown> {

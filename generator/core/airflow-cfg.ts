@@ -2,7 +2,7 @@
  * airflow.cfg: what the generator must set for the deployment to work (managed, not overridable),
  * sensible production defaults (overridable), and the user's entries, rendered as INI text.
  */
-import type { Config } from "../config/schema.js";
+import type { Target } from "./target.js";
 import { names } from "./names.js";
 import {
   API_SERVER_PORT,
@@ -44,21 +44,21 @@ export const MANAGED_AIRFLOW_OPTIONS: ReadonlyMap<string, string> = new Map([
   ["api.host", "the api-server must listen on all interfaces inside its pod"],
 ]);
 
-export function dagsFolder(config: Config): string {
+export function dagsFolder(config: Target): string {
   if (config.dags.builder) return DAGS_MOUNT;
   const sub = config.dags.gitSync.subPath;
   return sub ? `${DAGS_MOUNT}/${GIT_LINK}/${sub}` : `${DAGS_MOUNT}/${GIT_LINK}`;
 }
 
 /** The Execution API address task pods call; keeps the path of `[api] base_url` if one is set. */
-export function executionApiServerUrl(config: Config): string {
+export function executionApiServerUrl(config: Target): string {
   const n = names(config);
   const baseUrl = config.airflow.config.api?.base_url;
   const basePath = typeof baseUrl === "string" ? new URL(baseUrl, "http://placeholder").pathname.replace(/\/+$/, "") : "";
   return `http://${n.apiServerService}.${n.namespace}.svc.cluster.local:${API_SERVER_PORT}${basePath}/execution/`;
 }
 
-function managedOptions(config: Config): Sections {
+function managedOptions(config: Target): Sections {
   const n = names(config);
   return {
     core: {
@@ -97,7 +97,7 @@ const DEFAULT_OPTIONS: Sections = {
   fab: { enable_proxy_fix: true },
 };
 
-export function airflowCfgSections(config: Config): Sections {
+export function airflowCfgSections(config: Target): Sections {
   const merged: Sections = {};
   for (const layer of [DEFAULT_OPTIONS, config.airflow.config, managedOptions(config)]) {
     for (const [section, entries] of Object.entries(layer)) merged[section] = { ...merged[section], ...entries };

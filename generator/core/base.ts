@@ -1,8 +1,16 @@
-/** The Kustomize base: every object of the Airflow deployment, shared by all environments. */
+/**
+ * Every object of one build of the Airflow deployment. Given the shared config it is the Kustomize
+ * base; given an environment's resolved config it is what that environment's overlay must build.
+ */
 import type { Config } from "../config/schema.js";
+import type { Target } from "./target.js";
 import { airflowConfigMap } from "./components/airflow-config.js";
 import { airflowJobs } from "./components/airflow-jobs.js";
 import { apiServer } from "./components/api-server.js";
+import { autoscaling } from "./components/autoscaling.js";
+import { disruptionBudgets } from "./components/disruption-budgets.js";
+import { peakNodePool } from "./components/peak-node-pool.js";
+import { warmCapacity } from "./components/warm-capacity.js";
 import { clusterObjects } from "./components/cluster.js";
 import { dagSync } from "./components/dag-sync.js";
 import { migrations } from "./components/migrations.js";
@@ -18,7 +26,7 @@ import type { GeneratedFile } from "./manifest.js";
 
 export const BASE_DIR = "base";
 
-export function baseManifests(config: Config): Manifest[] {
+export function buildManifests(config: Target): Manifest[] {
   const configMap = airflowConfigMap(config);
   const ctx: BaseContext = {
     airflowPodAnnotations: { "checksum/airflow-config": checksum(configMap.object.data) },
@@ -35,9 +43,13 @@ export function baseManifests(config: Config): Manifest[] {
     ...dagSync(config),
     ...migrations(config, ctx),
     ...networkPolicies(config),
+    ...disruptionBudgets(config),
+    ...autoscaling(config),
+    ...warmCapacity(config),
+    ...peakNodePool(config),
   ];
 }
 
 export function baseLayer(config: Config): GeneratedFile[] {
-  return layerFiles(BASE_DIR, baseManifests(config));
+  return layerFiles(BASE_DIR, buildManifests(config));
 }

@@ -4,13 +4,14 @@
  */
 import type { Config } from "../config/schema.js";
 import { baseLayer } from "./base.js";
+import { overlayLayer } from "./overlay.js";
 import type { GeneratedFile } from "./manifest.js";
 
 /** Top-level directories the generator owns completely: stale files in them are deleted. */
 export const OWNED_DIRS = ["base", "overlays", "secrets", "argocd"] as const;
 
 export function generate(config: Config): GeneratedFile[] {
-  return [...baseLayer(config)];
+  return [...baseLayer(config), ...Object.keys(config.environments).flatMap((environment) => overlayLayer(config, environment))];
 }
 
 export type { GeneratedFile } from "./manifest.js";

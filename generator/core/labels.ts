@@ -1,11 +1,11 @@
 /** The app.kubernetes.io labels: the full set on objects, the stable subset in selectors. */
 import type { Config } from "../config/schema.js";
-import type { Component } from "./names.js";
+import type { Part } from "./names.js";
 
 export const MANAGED_BY = "airflow-gitops";
 
 /** Only labels that never change for the life of a workload (selectors are immutable). */
-export function selectorLabels(config: Pick<Config, "name">, component: Component | "airflow"): Record<string, string> {
+export function selectorLabels(config: Pick<Config, "name">, component: Part): Record<string, string> {
   return {
     "app.kubernetes.io/name": "airflow",
     "app.kubernetes.io/instance": config.name,
@@ -13,7 +13,7 @@ export function selectorLabels(config: Pick<Config, "name">, component: Componen
   };
 }
 
-export function labels(config: Pick<Config, "name" | "airflow">, component: Component | "airflow"): Record<string, string> {
+export function labels(config: Pick<Config, "name" | "airflow">, component: Part): Record<string, string> {
   return {
     ...selectorLabels(config, component),
     "app.kubernetes.io/part-of": "airflow",

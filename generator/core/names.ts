@@ -16,8 +16,16 @@ export type Component = (typeof COMPONENTS)[number];
 /** Components whose pods run Airflow itself and therefore read airflow.cfg and the Airflow secrets. */
 export const AIRFLOW_COMPONENTS = ["api-server", "scheduler", "dag-processor", "triggerer", "worker", "migrations"] as const;
 
-export function names(config: Pick<Config, "name" | "namespace">) {
+/** Parts that are not Airflow components but still get labels and files of their own. */
+export type Part = Component | "airflow" | "control-plane" | "peak-placeholder" | "peak-pool";
+
+/**
+ * Names of namespaced objects depend only on `name` (the namespace keeps environments apart);
+ * cluster-scoped ones also carry the environment, so environments can share a cluster.
+ */
+export function names(config: Pick<Config, "name" | "namespace"> & { environment?: { name: string } }) {
   const n = config.name;
+  const clusterWide = config.environment ? `${n}-${config.environment.name}` : n;
   return {
     namespace: config.namespace,
     component: (c: Component) => `${n}-${c}`,
@@ -31,8 +39,11 @@ export function names(config: Pick<Config, "name" | "namespace">) {
     podLogReaderRole: `${n}-pod-log-reader`,
     dagsClaim: `${n}-dags`,
     logsClaim: `${n}-logs`,
-    storageClass: `${n}-efs`,
-    controlPlanePriorityClass: `${n}-control-plane`,
+    storageClass: `${clusterWide}-efs`,
+    controlPlanePriorityClass: `${clusterWide}-control-plane`,
+    placeholderPriorityClass: `${clusterWide}-placeholder`,
+    placeholder: `${n}-peak-placeholder`,
+    peakNodePool: `${clusterWide}-peak`,
     networkPolicy: (what: string) => `${n}-${what}`,
   };
 }

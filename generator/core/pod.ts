@@ -1,4 +1,5 @@
 /** Pieces every pod spec shares: security contexts, resources, Airflow env, volumes and mounts. */
+import type { Target } from "./target.js";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IContainerPort } from "kubernetes-models/v1/ContainerPort";
 import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
@@ -42,7 +43,7 @@ export function resources(r: ComponentResources): IResourceRequirements {
   };
 }
 
-export function airflowImage(config: Config): string {
+export function airflowImage(config: Target): string {
   return `${config.airflow.image.repository}:${config.airflow.image.tag}`;
 }
 
@@ -55,7 +56,7 @@ export const SECRETS_READ_BY = {
   migrations: ["fernetKey", "databaseUrl"],
 } as const satisfies Record<string, readonly SecretUse[]>;
 
-export function airflowEnv(config: Config, secrets: readonly SecretUse[]): IEnvVar[] {
+export function airflowEnv(config: Target, secrets: readonly SecretUse[]): IEnvVar[] {
   const refs = airflowSecrets(config);
   return [
     { name: "AIRFLOW_HOME", value: AIRFLOW_HOME },
@@ -66,7 +67,7 @@ export function airflowEnv(config: Config, secrets: readonly SecretUse[]): IEnvV
   ];
 }
 
-export function configVolume(config: Config): IVolume {
+export function configVolume(config: Target): IVolume {
   return { name: VOLUME.config, configMap: { name: names(config).airflowConfigMap } };
 }
 
@@ -75,7 +76,7 @@ export function claimVolume(name: string, claimName: string, readOnly = false): 
 }
 
 /** Config and logs always; the DAG volume only for processes that import DAG files. */
-export function airflowVolumes(config: Config, withDags: boolean): IVolume[] {
+export function airflowVolumes(config: Target, withDags: boolean): IVolume[] {
   const n = names(config);
   return [
     configVolume(config),
@@ -94,7 +95,7 @@ export function airflowMounts(withDags: boolean): IVolumeMount[] {
 
 /** A container running Airflow: the configured image, airflow.cfg, the given secrets, hardened. */
 export function airflowContainer(
-  config: Config,
+  config: Target,
   spec: { name: string; secrets: readonly SecretUse[]; resources: ComponentResources; mountsDags: boolean; ports?: IContainerPort[] },
 ): IContainer {
   return {
@@ -110,7 +111,7 @@ export function airflowContainer(
 }
 
 /** Holds a long-running Airflow pod until `airflow db migrate` has brought the schema up to date. */
-export function waitForMigrations(config: Config): IContainer {
+export function waitForMigrations(config: Target): IContainer {
   return {
     name: "wait-for-migrations",
     image: airflowImage(config),

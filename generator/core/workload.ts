@@ -4,9 +4,12 @@ import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IContainerPort } from "kubernetes-models/v1/ContainerPort";
 import type { IProbe } from "kubernetes-models/v1/Probe";
 import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
-import type { ComponentResources, Config } from "../config/schema.js";
+import type { ComponentResources } from "../config/schema.js";
+import type { Target } from "./target.js";
 import { labels, selectorLabels } from "./labels.js";
 import { names, type Component } from "./names.js";
+import { controlPlanePlacement } from "./placement.js";
+import { autoscalingOf, mayRunSeveral } from "./target.js";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import { AIRFLOW_POD_UID, SECRETS_READ_BY, airflowContainer, airflowVolumes, podSecurityContext, waitForMigrations } from "./pod.js";
 
@@ -33,20 +36,23 @@ export interface AirflowDeploymentSpec {
  * PriorityClass all follow from the component; the caller gives the pod's contents.
  */
 export function componentDeployment(
-  config: Config,
+  config: Target,
   component: Component,
   spec: {
     replicas: number;
     strategy?: IDeploymentStrategy;
     podAnnotations?: Record<string, string>;
-    pod: Omit<IPodSpec, "serviceAccountName" | "priorityClassName">;
+    pod: Omit<IPodSpec, "serviceAccountName" | "priorityClassName" | "affinity" | "topologySpreadConstraints">;
   },
 ): Deployment {
   const n = names(config);
+  // An autoscaler owns the replica count; a value here would fight it on every sync.
+  const autoscaled = autoscalingOf(config, component) !== undefined;
+  const placement = controlPlanePlacement(config, component, mayRunSeveral(config, component, spec.replicas));
   return new Deployment({
     metadata: { name: n.component(component), namespace: n.namespace, labels: labels(config, component) },
     spec: {
-      replicas: spec.replicas,
+      ...(autoscaled ? {} : { replicas: spec.replicas }),
       revisionHistoryLimit: 5,
       selector: { matchLabels: selectorLabels(config, component) },
       ...(spec.strategy ? { strategy: spec.strategy } : {}),
@@ -58,6 +64,7 @@ export function componentDeployment(
         spec: {
           serviceAccountName: n.serviceAccount(component),
           priorityClassName: n.controlPlanePriorityClass,
+          ...placement,
           ...spec.pod,
         },
       },
@@ -65,7 +72,7 @@ export function componentDeployment(
   });
 }
 
-export function airflowDeployment(config: Config, spec: AirflowDeploymentSpec): Deployment {
+export function airflowDeployment(config: Target, spec: AirflowDeploymentSpec): Deployment {
   const base = airflowContainer(config, {
     name: spec.component,
     secrets: SECRETS_READ_BY.controlPlane,

@@ -1,10 +1,18 @@
 /**
- * Validation with the `kubernetes-models` packages, which ship with `npm ci`: types, required fields
- * and enums of built-in kinds. They accept unknown fields, so they complement, not replace, a strict check.
+ * Validation with the `kubernetes-models` and `@kubernetes-models/*` packages, which ship with
+ * `npm ci`: types, required fields and enums of built-in kinds and of the custom resources written. They accept unknown fields, so they complement, not replace, a strict check.
  */
 import type { SchemaProblem } from "./schema-dir.js";
 
 type ModelClass = new (data: unknown) => { validate(): void };
+
+/** The package of each custom resource group the generator writes. */
+const CRD_PACKAGES: Readonly<Record<string, string>> = {
+  "keda.sh": "@kubernetes-models/keda",
+  "karpenter.sh": "@kubernetes-models/karpenter",
+  "external-secrets.io": "@kubernetes-models/external-secrets",
+  "argoproj.io": "@kubernetes-models/argo-cd",
+};
 
 const cache = new Map<string, ModelClass | null>();
 
@@ -12,7 +20,12 @@ async function modelClass(apiVersion: string, kind: string): Promise<ModelClass 
   const key = `${apiVersion}/${kind}`;
   if (!cache.has(key)) {
     const [group, version] = apiVersion.includes("/") ? apiVersion.split("/") : ["", apiVersion];
-    const specifier = group ? `kubernetes-models/${group}/${version}` : `kubernetes-models/${version}`;
+    const crdPackage = group ? CRD_PACKAGES[group] : undefined;
+    const specifier = crdPackage
+      ? `${crdPackage}/${group}/${version}`
+      : group
+        ? `kubernetes-models/${group}/${version}`
+        : `kubernetes-models/${version}`;
     const module = (await import(specifier).catch(() => ({}))) as Record<string, ModelClass | undefined>;
     cache.set(key, module[kind] ?? null);
   }

@@ -1,6 +1,6 @@
 /** The airflow ConfigMap: airflow.cfg for every Airflow process and the task pod template. */
 import { ConfigMap } from "kubernetes-models/v1";
-import type { Config } from "../../config/schema.js";
+import type { Target } from "../target.js";
 import { airflowCfgSections, renderAirflowCfg } from "../airflow-cfg.js";
 import { embeddedYaml } from "../embedded-yaml.js";
 import { labels } from "../labels.js";
@@ -10,7 +10,7 @@ import { POD_TEMPLATE_KEY } from "../paths.js";
 import type { Manifest } from "./types.js";
 import { workerPodTemplate } from "./worker.js";
 
-export function airflowConfigMap(config: Config): Manifest {
+export function airflowConfigMap(config: Target): Manifest {
   const n = names(config);
   const configMap = new ConfigMap({
     metadata: { name: n.airflowConfigMap, namespace: n.namespace, labels: labels(config, "airflow") },

@@ -2,7 +2,7 @@
  * The scheduler, dag-processor and triggerer: long-running Airflow jobs that differ only in their
  * command, the job type their liveness check asks about, and whether they import DAG files.
  */
-import type { Config } from "../../config/schema.js";
+import type { Target } from "../target.js";
 import { toKubeObject } from "../manifest.js";
 import type { Component } from "../names.js";
 import { POD_TEMPLATE_KEY, POD_TEMPLATE_PATH, TRIGGERER_LOG_PORT } from "../paths.js";
@@ -13,7 +13,7 @@ import type { BaseContext, Manifest } from "./types.js";
 interface AirflowJob {
   component: Component;
   jobType: Parameters<typeof jobCheckProbeCommand>[0];
-  settings: (config: Config) => { replicas: number; resources: AirflowDeploymentSpec["resources"] };
+  settings: (config: Target) => { replicas: number; resources: AirflowDeploymentSpec["resources"] };
   terminationGracePeriodSeconds: number;
   mountsDags: boolean;
   ports?: AirflowDeploymentSpec["ports"];
@@ -49,7 +49,7 @@ export const AIRFLOW_JOBS: readonly AirflowJob[] = [
   },
 ];
 
-export function airflowJobs(config: Config, ctx: BaseContext): Manifest[] {
+export function airflowJobs(config: Target, ctx: BaseContext): Manifest[] {
   return AIRFLOW_JOBS.map((job) => {
     const exec = { command: jobCheckProbeCommand(job.jobType) };
     const { replicas, resources } = job.settings(config);

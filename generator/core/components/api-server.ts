@@ -1,7 +1,7 @@
 import type { IHTTPGetAction } from "kubernetes-models/v1/HTTPGetAction";
 import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
 import { Service } from "kubernetes-models/v1";
-import type { Config } from "../../config/schema.js";
+import type { Target } from "../target.js";
 import { labels, selectorLabels } from "../labels.js";
 import { names } from "../names.js";
 import { API_SERVER_PORT } from "../paths.js";
@@ -13,7 +13,7 @@ const HEALTH_PATH = "/api/v2/monitor/health";
 const PORT_NAME = "api-server";
 
 /** UI, REST API and the Execution API task pods call: Deployment, Service and ALB Ingress. */
-export function apiServer(config: Config, ctx: BaseContext): Manifest[] {
+export function apiServer(config: Target, ctx: BaseContext): Manifest[] {
   const n = names(config);
   const httpGet: IHTTPGetAction = { path: HEALTH_PATH, port: PORT_NAME, scheme: "HTTP" };
   const deployment = airflowDeployment(config, {
@@ -53,12 +53,20 @@ export function apiServer(config: Config, ctx: BaseContext): Manifest[] {
         "alb.ingress.kubernetes.io/target-type": "ip",
         "alb.ingress.kubernetes.io/healthcheck-path": HEALTH_PATH,
         "alb.ingress.kubernetes.io/inbound-cidrs": config.ingress.allowedCidrs.join(","),
+        ...(config.ingress.certificateArn
+          ? {
+              "alb.ingress.kubernetes.io/certificate-arn": config.ingress.certificateArn,
+              "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80},{"HTTPS":443}]',
+              "alb.ingress.kubernetes.io/ssl-redirect": "443",
+            }
+          : {}),
       },
     },
     spec: {
       ingressClassName: config.ingress.className,
       rules: [
         {
+          ...(config.ingress.host ? { host: config.ingress.host } : {}),
           http: {
             paths: [
               {

@@ -1,7 +1,7 @@
 /** The Namespace (enforcing Pod Security "restricted") and the control plane's PriorityClass. */
 import { Namespace } from "kubernetes-models/v1";
 import { PriorityClass } from "kubernetes-models/scheduling.k8s.io/v1";
-import type { Config } from "../../config/schema.js";
+import type { Target } from "../target.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
@@ -9,7 +9,7 @@ import type { Manifest } from "./types.js";
 
 export const CONTROL_PLANE_PRIORITY = 100000;
 
-export function clusterObjects(config: Config): Manifest[] {
+export function clusterObjects(config: Target): Manifest[] {
   const n = names(config);
   const namespace = new Namespace({
     metadata: {

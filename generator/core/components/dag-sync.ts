@@ -6,7 +6,7 @@ import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
 import type { IVolume } from "kubernetes-models/v1/Volume";
 import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
-import type { Config } from "../../config/schema.js";
+import type { Target } from "../target.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
 import { AIRFLOW_UID, DAGS_MOUNT, GIT_LINK, GIT_ROOT, GIT_SYNC_UID } from "../paths.js";
@@ -19,7 +19,7 @@ const SOURCES_VOLUME = "dag-sources";
 const CREDENTIALS_VOLUME = "git-credentials";
 const CREDENTIALS_DIR = "/etc/git-secret";
 
-export function dagSync(config: Config): Manifest[] {
+export function dagSync(config: Target): Manifest[] {
   const n = names(config);
   const { gitSync, builder } = config.dags;
   const creds = gitCredentials(config);

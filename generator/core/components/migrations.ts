@@ -4,7 +4,7 @@
  * post-install hook would deadlock here, since Argo CD runs it only after the workloads are healthy.
  */
 import { Job } from "kubernetes-models/batch/v1";
-import type { Config } from "../../config/schema.js";
+import type { Target } from "../target.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
@@ -26,7 +26,7 @@ export const MIGRATION_HOOK_ANNOTATIONS = {
   "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
 };
 
-export function migrations(config: Config, ctx: BaseContext): Manifest[] {
+export function migrations(config: Target, ctx: BaseContext): Manifest[] {
   const n = names(config);
   const job = new Job({
     metadata: {

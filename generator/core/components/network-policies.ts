@@ -6,14 +6,14 @@
  * the cluster's operators know.
  */
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
-import type { Config } from "../../config/schema.js";
+import type { Target } from "../target.js";
 import { instanceSelector, labels, selectorLabels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
 import { API_SERVER_PORT, STATSD_INGEST_PORT, STATSD_SCRAPE_PORT, TRIGGERER_LOG_PORT, WORKER_LOG_PORT } from "../paths.js";
 import type { Manifest } from "./types.js";
 
-export function networkPolicies(config: Config): Manifest[] {
+export function networkPolicies(config: Target): Manifest[] {
   const n = names(config);
   const meta = (what: string) => ({ name: n.networkPolicy(what), namespace: n.namespace, labels: labels(config, "airflow") });
   const airflowPods = { podSelector: { matchLabels: instanceSelector(config) } };

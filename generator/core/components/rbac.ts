@@ -4,7 +4,7 @@
  */
 import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
 import type { IPolicyRule } from "kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule";
-import type { Config } from "../../config/schema.js";
+import type { Target } from "../target.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names, type Component } from "../names.js";
@@ -22,7 +22,7 @@ export const POD_LOG_READER_RULES: IPolicyRule[] = [
   { apiGroups: [""], resources: ["pods/log"], verbs: ["get", "list"] },
 ];
 
-export function rbac(config: Config): Manifest[] {
+export function rbac(config: Target): Manifest[] {
   const n = names(config);
   const roleWithBinding = (component: string, roleName: string, rules: IPolicyRule[], subjects: Component[]): Manifest[] => [
     {

@@ -1,6 +1,7 @@
 /** One ServiceAccount per component; only those that call the Kubernetes API get a token mounted. */
 import { ServiceAccount } from "kubernetes-models/v1";
-import type { Config } from "../../config/schema.js";
+import type { IamConfig } from "../../config/schema.js";
+import type { Target } from "../target.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { COMPONENTS, names, type Component } from "../names.js";
@@ -9,15 +10,39 @@ import type { Manifest } from "./types.js";
 /** Components that talk to the Kubernetes API: launching pods, reading pod logs, or tasks that use it. */
 const NEEDS_API_TOKEN: ReadonlySet<Component> = new Set(["scheduler", "api-server", "triggerer", "worker"]);
 
-export function serviceAccounts(config: Config): Manifest[] {
+/** The `iam.roles` entry that gives each component its AWS identity under IRSA. */
+const IAM_ROLE_OF: Partial<Record<Component, keyof IamConfig["roles"]>> = {
+  "api-server": "apiServer",
+  scheduler: "scheduler",
+  "dag-processor": "dagProcessor",
+  triggerer: "triggerer",
+  worker: "worker",
+  "dag-sync": "dagSync",
+};
+
+export function serviceAccounts(config: Target): Manifest[] {
   const n = names(config);
   return COMPONENTS.map((component) => ({
     component,
     object: toKubeObject(
       new ServiceAccount({
-        metadata: { name: n.serviceAccount(component), namespace: n.namespace, labels: labels(config, component) },
+        metadata: {
+          name: n.serviceAccount(component),
+          namespace: n.namespace,
+          labels: labels(config, component),
+          ...irsaAnnotations(config, component),
+        },
         automountServiceAccountToken: NEEDS_API_TOKEN.has(component),
       }),
     ),
   }));
+}
+
+/** Under IRSA, the role ARN on the ServiceAccount; under Pod Identity the association lives in the EKS API instead. */
+function irsaAnnotations(config: Target, component: Component): { annotations?: Record<string, string> } {
+  const iam = config.environment?.iam;
+  const roleKey = IAM_ROLE_OF[component];
+  const role = iam?.mode === "irsa" && roleKey ? iam.roles[roleKey] : undefined;
+  if (!role) return {};
+  return { annotations: { "eks.amazonaws.com/role-arn": role, "eks.amazonaws.com/sts-regional-endpoints": "true" } };
 }

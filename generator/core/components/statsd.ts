@@ -1,7 +1,7 @@
 /** The Prometheus statsd exporter: Airflow sends statsd metrics, Prometheus scrapes them here. */
 import type { IHTTPGetAction } from "kubernetes-models/v1/HTTPGetAction";
 import { ConfigMap, Service } from "kubernetes-models/v1";
-import type { Config } from "../../config/schema.js";
+import type { Target } from "../target.js";
 import { embeddedYaml } from "../embedded-yaml.js";
 import { checksum } from "../hash.js";
 import { labels, selectorLabels } from "../labels.js";
@@ -32,7 +32,7 @@ export const STATSD_MAPPINGS = {
   ],
 };
 
-export function statsd(config: Config): Manifest[] {
+export function statsd(config: Target): Manifest[] {
   const n = names(config);
   const mappingsText = embeddedYaml(STATSD_MAPPINGS);
   const configMap = new ConfigMap({

@@ -4,14 +4,14 @@
  */
 import { PersistentVolumeClaim } from "kubernetes-models/v1";
 import { StorageClass } from "kubernetes-models/storage.k8s.io/v1";
-import type { Config } from "../../config/schema.js";
+import type { Target } from "../target.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
 import { AIRFLOW_UID } from "../paths.js";
 import type { Manifest } from "./types.js";
 
-export function storage(config: Config): Manifest[] {
+export function storage(config: Target): Manifest[] {
   const n = names(config);
   const storageClass = new StorageClass({
     metadata: { name: n.storageClass, labels: labels(config, "airflow") },

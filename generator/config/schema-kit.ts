@@ -1,0 +1,118 @@
+/**
+ * Building blocks of the config schema: named patterns (with their meaning in words for error
+ * messages), closed objects, string enums, quantities and resources with per-use defaults.
+ */
+import { Type } from "@sinclair/typebox";
+
+/** Every string pattern of the config, with what it means in words for error messages. */
+export const PATTERNS = {
+  dnsLabel: ["^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", "must be a DNS label: lower-case letters, digits and '-', starting with a letter"],
+  quantity: ["^[0-9]+(\\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$", "must be a Kubernetes quantity such as 500m, 2, 512Mi or 10Gi"],
+  duration: ["^([0-9]+(ms|s|m|h))+$", "must be a duration such as 30s, 5m or 1h"],
+  imageTag: ["^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "must be a pinned image tag (not latest)"],
+  imageRef: [
+    "^[a-z0-9]+([._/:-][a-z0-9]+)*:(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
+    "must be an image with a pinned tag, like registry.example.com/team/image:1.2.3 (not latest)",
+  ],
+  environmentName: ["^[a-z][a-z0-9-]{0,19}$", "must be lower-case letters, digits and '-', starting with a letter, at most 20 characters"],
+  airflowSection: ["^[a-z][a-z0-9_.]*$", "must be an airflow.cfg section name in lower case"],
+  airflowOption: ["^[a-z][a-z0-9_]*$", "must be an airflow.cfg option name in lower case"],
+  gitUrl: ["^(https://|ssh://|git@)[^\\s]+$", "must be a git URL: git@host:org/repo.git, ssh://... or https://..."],
+  subPath: ["^([A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*)?$", "must be a relative path without leading or trailing '/'"],
+  fileSystemId: ["^fs-[0-9a-f]{8,17}$", "must be an EFS file system id like fs-0123456789abcdef0"],
+  awsRegion: ["^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", "must be an AWS region like sa-east-1"],
+  cidr: ["^([0-9]{1,3}\\.){3}[0-9]{1,3}/[0-9]{1,2}$", "must be an IPv4 CIDR like 10.0.0.0/8"],
+  hostname: [
+    "^(?=.{1,253}$)([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?\\.)*[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$",
+    "must be a lower-case DNS name such as airflow.example.com",
+  ],
+  iamRoleArn: ["^arn:aws(-[a-z]+)*:iam::[0-9]{12}:role/[A-Za-z0-9+=,.@_/-]{1,512}$", "must be an IAM role ARN like arn:aws:iam::123456789012:role/airflow-prod"],
+  acmCertificateArn: [
+    "^arn:aws(-[a-z]+)*:acm:[a-z0-9-]+:[0-9]{12}:certificate/[A-Za-z0-9-]+$",
+    "must be an ACM certificate ARN like arn:aws:acm:sa-east-1:123456789012:certificate/<id>",
+  ],
+  timeOfDay: ["^([01][0-9]|2[0-3]):[0-5][0-9]$", "must be a 24-hour time HH:MM such as 07:00 or 18:30"],
+  weekDays: [
+    "^(daily|(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))?(,(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))?)*)$",
+    "must be days of the week such as mon-fri, sat,sun, mon,wed,fri or daily",
+  ],
+  leadTime: ["^(?=[0-9])([0-9]+h)?([0-9]+m)?$", "must be a duration in hours and minutes such as 30m, 1h or 1h30m"],
+  labelKey: [
+    "^([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$",
+    "must be a Kubernetes label key such as karpenter.sh/nodepool or node-type",
+  ],
+  labelValue: ["^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", "must be a Kubernetes label value: letters, digits, '-', '_' and '.', at most 63"],
+  ianaTimeZone: ["^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", "must be an IANA time zone name such as America/Sao_Paulo or UTC"],
+} as const satisfies Record<string, readonly [string, string]>;
+
+/** The regular expression of each pattern, by name. */
+export const P = Object.fromEntries(Object.entries(PATTERNS).map(([name, [regex]]) => [name, regex])) as {
+  [K in keyof typeof PATTERNS]: (typeof PATTERNS)[K][0];
+};
+
+/** What each pattern means, in words, keyed by the regular expression ajv reports. */
+export const PATTERN_HINTS: Readonly<Record<string, string>> = Object.fromEntries(Object.values(PATTERNS));
+
+export const closed = { additionalProperties: false } as const;
+
+/** A string enum as plain JSON Schema `enum` (clearer errors than a union of literals). */
+export function StringEnum<const T extends string>(values: readonly T[], options: { description: string; default?: T }) {
+  return Type.Unsafe<T>({ type: "string", enum: [...values], ...options });
+}
+
+export function Quantity(description: string, defaultValue: string) {
+  return Type.String({ pattern: P.quantity, description, default: defaultValue });
+}
+
+const ResourceRequests = Type.Object(
+  {
+    cpu: Quantity("CPU request (Kubernetes quantity, e.g. 250m).", "100m"),
+    memory: Quantity("Memory request (Kubernetes quantity, e.g. 512Mi).", "256Mi"),
+  },
+  { ...closed, description: "Resources the scheduler reserves for the container.", default: {} },
+);
+
+const ResourceLimits = Type.Object(
+  {
+    cpu: Type.Optional(
+      Type.String({
+        pattern: P.quantity,
+        description: "CPU limit. Unset by default: CPU limits throttle Airflow without protecting the node.",
+        examples: ["2"],
+      }),
+    ),
+    memory: Quantity("Memory limit (Kubernetes quantity). Always set, so a leak cannot take the node down.", "512Mi"),
+  },
+  { ...closed, description: "Upper bounds for the container.", default: {} },
+);
+
+/** Resources with component-specific defaults, so each component's defaults live in the schema. */
+export function Resources(description: string, requests: { cpu: string; memory: string }, memoryLimit: string) {
+  return Type.Object(
+    {
+      requests: Type.Object(
+        {
+          cpu: Quantity("CPU request (Kubernetes quantity, e.g. 250m).", requests.cpu),
+          memory: Quantity("Memory request (Kubernetes quantity, e.g. 512Mi).", requests.memory),
+        },
+        { ...closed, description: ResourceRequests.description, default: {} },
+      ),
+      limits: Type.Object(
+        {
+          cpu: ResourceLimits.properties.cpu,
+          memory: Quantity(
+            "Memory limit (Kubernetes quantity). Always set, so a leak cannot take the node down.",
+            memoryLimit,
+          ),
+        },
+        { ...closed, description: ResourceLimits.description, default: {} },
+      ),
+    },
+    { ...closed, description, default: {} },
+  );
+}
+
+export function Replicas(description: string, defaultValue: number) {
+  return Type.Integer({ minimum: 1, maximum: 100, description, default: defaultValue });
+}
+

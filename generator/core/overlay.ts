@@ -1,0 +1,161 @@
+/**
+ * One environment's overlay, derived rather than written: the base is rendered from the shared config,
+ * the environment from its resolved config, and the overlay is the difference. Objects only the
+ * environment has become files of the overlay; objects both have become one patch per changed aspect;
+ * the namespace, the Airflow image and the version label go through Kustomize's own transformers.
+ *
+ * A difference that neither a patch aspect nor a transformer covers is a generator bug and fails
+ * generation, so an overlay can never silently build something other than the environment's config.
+ */
+import type { Config } from "../config/schema.js";
+import { buildManifests, BASE_DIR } from "./base.js";
+import type { Manifest } from "./components/types.js";
+import type { Kustomization } from "./layer.js";
+import { manifestFileName, type GeneratedFile, type KubeObject } from "./manifest.js";
+import { aspectPatch, aspectsOf, canonical, isObject, pick, strip } from "./patches.js";
+import { resolveEnvironment, type Target } from "./target.js";
+
+export const OVERLAYS_DIR = "overlays";
+
+interface PatchEntry {
+  path: string;
+  target?: { kind: string; name: string };
+  options?: { allowNameChange: boolean };
+}
+
+/** The kustomize transformers an overlay uses, as data: what they change is not a patch's job. */
+interface Transforms {
+  namespace: string;
+  image: { name: string; newName?: string; newTag: string };
+  labels: Record<string, string>;
+  /** Cluster-scoped objects renamed for the environment: old name -> new name. */
+  renames: Map<string, string>;
+}
+
+export function overlayDir(environment: string): string {
+  return `${OVERLAYS_DIR}/${environment}`;
+}
+
+export function overlayLayer(config: Config, environment: string, extraResources: readonly string[] = []): GeneratedFile[] {
+  const target = resolveEnvironment(config, environment);
+  const dir = overlayDir(environment);
+  const base = byFile(buildManifests(config));
+  const wanted = byFile(buildManifests(target));
+  const transforms = transformsOf(config, target, base, wanted);
+
+  const files: GeneratedFile[] = [];
+  const newResources: string[] = [];
+  const patches: PatchEntry[] = [];
+  const renames: PatchEntry[] = [];
+  const write = (name: string, content: object) => files.push({ path: `${dir}/${name}`, format: "yaml", content });
+
+  for (const [file, object] of wanted) {
+    const before = base.get(file);
+    if (!before) {
+      newResources.push(file);
+      write(file, object);
+      continue;
+    }
+    for (const aspect of aspectsOf(before, object)) {
+      const [was, is] = [pick(before, aspect.paths), pick(object, aspect.paths)];
+      if (canonical(was) === canonical(is)) continue;
+      const name = file.replace(/\.yaml$/, `-${aspect.name}.yaml`);
+      const patch = aspectPatch(before, object, aspect.paths) as { metadata?: object };
+      write(name, { ...header(before), ...patch, metadata: { ...header(before).metadata, ...patch.metadata } });
+      patches.push({ path: name });
+    }
+    assertCovered(file, before, object, transforms);
+    // The namespace transformer renames the Namespace itself.
+    if (before.metadata.name !== object.metadata.name && object.kind !== "Namespace") {
+      const name = file.replace(/\.yaml$/, "-name.yaml");
+      write(name, { apiVersion: object.apiVersion, kind: object.kind, metadata: { name: object.metadata.name } });
+      renames.push({ path: name, target: { kind: object.kind, name: before.metadata.name! }, options: { allowNameChange: true } });
+    }
+  }
+  for (const [file, object] of base) {
+    if (wanted.has(file)) continue;
+    const name = file.replace(/\.yaml$/, "-delete.yaml");
+    write(name, { $patch: "delete", ...header(object) });
+    patches.push({ path: name });
+  }
+
+  const kustomization: Kustomization = {
+    apiVersion: "kustomize.config.k8s.io/v1beta1",
+    kind: "Kustomization",
+    namespace: transforms.namespace,
+    resources: [`../../${BASE_DIR}`, ...extraResources, ...newResources.sort()],
+    images: [transforms.image],
+    labels: [{ pairs: transforms.labels, includeSelectors: false, includeTemplates: true }],
+    // Renames last: the other patches find their objects by the base's names.
+    ...(patches.length + renames.length > 0
+      ? { patches: [...patches.sort((a, b) => a.path.localeCompare(b.path)), ...renames.sort((a, b) => a.path.localeCompare(b.path))] }
+      : {}),
+  };
+  return [{ path: `${dir}/kustomization.yaml`, format: "yaml", content: kustomization }, ...files.sort((a, b) => a.path.localeCompare(b.path))];
+}
+
+function byFile(manifests: readonly Manifest[]): Map<string, KubeObject> {
+  return new Map(manifests.map(({ component, object }) => [manifestFileName(component, object), object]));
+}
+
+/** What a strategic-merge patch needs to find its object: the base's identity. */
+function header(object: KubeObject): KubeObject {
+  const { name, namespace } = object.metadata;
+  return { apiVersion: object.apiVersion, kind: object.kind, metadata: { name, ...(namespace ? { namespace } : {}) } };
+}
+
+function transformsOf(config: Config, target: Target, base: Map<string, KubeObject>, wanted: Map<string, KubeObject>): Transforms {
+  const renames = new Map<string, string>();
+  for (const [file, object] of wanted) {
+    const before = base.get(file);
+    if (before && !before.metadata.namespace && object.kind !== "Namespace" && before.metadata.name !== object.metadata.name) {
+      renames.set(`${object.kind}/${before.metadata.name}`, object.metadata.name!);
+    }
+  }
+  const { repository, tag } = target.airflow.image;
+  return {
+    namespace: target.namespace,
+    image: { name: config.airflow.image.repository, ...(repository !== config.airflow.image.repository ? { newName: repository } : {}), newTag: tag },
+    labels: { "app.kubernetes.io/version": tag },
+    renames,
+  };
+}
+
+/**
+ * Fails when `wanted` differs from `base` in anything the overlay does not express: after applying
+ * the transformers to the base object and removing every patchable aspect from both, they must match.
+ */
+function assertCovered(file: string, base: KubeObject, wanted: KubeObject, t: Transforms): void {
+  const paths = aspectsOf(base, wanted).flatMap((aspect) => aspect.paths);
+  const transformed = strip(applyTransforms(base, t), paths);
+  const expected = strip(wanted, paths);
+  if (canonical(transformed) !== canonical(expected)) {
+    throw new Error(`overlay cannot express the environment's ${file}: it differs from the base outside every patch aspect`);
+  }
+}
+
+/** A model of what the overlay's namespace, images, labels and rename steps do to a base object. */
+function applyTransforms(object: KubeObject, t: Transforms): KubeObject {
+  const out = structuredClone(object);
+  if (out.metadata.namespace) out.metadata.namespace = t.namespace;
+  if (out.kind === "Namespace") out.metadata.name = t.namespace;
+  else if (!out.metadata.namespace) out.metadata.name = t.renames.get(`${out.kind}/${out.metadata.name}`) ?? out.metadata.name;
+  out.metadata.labels = { ...out.metadata.labels, ...t.labels };
+  for (const subject of (out.subjects as { kind: string; namespace?: string }[] | undefined) ?? []) {
+    if (subject.kind === "ServiceAccount") subject.namespace = t.namespace;
+  }
+  const spec = out.spec;
+  if (isObject(spec) && spec.storageClassName !== undefined) {
+    spec.storageClassName = t.renames.get(`StorageClass/${String(spec.storageClassName)}`) ?? spec.storageClassName;
+  }
+  const template = isObject(spec) && isObject(spec.template) ? spec.template : undefined;
+  if (template) {
+    template.metadata = { ...(template.metadata as object), labels: { ...(template.metadata as { labels?: object }).labels, ...t.labels } };
+    const pod = template.spec as { priorityClassName?: string; containers?: { image?: string }[]; initContainers?: { image?: string }[] };
+    if (pod.priorityClassName) pod.priorityClassName = t.renames.get(`PriorityClass/${pod.priorityClassName}`) ?? pod.priorityClassName;
+    for (const container of [...(pod.containers ?? []), ...(pod.initContainers ?? [])]) {
+      if (container.image?.startsWith(`${t.image.name}:`)) container.image = `${t.image.newName ?? t.image.name}:${t.image.newTag}`;
+    }
+  }
+  return out;
+}

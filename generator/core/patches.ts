@@ -1,0 +1,175 @@
+/**
+ * Strategic-merge patches derived from two renderings of one object: the base's and an environment's.
+ * Each aspect names a group of fields (`resources`, `replicas`, ...) that an environment may change;
+ * a patch holds exactly one aspect of one object, so its file name says what it changes.
+ */
+import type { KubeObject } from "./manifest.js";
+
+/** A field path; `*` steps into every item of a list whose items are keyed by `name`. */
+type FieldPath = readonly string[];
+
+export interface Aspect {
+  name: string;
+  paths: readonly FieldPath[];
+}
+
+const POD = ["spec", "template"] as const;
+const POD_ASPECTS: readonly Aspect[] = [
+  { name: "pod-annotations", paths: [[...POD, "metadata", "annotations"]] },
+  {
+    name: "resources",
+    paths: [
+      [...POD, "spec", "containers", "*", "resources"],
+      [...POD, "spec", "initContainers", "*", "resources"],
+    ],
+  },
+  {
+    name: "placement",
+    paths: [
+      [...POD, "spec", "affinity"],
+      [...POD, "spec", "tolerations"],
+      [...POD, "spec", "topologySpreadConstraints"],
+      [...POD, "spec", "nodeSelector"],
+    ],
+  },
+];
+
+/** The aspects an environment may change, by kind. Any other difference is a generator bug. */
+const ASPECTS_BY_KIND: Readonly<Record<string, readonly Aspect[]>> = {
+  Deployment: [{ name: "replicas", paths: [["spec", "replicas"]] }, ...POD_ASPECTS],
+  Job: POD_ASPECTS,
+  ServiceAccount: [{ name: "iam", paths: [["metadata", "annotations"]] }],
+  Ingress: [
+    { name: "annotations", paths: [["metadata", "annotations"]] },
+    { name: "rules", paths: [["spec", "ingressClassName"], ["spec", "rules"], ["spec", "tls"]] },
+  ],
+  NetworkPolicy: [{ name: "rules", paths: [["spec", "ingress"], ["spec", "egress"]] }],
+  StorageClass: [{ name: "parameters", paths: [["parameters"]] }],
+  PersistentVolumeClaim: [{ name: "size", paths: [["spec", "resources", "requests", "storage"]] }],
+};
+
+/** ConfigMaps get one aspect per data key: `airflow.cfg` becomes `airflow-cfg`, `pod_template_file.yaml` `pod-template-file`. */
+export function aspectsOf(object: KubeObject, other: KubeObject): readonly Aspect[] {
+  if (object.kind === "ConfigMap") {
+    const keys = new Set([...Object.keys(dataOf(object)), ...Object.keys(dataOf(other))]);
+    return [...keys].sort().map((key) => ({ name: key.replace(/\.ya?ml$/, "").replace(/[^A-Za-z0-9]+/g, "-").toLowerCase(), paths: [["data", key]] }));
+  }
+  return ASPECTS_BY_KIND[object.kind] ?? [];
+}
+
+function dataOf(object: KubeObject): Record<string, unknown> {
+  return (object.data as Record<string, unknown> | undefined) ?? {};
+}
+
+/** The fields of `paths` in `object`, in the object's own shape (list items keep their `name`). */
+export function pick(object: unknown, paths: readonly FieldPath[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const path of paths) copyPath(object, out, path);
+  return out;
+}
+
+function copyPath(from: unknown, to: Record<string, unknown>, path: FieldPath): void {
+  const [head, ...rest] = path;
+  if (!isObject(from) || head === undefined || !(head in from)) return;
+  const value = from[head];
+  if (rest.length === 0) {
+    to[head] = structuredClone(value);
+  } else if (rest[0] === "*" && Array.isArray(value)) {
+    const items = value.filter(isObject).map((item) => {
+      const picked: Record<string, unknown> = { name: item.name };
+      copyPath(item, picked, rest.slice(1));
+      return picked;
+    });
+    if (items.length > 0) to[head] = items;
+  } else {
+    const child = isObject(to[head]) ? (to[head] as Record<string, unknown>) : {};
+    copyPath(value, child, rest);
+    if (Object.keys(child).length > 0) to[head] = child;
+  }
+}
+
+/** A copy of `object` without the fields of `paths`. */
+export function strip<T>(object: T, paths: readonly FieldPath[]): T {
+  const copy = structuredClone(object);
+  for (const path of paths) deletePath(copy, path);
+  return copy;
+}
+
+function deletePath(node: unknown, path: FieldPath): void {
+  const [head, ...rest] = path;
+  if (!isObject(node) || head === undefined || !(head in node)) return;
+  if (rest.length === 0) delete node[head];
+  else if (rest[0] === "*" && Array.isArray(node[head])) for (const item of node[head] as unknown[]) deletePath(item, rest.slice(1));
+  else deletePath(node[head], rest);
+}
+
+/**
+ * The strategic-merge patch that turns the aspect's fields in `from` into those in `to`. A field the
+ * environment drops becomes null at its own path (which deletes just it); maps merge key by key;
+ * named list items merge by name; anything else is replaced whole.
+ */
+export function aspectPatch(from: unknown, to: unknown, paths: readonly FieldPath[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const path of paths) patchPath(from, to, out, path);
+  return out;
+}
+
+function patchPath(from: unknown, to: unknown, out: Record<string, unknown>, path: FieldPath): void {
+  const [head, ...rest] = path;
+  if (head === undefined) return;
+  const was = isObject(from) ? from[head] : undefined;
+  const is = isObject(to) ? to[head] : undefined;
+  if (rest.length === 0) {
+    if (is !== undefined) out[head] = patchValue(was, is);
+    else if (was !== undefined) out[head] = null;
+    return;
+  }
+  if (rest[0] === "*") {
+    const before = Array.isArray(was) ? was.filter(isObject) : [];
+    const items = (Array.isArray(is) ? is.filter(isObject) : [])
+      .map((item) => {
+        const patched: Record<string, unknown> = { name: item.name };
+        patchPath(before.find((b) => b.name === item.name), item, patched, rest.slice(1));
+        return patched;
+      })
+      .filter((item) => Object.keys(item).length > 1);
+    if (items.length > 0) out[head] = items;
+    return;
+  }
+  const child = isObject(out[head]) ? (out[head] as Record<string, unknown>) : {};
+  patchPath(was, is, child, rest);
+  if (Object.keys(child).length > 0) out[head] = child;
+}
+
+/** The patch value turning one field's value into another: maps recursively, named lists by name. */
+function patchValue(from: unknown, to: unknown): unknown {
+  if (isObject(from) && isObject(to)) {
+    const out: Record<string, unknown> = {};
+    for (const key of [...new Set([...Object.keys(from), ...Object.keys(to)])]) {
+      out[key] = !(key in to) ? null : key in from ? patchValue(from[key], to[key]) : to[key];
+    }
+    return out;
+  }
+  if (isNamedList(from) && isNamedList(to)) {
+    return to.map((item) => {
+      const before = from.find((b) => b.name === item.name);
+      return before ? patchValue(before, item) : item;
+    });
+  }
+  return to;
+}
+
+function isNamedList(value: unknown): value is Record<string, unknown>[] {
+  return Array.isArray(value) && value.every((item) => isObject(item) && typeof item.name === "string");
+}
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+/** JSON with object keys sorted, for comparing objects regardless of key order. */
+export function canonical(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
+    isObject(v) ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, v[k]])) : v,
+  );
+}

@@ -1,0 +1,62 @@
+/**
+ * What one build is generated for: the shared config alone (the base), or the shared config with one
+ * environment's overrides merged in and its environment-only settings attached (an overlay).
+ */
+import type { AutoscalingConfig, Config, IamConfig, PeakHoursConfig } from "../config/schema.js";
+
+export interface EnvironmentTarget {
+  name: string;
+  iam?: IamConfig;
+  autoscaling?: AutoscalingConfig;
+  peakHours?: PeakHoursConfig;
+}
+
+export type Target = Config & { environment?: EnvironmentTarget };
+
+/** The config as environment `name` sees it: its overrides merged over the shared values. */
+export function resolveEnvironment(config: Config, name: string): Target {
+  const env = config.environments[name];
+  if (!env) throw new Error(`unknown environment ${name}`);
+  return {
+    ...config,
+    namespace: env.namespace ?? config.namespace,
+    airflow: mergeOverrides(config.airflow, env.airflow),
+    ingress: mergeOverrides(config.ingress, env.ingress),
+    storage: mergeOverrides(config.storage, env.storage),
+    components: mergeOverrides(config.components, env.components),
+    environment: {
+      name,
+      ...(env.iam ? { iam: env.iam } : {}),
+      ...(env.autoscaling ? { autoscaling: env.autoscaling } : {}),
+      ...(env.peakHours ? { peakHours: env.peakHours } : {}),
+    },
+  };
+}
+
+/** Objects merge key by key; arrays and scalars in the override replace the shared value. */
+export function mergeOverrides<T>(shared: T, override: unknown): T {
+  if (override === undefined) return shared;
+  if (!isPlainObject(shared) || !isPlainObject(override)) return override as T;
+  const merged: Record<string, unknown> = { ...shared };
+  for (const [key, value] of Object.entries(override)) merged[key] = mergeOverrides(shared[key], value);
+  return merged as T;
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
+
+export type ScaledComponent = "api-server" | "scheduler";
+
+/** The autoscaling bounds of a component, when this build autoscales it. */
+export function autoscalingOf(target: Target, component: string) {
+  const autoscaling = target.environment?.autoscaling;
+  if (component === "api-server") return autoscaling?.apiServer;
+  if (component === "scheduler") return autoscaling?.scheduler;
+  return undefined;
+}
+
+/** Whether a component may run more than one pod: it then needs a disruption budget and zone spread. */
+export function mayRunSeveral(target: Target, component: string, replicas: number): boolean {
+  return (autoscalingOf(target, component)?.max ?? replicas) > 1;
+}
