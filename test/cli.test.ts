@@ -86,8 +86,18 @@ describe("bad input", () => {
     },
     {
       name: "missing required field",
-      edit: (t) => t.replace(/aws:\n {2}region: sa-east-1\n/, "aws: {}\n"),
+      edit: (t) => t.replace(/aws:\n {2}region: sa-east-1\n/, "aws:\n"),
       expected: /\/airflow-gitops\.yaml:\d+:\d+ aws\.region: is required$/,
+    },
+    {
+      name: "overlapping peak windows",
+      edit: (t) => t.replace('start: "18:00", end: "21:00"', 'start: "10:00", end: "21:00"'),
+      expected: /\/airflow-gitops\.yaml:\d+:11 environments\.prod\.peakHours\.windows\[1\]: mon-fri 10:00-21:00 overlaps window 1 \(mon-fri 07:00-11:00\); merge them into one window$/,
+    },
+    {
+      name: "unknown environment field",
+      edit: (t) => t.replace("    peakHours:\n", "    peakHour:\n"),
+      expected: /\/airflow-gitops\.yaml:\d+:5 environments\.prod\.peakHour: unknown field "peakHour"; did you mean "peakHours"\?/,
     },
   ];
 

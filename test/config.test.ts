@@ -173,6 +173,29 @@ describe("environment rules", () => {
     expect(line).toMatch(/^airflow-gitops\.yaml:\d+:\d+ environments\.prod/);
   });
 
+  it.each([
+    ["a parameter path without a leading slash", (d: any) => (d.secrets.parameters.fernetKey = "airflow/{env}/fernet-key"), "secrets.parameters.fernetKey: must be a Parameter Store name starting with '/'"],
+    [
+      "a bad path in one environment",
+      (d: any) => (d.environments.dev.secrets = { parameters: { jwtSecret: "jwt" } }),
+      "environments.dev.secrets.parameters.jwtSecret: must be a Parameter Store name starting with '/'",
+    ],
+    ["an unknown auth mode", (d: any) => (d.environments.prod.iam.mode = "keys"), 'environments.prod.iam.mode: must be one of "irsa", "podIdentity", found "keys"'],
+    ["IRSA without a secrets role", (d: any) => delete d.environments.prod.iam.roles.secrets, "environments.prod.iam.roles: needs iam.roles.secrets"],
+    ["an environment without any IAM settings", (d: any) => delete d.environments.dev.iam, "environments.dev.iam.roles: needs iam.roles.secrets"],
+    [
+      "Pod Identity with a role for the store",
+      (d: any) => (d.environments.prod.iam = { mode: "podIdentity", roles: { secrets: "arn:aws:iam::123456789012:role/x" } }),
+      "environments.prod.iam.roles: must be empty with podIdentity: the manifests then carry no role and no serviceAccountRef",
+    ],
+    ["a missing region", (d: any) => delete d.aws.region, "aws.region: is required"],
+    ["an unknown store kind", (d: any) => (d.secrets.store = "VaultStore"), 'secrets.store: must be one of "SecretStore", "ClusterSecretStore"'],
+  ])("rejects %s", (_name, change, expected) => {
+    const found = problems(exampleWith(change));
+    expect(found.join("\n")).toContain(expected);
+    expect(found.find((f) => f.includes(expected))).toMatch(/^airflow-gitops\.yaml:\d+:\d+ /);
+  });
+
   it("accepts windows that touch without overlapping, and Saturday night into Sunday", () => {
     const text = prod((e) => {
       e.peakHours.windows = [

@@ -11,7 +11,8 @@ import { loadConfig } from "../generator/config/load.js";
 import type { Config } from "../generator/config/schema.js";
 import { buildManifests } from "../generator/core/base.js";
 import { generate } from "../generator/core/index.js";
-import { canonical } from "../generator/core/patches.js";
+import { canonicalJson as canonical } from "../generator/core/hash.js";
+import { secretsManifests } from "../generator/core/secrets.js";
 import { resolveEnvironment } from "../generator/core/target.js";
 import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
 import { validateWithModels } from "../generator/validate/models.js";
@@ -49,7 +50,8 @@ function podTemplateOf(env: string): any {
 
 describe.each(ENVIRONMENTS)("overlays/%s", (env) => {
   it("builds exactly the objects the environment's resolved config describes", () => {
-    const expected = new Map(buildManifests(resolveEnvironment(config, env)).map(({ object }) => [id(object), canonical(object)]));
+    const target = resolveEnvironment(config, env);
+    const expected = new Map([...buildManifests(target), ...secretsManifests(target)].map(({ object }) => [id(object), canonical(object)]));
     const actual = new Map(build(env).map((o) => [id(o), canonical(o)]));
     expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
     const differing = [...expected].filter(([key, text]) => actual.get(key) !== text).map(([key]) => key);
@@ -234,7 +236,7 @@ describe("dev", () => {
 });
 
 describe("environments are data", () => {
-  it("adding a third environment adds exactly its overlay and changes nothing else", () => {
+  it("adding a third environment adds exactly its overlay and secrets layer and changes nothing else", () => {
     const withStaging: Config = structuredClone(config);
     withStaging.environments.staging = structuredClone(config.environments.prod!);
     const before = new Map(generate(config).map((f) => [f.path, canonical(f.content)]));
@@ -245,7 +247,9 @@ describe("environments are data", () => {
     expect(removed).toEqual([]);
     expect(changed).toEqual([]);
     expect(added.length).toBeGreaterThan(0);
-    expect(added.filter((p) => !p.startsWith("overlays/staging/"))).toEqual([]);
+    expect(added.filter((p) => !p.startsWith("overlays/staging/") && !p.startsWith("secrets/staging/"))).toEqual([]);
+    expect(added).toContain("overlays/staging/kustomization.yaml");
+    expect(added).toContain("secrets/staging/kustomization.yaml");
   });
 
   it("a patch whose object is missing from the base fails the build instead of vanishing", () => {

@@ -113,7 +113,26 @@ const karpenterPoolLabelsAreSettable: EnvironmentRule = (env, at) => {
 const podIdentityNamesNoRoles: EnvironmentRule = (env, at) => {
   const iam = env.iam;
   if (iam?.mode !== "podIdentity" || Object.keys(iam.roles).length === 0) return [];
-  return [{ path: at("iam", "roles"), message: "must be empty with podIdentity: associate the roles with the ServiceAccounts through the EKS API instead" }];
+  return [
+    {
+      path: at("iam", "roles"),
+      message:
+        "must be empty with podIdentity: the manifests then carry no role and no serviceAccountRef; " +
+        "associate the roles with the ServiceAccounts through the EKS API instead",
+    },
+  ];
+};
+
+const irsaHasASecretsRole: EnvironmentRule = (env, at) => {
+  if ((env.iam?.mode ?? "irsa") !== "irsa" || env.iam?.roles.secrets) return [];
+  return [
+    {
+      path: env.iam ? at("iam", "roles") : at(),
+      message:
+        "needs iam.roles.secrets: with IRSA the External Secrets Operator reads Parameter Store as that role " +
+        '(or set iam.mode: podIdentity and associate the role with the operator through the EKS API)',
+    },
+  ];
 };
 
 const RULES: readonly EnvironmentRule[] = [
@@ -125,6 +144,7 @@ const RULES: readonly EnvironmentRule[] = [
   warmCapacityHasAPool,
   karpenterPoolLabelsAreSettable,
   podIdentityNamesNoRoles,
+  irsaHasASecretsRole,
 ];
 
 /** Every environment rule, run over every environment. */

@@ -57,6 +57,7 @@ export const Iam = Type.Object(
         triggerer: RoleArn("the triggerer"),
         worker: RoleArn("task pods (the role tasks use to reach AWS services)"),
         dagSync: RoleArn("git-sync and the DAG builder"),
+        secrets: RoleArn("the External Secrets Operator to read this environment's Parameter Store entries; required with IRSA"),
       },
       { ...closed, description: "IAM role per component, for IRSA. Components without a role get no AWS credentials.", default: {} },
     ),

@@ -42,6 +42,11 @@ export const PATTERNS = {
     "must be a Kubernetes label key such as karpenter.sh/nodepool or node-type",
   ],
   labelValue: ["^([A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?)?$", "must be a Kubernetes label value: letters, digits, '-', '_' and '.', at most 63"],
+  parameterPath: [
+    "^/[A-Za-z0-9_.{}/-]+$",
+    "must be a Parameter Store name starting with '/', like /airflow/{env}/fernet-key ({env} becomes the environment name)",
+  ],
+  awsAccountId: ["^[0-9]{12}$", "must be a 12-digit AWS account id"],
   ianaTimeZone: ["^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", "must be an IANA time zone name such as America/Sao_Paulo or UTC"],
 } as const satisfies Record<string, readonly [string, string]>;
 

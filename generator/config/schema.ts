@@ -149,6 +149,13 @@ const Aws = Type.Object(
       description: "AWS region of the cluster and of the Parameter Store entries.",
       examples: ["sa-east-1"],
     }),
+    accountId: Type.Optional(
+      Type.String({
+        pattern: P.awsAccountId,
+        description: "AWS account id, used to write exact ARNs in the generated IAM policy for the secrets role.",
+        examples: ["123456789012"],
+      }),
+    ),
   },
   { ...closed, required: ["region"], description: "The AWS account the deployment runs in." },
 );
@@ -181,6 +188,73 @@ const Ingress = Type.Object(
     ),
   },
   { ...closed, description: "The ALB Ingress in front of the api-server.", default: {} },
+);
+
+function ParameterPath(what: string, defaultPath: string) {
+  return Type.String({
+    pattern: P.parameterPath,
+    description: `Parameter Store name of ${what} (SecureString); {env} is replaced by the environment name.`,
+    default: defaultPath,
+  });
+}
+
+const Secrets = Type.Object(
+  {
+    store: StringEnum(["SecretStore", "ClusterSecretStore"] as const, {
+      description:
+        "A namespaced SecretStore per environment, or a ClusterSecretStore limited to the environment's namespace " +
+        "(for clusters where stores are managed centrally).",
+      default: "SecretStore",
+    }),
+    refreshInterval: Type.String({
+      pattern: P.duration,
+      description: "How often the External Secrets Operator re-reads each parameter (each read is an SSM API call).",
+      default: "1h",
+    }),
+    parameters: Type.Object(
+      {
+        fernetKey: ParameterPath("the Fernet key (or comma-separated keys during a rotation)", "/airflow/{env}/fernet-key"),
+        apiSecretKey: ParameterPath("the api-server's secret key", "/airflow/{env}/api-secret-key"),
+        jwtSecret: ParameterPath("the JWT signing secret shared by the api-server and the scheduler", "/airflow/{env}/jwt-secret"),
+        database: Type.Object(
+          {
+            source: StringEnum(["url", "parts"] as const, {
+              description:
+                "url: one parameter holds the whole SQLAlchemy URL. parts: host, port, name, username and password " +
+                "parameters are joined into postgresql://user:password@host:port/name, the password URL-encoded.",
+              default: "url",
+            }),
+            url: ParameterPath("the metadata database URL (postgresql://...)", "/airflow/{env}/database/url"),
+            host: ParameterPath("the database host (source: parts)", "/airflow/{env}/database/host"),
+            port: ParameterPath("the database port (source: parts)", "/airflow/{env}/database/port"),
+            name: ParameterPath("the database name (source: parts)", "/airflow/{env}/database/name"),
+            username: ParameterPath("the database user (source: parts)", "/airflow/{env}/database/username"),
+            password: ParameterPath("the database password (source: parts)", "/airflow/{env}/database/password"),
+            sslMode: StringEnum(["require", "verify-full", "prefer", "disable"] as const, {
+              description: "libpq sslmode appended to a URL built from parts.",
+              default: "require",
+            }),
+          },
+          { ...closed, description: "Where the metadata database connection comes from.", default: {} },
+        ),
+        git: Type.Object(
+          {
+            sshKey: ParameterPath("git-sync's SSH private key (auth: ssh)", "/airflow/{env}/git/ssh-key"),
+            knownHosts: ParameterPath("the git host's known_hosts lines (auth: ssh)", "/airflow/{env}/git/known-hosts"),
+            username: ParameterPath("the HTTPS user (auth: https)", "/airflow/{env}/git/username"),
+            token: ParameterPath("the HTTPS token or password (auth: https)", "/airflow/{env}/git/token"),
+          },
+          { ...closed, description: "git-sync credentials, as dags.gitSync.auth needs them.", default: {} },
+        ),
+      },
+      { ...closed, description: "Parameter Store names of every secret.", default: {} },
+    ),
+  },
+  {
+    ...closed,
+    description: "Secrets come from AWS Systems Manager Parameter Store through the External Secrets Operator; none is ever in git.",
+    default: {},
+  },
 );
 
 const Components = Type.Object(
@@ -266,6 +340,7 @@ const Environment = Type.Object(
     airflow: Type.Optional(overridesOf(Airflow, "Airflow image and airflow.cfg entries of this environment; config entries merge per option.")),
     ingress: Type.Optional(overridesOf(Ingress, "Ingress settings of this environment (host, certificate, scheme, allowed sources).")),
     storage: Type.Optional(overridesOf(Storage, "EFS file system and volume sizes of this environment.")),
+    secrets: Type.Optional(overridesOf(Secrets, "Secret store kind, refresh interval and parameter names of this environment.")),
     components: Type.Optional(overridesOf(Components, "Replicas and resources of this environment; unset fields keep the top-level values.")),
     iam: Type.Optional(Iam),
     autoscaling: Type.Optional(Autoscaling),
@@ -292,6 +367,7 @@ export const ConfigSchema = Type.Object(
     storage: Storage,
     aws: Aws,
     ingress: Ingress,
+    secrets: Secrets,
     components: Components,
     environments: Type.Record(Type.String({ pattern: P.environmentName }), Environment, {
       ...closed,
@@ -310,6 +386,7 @@ export const ConfigSchema = Type.Object(
 
 export type Config = Static<typeof ConfigSchema>;
 export type ComponentResources = Config["components"]["apiServer"]["resources"];
+export type SecretsConfig = Config["secrets"];
 export type EnvironmentConfig = Config["environments"][string];
 export type { AutoscalingConfig, IamConfig, PeakHoursConfig, PeakWindow } from "./environment-schema.js";
 

@@ -21,6 +21,8 @@ import { statsd } from "./components/statsd.js";
 import { storage } from "./components/storage.js";
 import type { BaseContext, Manifest } from "./components/types.js";
 import { checksum } from "./hash.js";
+import { gitCredentials } from "./secret-refs.js";
+import { secretsManifests } from "./secrets.js";
 import { layerFiles } from "./layer.js";
 import type { GeneratedFile } from "./manifest.js";
 
@@ -28,8 +30,13 @@ export const BASE_DIR = "base";
 
 export function buildManifests(config: Target): Manifest[] {
   const configMap = airflowConfigMap(config);
+  const secrets = secretChecksums(config);
   const ctx: BaseContext = {
-    airflowPodAnnotations: { "checksum/airflow-config": checksum(configMap.object.data) },
+    airflowPodAnnotations: {
+      "checksum/airflow-config": checksum(configMap.object.data),
+      ...(secrets ? { "checksum/airflow-secrets": secrets.airflow } : {}),
+    },
+    dagSyncPodAnnotations: secrets?.git ? { "checksum/git-credentials": secrets.git } : {},
   };
   return [
     ...clusterObjects(config),
@@ -40,7 +47,7 @@ export function buildManifests(config: Target): Manifest[] {
     ...apiServer(config, ctx),
     ...airflowJobs(config, ctx),
     ...statsd(config),
-    ...dagSync(config),
+    ...dagSync(config, ctx),
     ...migrations(config, ctx),
     ...networkPolicies(config),
     ...disruptionBudgets(config),
@@ -52,4 +59,17 @@ export function buildManifests(config: Target): Manifest[] {
 
 export function baseLayer(config: Config): GeneratedFile[] {
   return layerFiles(BASE_DIR, buildManifests(config));
+}
+
+/**
+ * Checksums of the ExternalSecret specs an environment's pods read, so changing a parameter name
+ * rolls them. The base belongs to no environment and has none.
+ */
+function secretChecksums(config: Target): { airflow: string; git?: string } | undefined {
+  if (!config.environment) return undefined;
+  const specs = secretsManifests(config).filter(({ object }) => object.kind === "ExternalSecret");
+  const git = gitCredentials(config).secretName;
+  const airflow = specs.filter(({ object }) => object.metadata.name !== git).map(({ object }) => object.spec);
+  const gitSpec = specs.find(({ object }) => object.metadata.name === git)?.object.spec;
+  return { airflow: checksum(airflow), ...(gitSpec ? { git: checksum(gitSpec) } : {}) };
 }

@@ -5,13 +5,21 @@
 import type { Config } from "../config/schema.js";
 import { baseLayer } from "./base.js";
 import { overlayLayer } from "./overlay.js";
+import { secretsLayer } from "./secrets-layer.js";
+import { resolveEnvironment } from "./target.js";
 import type { GeneratedFile } from "./manifest.js";
 
 /** Top-level directories the generator owns completely: stale files in them are deleted. */
 export const OWNED_DIRS = ["base", "overlays", "secrets", "argocd"] as const;
 
 export function generate(config: Config): GeneratedFile[] {
-  return [...baseLayer(config), ...Object.keys(config.environments).flatMap((environment) => overlayLayer(config, environment))];
+  return [
+    ...baseLayer(config),
+    ...Object.keys(config.environments).flatMap((environment) => [
+      ...overlayLayer(config, environment),
+      ...secretsLayer(resolveEnvironment(config, environment)),
+    ]),
+  ];
 }
 
 export type { GeneratedFile } from "./manifest.js";

@@ -9,7 +9,8 @@ export interface KubeObject {
 export interface GeneratedFile {
   /** Relative to the output root, with forward slashes. */
   path: string;
-  format: "yaml" | "json";
+  format: "yaml" | "json" | "markdown";
+  /** The object to serialize; for markdown, `{ text }`. */
   content: object;
 }
 

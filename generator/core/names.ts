@@ -17,7 +17,7 @@ export type Component = (typeof COMPONENTS)[number];
 export const AIRFLOW_COMPONENTS = ["api-server", "scheduler", "dag-processor", "triggerer", "worker", "migrations"] as const;
 
 /** Parts that are not Airflow components but still get labels and files of their own. */
-export type Part = Component | "airflow" | "control-plane" | "peak-placeholder" | "peak-pool";
+export type Part = Component | "airflow" | "control-plane" | "peak-placeholder" | "peak-pool" | "external-secrets";
 
 /**
  * Names of namespaced objects depend only on `name` (the namespace keeps environments apart);
@@ -44,6 +44,9 @@ export function names(config: Pick<Config, "name" | "namespace"> & { environment
     placeholderPriorityClass: `${clusterWide}-placeholder`,
     placeholder: `${n}-peak-placeholder`,
     peakNodePool: `${clusterWide}-peak`,
+    secretStore: `${n}-parameter-store`,
+    clusterSecretStore: `${clusterWide}-parameter-store`,
+    externalSecretsServiceAccount: `${n}-external-secrets`,
     networkPolicy: (what: string) => `${n}-${what}`,
   };
 }

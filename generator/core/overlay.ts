@@ -12,7 +12,9 @@ import { buildManifests, BASE_DIR } from "./base.js";
 import type { Manifest } from "./components/types.js";
 import type { Kustomization } from "./layer.js";
 import { manifestFileName, type GeneratedFile, type KubeObject } from "./manifest.js";
-import { aspectPatch, aspectsOf, canonical, isObject, pick, strip } from "./patches.js";
+import { canonicalJson as canonical } from "./hash.js";
+import { aspectPatch, aspectsOf, isObject, pick, strip } from "./patches.js";
+import { secretsDir } from "./secrets.js";
 import { resolveEnvironment, type Target } from "./target.js";
 
 export const OVERLAYS_DIR = "overlays";
@@ -36,7 +38,7 @@ export function overlayDir(environment: string): string {
   return `${OVERLAYS_DIR}/${environment}`;
 }
 
-export function overlayLayer(config: Config, environment: string, extraResources: readonly string[] = []): GeneratedFile[] {
+export function overlayLayer(config: Config, environment: string): GeneratedFile[] {
   const target = resolveEnvironment(config, environment);
   const dir = overlayDir(environment);
   const base = byFile(buildManifests(config));
@@ -83,7 +85,7 @@ export function overlayLayer(config: Config, environment: string, extraResources
     apiVersion: "kustomize.config.k8s.io/v1beta1",
     kind: "Kustomization",
     namespace: transforms.namespace,
-    resources: [`../../${BASE_DIR}`, ...extraResources, ...newResources.sort()],
+    resources: [`../../${BASE_DIR}`, `../../${secretsDir(environment)}`, ...newResources.sort()],
     images: [transforms.image],
     labels: [{ pairs: transforms.labels, includeSelectors: false, includeTemplates: true }],
     // Renames last: the other patches find their objects by the base's names.

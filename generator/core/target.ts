@@ -23,6 +23,7 @@ export function resolveEnvironment(config: Config, name: string): Target {
     airflow: mergeOverrides(config.airflow, env.airflow),
     ingress: mergeOverrides(config.ingress, env.ingress),
     storage: mergeOverrides(config.storage, env.storage),
+    secrets: mergeOverrides(config.secrets, env.secrets),
     components: mergeOverrides(config.components, env.components),
     environment: {
       name,

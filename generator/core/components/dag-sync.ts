@@ -13,13 +13,13 @@ import { AIRFLOW_UID, DAGS_MOUNT, GIT_LINK, GIT_ROOT, GIT_SYNC_UID } from "../pa
 import { claimVolume, containerSecurityContext, podSecurityContext, resources, VOLUME } from "../pod.js";
 import { gitCredentials } from "../secret-refs.js";
 import { componentDeployment } from "../workload.js";
-import type { Manifest } from "./types.js";
+import type { BaseContext, Manifest } from "./types.js";
 
 const SOURCES_VOLUME = "dag-sources";
 const CREDENTIALS_VOLUME = "git-credentials";
 const CREDENTIALS_DIR = "/etc/git-secret";
 
-export function dagSync(config: Target): Manifest[] {
+export function dagSync(config: Target, ctx: BaseContext): Manifest[] {
   const n = names(config);
   const { gitSync, builder } = config.dags;
   const creds = gitCredentials(config);
@@ -99,6 +99,7 @@ export function dagSync(config: Target): Manifest[] {
     replicas: 1,
     // Never two writers on the DAG volume, even during a rollout.
     strategy: { type: "Recreate" },
+    ...(Object.keys(ctx.dagSyncPodAnnotations).length > 0 ? { podAnnotations: ctx.dagSyncPodAnnotations } : {}),
     pod: {
       securityContext: podSecurityContext(GIT_SYNC_UID, GIT_SYNC_UID),
       containers,

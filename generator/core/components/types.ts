@@ -8,6 +8,8 @@ export interface Manifest {
 
 /** Values computed once for the whole base and stamped onto pods. */
 export interface BaseContext {
-  /** checksum/* annotations that roll a pod when what it reads changes. */
+  /** checksum/* annotations that roll an Airflow pod when what it reads changes. */
   airflowPodAnnotations: Record<string, string>;
+  /** checksum/* annotations of the dag-sync pod (its git credentials). */
+  dagSyncPodAnnotations: Record<string, string>;
 }

@@ -1,0 +1,98 @@
+/**
+ * The operator's page of one environment's secrets layer: the Parameter Store entries to create,
+ * the least-privilege IAM policy of the role that reads them, and the Fernet key rotation.
+ */
+import { names } from "./names.js";
+import { secretSpecs, type SecretParameter } from "./secrets.js";
+import type { Target } from "./target.js";
+
+export function secretsReadme(config: Target): string {
+  const env = config.environment!.name;
+  const n = names(config);
+  const region = config.aws.region;
+  const account = config.aws.accountId ?? "<account-id>";
+  const parameters = secretSpecs(config).flatMap((spec) => spec.parameters);
+  const iam = config.environment?.iam;
+  const podIdentity = iam?.mode === "podIdentity";
+  const fernet = parameters.find((p) => p.secretName === `${config.name}-fernet-key`)!;
+  const lines = [
+    `# Secrets of the ${env} environment`,
+    "",
+    `The External Secrets Operator reads these AWS Systems Manager Parameter Store entries (region \`${region}\`) and`,
+    `creates the Secrets the deployment reads, in namespace \`${n.namespace}\`. Nothing secret is stored in git.`,
+    "Create every entry as a SecureString before the first sync:",
+    "",
+    "| Parameter | Type | Secret / key | Holds |",
+    "|---|---|---|---|",
+    ...parameters.map((p) => `| \`${p.parameter}\` | SecureString | \`${p.secretName}\` / \`${p.key}\` | ${p.purpose} |`),
+    "",
+    "For example:",
+    "",
+    "```sh",
+    `aws ssm put-parameter --region ${region} --type SecureString --name ${fernet.parameter} \\`,
+    `  --value "$(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"`,
+    ...parameters
+      .filter((p) => /api-secret-key|jwt-secret/.test(p.secretName))
+      .map((p) => `aws ssm put-parameter --region ${region} --type SecureString --name ${p.parameter} --value "$(openssl rand -base64 48)"`),
+    "```",
+    "",
+    "A database URL must URL-encode special characters of the password (`@` as `%40`, `/` as `%2F`).",
+    "",
+    `## IAM policy of the role that reads them`,
+    "",
+    podIdentity
+      ? "With EKS Pod Identity, attach this policy to the role associated with the External Secrets Operator's own ServiceAccount " +
+        "(`aws eks create-pod-identity-association --namespace <eso-namespace> --service-account <eso-service-account> --role-arn ...`)."
+      : `With IRSA, attach this policy to \`${iam?.roles.secrets ?? "<secrets-role-arn>"}\`, whose trust policy must admit ` +
+        `\`system:serviceaccount:${n.namespace}:${n.externalSecretsServiceAccount}\` through the cluster's OIDC provider.`,
+    "",
+    "```json",
+    JSON.stringify(iamPolicy(parameters, region, account), null, 2),
+    "```",
+    "",
+    "`kms:Decrypt` is needed when the parameters are encrypted with a customer-managed KMS key; the condition limits it to reads through SSM.",
+    "",
+    "## Rotating the Fernet key",
+    "",
+    "Airflow decrypts with every key of a comma-separated list and encrypts with the first, so a rotation never breaks stored connections:",
+    "",
+    `1. Generate a new key and set \`${fernet.parameter}\` to \`<new-key>,<old-key>\`.`,
+    `2. Let the operator refresh the Secret (every ${config.secrets.refreshInterval}, or at once:`,
+    `   \`kubectl -n ${n.namespace} annotate externalsecret ${fernet.secretName} force-sync=$(date +%s) --overwrite\`).`,
+    `3. Restart the Airflow pods so every process holds both keys: \`kubectl -n ${n.namespace} rollout restart deployment -l app.kubernetes.io/instance=${config.name}\`.`,
+    `4. Re-encrypt the stored secrets with the new key: \`kubectl -n ${n.namespace} exec deploy/${n.component("scheduler")} -- airflow rotate-fernet-key\`.`,
+    `5. Set \`${fernet.parameter}\` to \`<new-key>\` alone, refresh and restart again.`,
+    "",
+    "Pods roll by themselves when a parameter *name* changes (a checksum of the ExternalSecrets is on every pod); a new *value*",
+    "under the same name needs the restart of step 3.",
+  ];
+  return lines.join("\n");
+}
+
+function iamPolicy(parameters: readonly SecretParameter[], region: string, account: string) {
+  const arn = (name: string) => `arn:aws:ssm:${region}:${account}:parameter${name}`;
+  const prefix = commonDirectory(parameters.map((p) => p.parameter));
+  const resources = prefix.split("/").length > 2 ? [arn(`${prefix}/*`)] : [...new Set(parameters.map((p) => arn(p.parameter)))].sort();
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "ReadAirflowParameters", Effect: "Allow", Action: ["ssm:GetParameter", "ssm:GetParameters"], Resource: resources },
+      {
+        Sid: "DecryptThroughSsm",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: `arn:aws:kms:${region}:${account}:key/*`,
+        Condition: { StringEquals: { "kms:ViaService": `ssm.${region}.amazonaws.com` } },
+      },
+    ],
+  };
+}
+
+/** The deepest directory (`/airflow/prod`) that holds every parameter, or "" if they share none. */
+function commonDirectory(paths: readonly string[]): string {
+  const split = paths.map((p) => p.split("/").slice(0, -1));
+  const first = split[0] ?? [];
+  let depth = 0;
+  while (depth < first.length && split.every((s) => s[depth] === first[depth])) depth++;
+  return first.slice(0, depth).join("/");
+}
