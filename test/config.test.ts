@@ -190,6 +190,14 @@ describe("environment rules", () => {
     ],
     ["a missing region", (d: any) => delete d.aws.region, "aws.region: is required"],
     ["an unknown store kind", (d: any) => (d.secrets.store = "VaultStore"), 'secrets.store: must be one of "SecretStore", "ClusterSecretStore"'],
+    ["a repository URL that is not a git URL", (d: any) => (d.repository.url = "github.com/acme/airflow-gitops"), "repository.url: must be a git URL"],
+    [
+      "a destination with both server and name",
+      (d: any) => (d.argocd.environments.prod.name = "prod-cluster"),
+      "argocd.environments.prod.name: cannot be set together with server",
+    ],
+    ["Argo CD options for an unknown environment", (d: any) => (d.argocd.environments.prd = {}), 'argocd.environments.prd: is not an environment; did you mean "prod"? Known: dev, prod'],
+    ["a missing repository", (d: any) => delete d.repository, "repository: is required"],
   ])("rejects %s", (_name, change, expected) => {
     const found = problems(exampleWith(change));
     expect(found.join("\n")).toContain(expected);

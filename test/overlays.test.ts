@@ -236,7 +236,7 @@ describe("dev", () => {
 });
 
 describe("environments are data", () => {
-  it("adding a third environment adds exactly its overlay and secrets layer and changes nothing else", () => {
+  it("adding a third environment adds exactly its overlay, secrets layer and Application, and changes only the project", () => {
     const withStaging: Config = structuredClone(config);
     withStaging.environments.staging = structuredClone(config.environments.prod!);
     const before = new Map(generate(config).map((f) => [f.path, canonical(f.content)]));
@@ -245,9 +245,8 @@ describe("environments are data", () => {
     const removed = [...before.keys()].filter((p) => !after.has(p));
     const changed = [...before.keys()].filter((p) => after.has(p) && after.get(p) !== before.get(p));
     expect(removed).toEqual([]);
-    expect(changed).toEqual([]);
-    expect(added.length).toBeGreaterThan(0);
-    expect(added.filter((p) => !p.startsWith("overlays/staging/") && !p.startsWith("secrets/staging/"))).toEqual([]);
+    expect(changed.sort()).toEqual(["argocd/airflow-appproject.yaml", "argocd/kustomization.yaml"]);
+    expect(added.filter((p) => !p.startsWith("overlays/staging/") && !p.startsWith("secrets/staging/"))).toEqual(["argocd/staging-application.yaml"]);
     expect(added).toContain("overlays/staging/kustomization.yaml");
     expect(added).toContain("secrets/staging/kustomization.yaml");
   });

@@ -97,11 +97,34 @@ export const airflowImageIsAirflow3: Rule = (config) => {
   });
 };
 
+export const argocdNamesKnownEnvironments: Rule = (config) => {
+  const known = Object.keys(config.environments);
+  return Object.keys(config.argocd.environments)
+    .filter((name) => !known.includes(name))
+    .map((name) => {
+      const guess = closest(name, known);
+      return {
+        path: joinPath(["argocd", "environments", name]),
+        message: `is not an environment${guess ? `; did you mean "${guess}"?` : ""} Known: ${known.join(", ")}`,
+      };
+    });
+};
+
+export const argocdDestinationIsServerOrName: Rule = (config) =>
+  Object.entries(config.argocd.environments)
+    .filter(([, env]) => env.server !== undefined && env.name !== undefined)
+    .map(([name]) => ({
+      path: joinPath(["argocd", "environments", name, "name"]),
+      message: "cannot be set together with server: Argo CD takes the destination cluster by server URL or by name, not both",
+    }));
+
 export const RULES: readonly Rule[] = [
   airflowConfigOptionsExist,
   airflowConfigLeavesSecretsAndManagedOptionsAlone,
   gitSyncAuthMatchesRepositoryUrl,
   airflowImageIsAirflow3,
+  argocdNamesKnownEnvironments,
+  argocdDestinationIsServerOrName,
   ...ENVIRONMENT_RULES,
 ];
 

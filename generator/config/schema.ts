@@ -257,6 +257,61 @@ const Secrets = Type.Object(
   },
 );
 
+const Repository = Type.Object(
+  {
+    url: Type.String({
+      pattern: P.gitUrl,
+      description: "This repository, as Argo CD clones it.",
+      examples: ["https://github.com/acme/airflow-gitops.git"],
+    }),
+    revision: Type.String({ minLength: 1, description: "Branch, tag or commit Argo CD follows.", default: "main" }),
+  },
+  { ...closed, required: ["url"], description: "Where the generated manifests live, for Argo CD." },
+);
+
+const ArgoEnvironment = Type.Object(
+  {
+    server: Type.Optional(
+      Type.String({
+        pattern: "^https://",
+        description: "API server URL of the destination cluster (default: the cluster Argo CD runs in). Not with name.",
+        examples: ["https://ABC123.gr7.sa-east-1.eks.amazonaws.com"],
+      }),
+    ),
+    name: Type.Optional(
+      Type.String({ minLength: 1, description: "Name of the destination cluster as registered in Argo CD. Not with server.", examples: ["prod-cluster"] }),
+    ),
+    revision: Type.Optional(
+      Type.String({ minLength: 1, description: "Branch, tag or commit for this environment (default: repository.revision).", examples: ["release"] }),
+    ),
+    automated: Type.Object(
+      {
+        prune: Type.Boolean({ description: "Delete objects that left the repository.", default: true }),
+        selfHeal: Type.Boolean({ description: "Undo changes made to the cluster by hand.", default: true }),
+      },
+      { ...closed, description: "Automated sync of the environment.", default: {} },
+    ),
+  },
+  { ...closed, description: "Argo CD settings of one environment.", default: {} },
+);
+
+const ArgoCd = Type.Object(
+  {
+    namespace: Type.String({ pattern: P.dnsLabel, description: "Namespace Argo CD runs in; the Applications go there.", default: "argocd" }),
+    mode: StringEnum(["applications", "applicationSet"] as const, {
+      description: "One Application per environment, or one ApplicationSet (list generator) that writes them, for many clusters.",
+      default: "applications",
+    }),
+    environments: Type.Record(Type.String({ pattern: P.environmentName }), ArgoEnvironment, {
+      ...closed,
+      description: "Per-environment Argo CD settings, by environment name; environments not listed get the defaults.",
+      default: {},
+      examples: [{ prod: { server: "https://ABC123.gr7.sa-east-1.eks.amazonaws.com", automated: { prune: true, selfHeal: true } } }],
+    }),
+  },
+  { ...closed, description: "The Argo CD project, Applications and bootstrap written to argocd/.", default: {} },
+);
+
 const Components = Type.Object(
   {
     apiServer: Type.Object(
@@ -362,6 +417,8 @@ export const ConfigSchema = Type.Object(
       description: "Namespace Airflow runs in; task pods are launched there too.",
       default: "airflow",
     }),
+    repository: Repository,
+    argocd: ArgoCd,
     airflow: Airflow,
     dags: Dags,
     storage: Storage,
@@ -380,7 +437,7 @@ export const ConfigSchema = Type.Object(
     ...closed,
     title: "airflow-gitops configuration",
     description: "One file describes an Airflow 3 deployment on EKS and all its environments.",
-    required: ["dags", "storage", "aws", "environments"],
+    required: ["repository", "dags", "storage", "aws", "environments"],
   },
 );
 

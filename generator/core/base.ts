@@ -23,6 +23,7 @@ import type { BaseContext, Manifest } from "./components/types.js";
 import { checksum } from "./hash.js";
 import { gitCredentials } from "./secret-refs.js";
 import { secretsManifests } from "./secrets.js";
+import { withSyncWaves } from "./sync-waves.js";
 import { layerFiles } from "./layer.js";
 import type { GeneratedFile } from "./manifest.js";
 
@@ -38,7 +39,7 @@ export function buildManifests(config: Target): Manifest[] {
     },
     dagSyncPodAnnotations: secrets?.git ? { "checksum/git-credentials": secrets.git } : {},
   };
-  return [
+  return withSyncWaves([
     ...clusterObjects(config),
     ...serviceAccounts(config),
     ...rbac(config),
@@ -54,7 +55,7 @@ export function buildManifests(config: Target): Manifest[] {
     ...autoscaling(config),
     ...warmCapacity(config),
     ...peakNodePool(config),
-  ];
+  ]);
 }
 
 export function baseLayer(config: Config): GeneratedFile[] {

@@ -3,6 +3,7 @@
  * caller's). No file system, process, clock or environment access below this point.
  */
 import type { Config } from "../config/schema.js";
+import { argocdLayer } from "./argocd.js";
 import { baseLayer } from "./base.js";
 import { overlayLayer } from "./overlay.js";
 import { secretsLayer } from "./secrets-layer.js";
@@ -19,6 +20,7 @@ export function generate(config: Config): GeneratedFile[] {
       ...overlayLayer(config, environment),
       ...secretsLayer(resolveEnvironment(config, environment)),
     ]),
+    ...argocdLayer(config),
   ];
 }
 

@@ -12,6 +12,7 @@ import { labels } from "./labels.js";
 import { toKubeObject } from "./manifest.js";
 import { names } from "./names.js";
 import { airflowSecrets, gitCredentials } from "./secret-refs.js";
+import { withSyncWaves } from "./sync-waves.js";
 import type { Target } from "./target.js";
 
 export const SECRETS_DIR = "secrets";
@@ -157,7 +158,7 @@ export function secretsManifests(config: Target): Manifest[] {
   for (const spec of secretSpecs(config)) {
     manifests.push({ component: spec.component, object: externalSecret(config, spec, storeName, cluster ? "ClusterSecretStore" : "SecretStore") });
   }
-  return manifests;
+  return withSyncWaves(manifests);
 }
 
 function externalSecret(config: Target, spec: SecretSpec, storeName: string, storeKind: "SecretStore" | "ClusterSecretStore") {

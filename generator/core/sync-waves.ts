@@ -1,0 +1,49 @@
+/**
+ * The order Argo CD applies an environment in, written once: each kind's sync wave and why it waits
+ * for the waves before it. Argo CD finishes a wave (applied and healthy) before starting the next.
+ */
+import type { Manifest } from "./components/types.js";
+
+export const SYNC_WAVE_ANNOTATION = "argocd.argoproj.io/sync-wave";
+
+interface Wave {
+  wave: number;
+  kinds: readonly string[];
+  why: string;
+}
+
+export const SYNC_WAVES: readonly Wave[] = [
+  { wave: -4, kinds: ["Namespace", "PriorityClass", "StorageClass", "NodePool"], why: "the place and capacity everything else needs" },
+  { wave: -3, kinds: ["ServiceAccount", "SecretStore", "ClusterSecretStore"], why: "identities, and the store the ExternalSecrets read through" },
+  { wave: -2, kinds: ["ExternalSecret"], why: "Secrets exist (Argo CD waits for Ready) before any pod reads them" },
+  {
+    wave: -1,
+    kinds: ["ConfigMap", "Role", "RoleBinding", "PersistentVolumeClaim", "NetworkPolicy", "Service"],
+    why: "configuration, permissions, volumes and network rules the pods mount and use",
+  },
+  { wave: 0, kinds: ["Job"], why: "the migration hook brings the database schema up to date before new pods start" },
+  { wave: 1, kinds: ["Deployment", "Ingress", "PodDisruptionBudget", "HorizontalPodAutoscaler"], why: "the workloads and their traffic" },
+  { wave: 2, kinds: ["ScaledObject"], why: "autoscalers last, once their Deployments exist (avoids KEDA's webhook cache miss)" },
+];
+
+const WAVE_OF: ReadonlyMap<string, number> = new Map(SYNC_WAVES.flatMap(({ wave, kinds }) => kinds.map((kind) => [kind, wave] as const)));
+
+export function syncWaveOf(kind: string): number {
+  const wave = WAVE_OF.get(kind);
+  if (wave === undefined) throw new Error(`no sync wave for kind ${kind}: add it to SYNC_WAVES`);
+  return wave;
+}
+
+/** The manifests with their sync-wave annotation. */
+export function withSyncWaves(manifests: readonly Manifest[]): Manifest[] {
+  return manifests.map(({ component, object }) => ({
+    component,
+    object: {
+      ...object,
+      metadata: {
+        ...object.metadata,
+        annotations: { ...object.metadata.annotations, [SYNC_WAVE_ANNOTATION]: String(syncWaveOf(object.kind)) },
+      },
+    },
+  }));
+}
