@@ -4,6 +4,10 @@ import { Command, CommanderError } from "commander";
 import { ConfigError, formatIssue } from "./config/issues.js";
 import { CONFIG_FILE, runGen, UserError } from "./run.js";
 import type { Plan } from "./fs/plan.js";
+import { existsSync } from "node:fs";
+import { resolve } from "node:path";
+import { KustomizeError } from "./validate/kustomize.js";
+import { formatProblem, validateRepository } from "./validate/validate.js";
 
 export interface Io {
   out: (line: string) => void;
@@ -43,6 +47,23 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
       }
     });
 
+  program
+    .command("validate")
+    .description("render every overlay and argocd/ with kustomize and check each object: schema, references, policy")
+    .option("-d, --dir <dir>", "root of the generated tree", ".")
+    .option("--schemas <dir>", "also check against a directory of strict JSON schemas (kubeconform layout: k8s/, crds/)")
+    .option("--json", "print the report as JSON")
+    .action(async (opts: { dir: string; schemas?: string; json?: boolean }) => {
+      if (opts.schemas && !existsSync(opts.schemas)) throw new UserError(`--schemas ${opts.schemas}: no such directory`);
+      const report = await validateRepository(resolve(opts.dir), opts.schemas ? { schemasDir: resolve(opts.schemas) } : {});
+      if (opts.json) io.out(JSON.stringify(report, null, 2));
+      else {
+        for (const problem of report.problems) io.err(formatProblem(problem));
+        io.out(`${report.passed} passed, ${report.failed} failed (${report.targets.map((t) => t.target).join(", ")})`);
+      }
+      if (report.problems.length > 0) exitCode = 1;
+    });
+
   try {
     await program.parseAsync([...argv], { from: "user" });
     return exitCode;
@@ -66,7 +87,7 @@ function reportError(error: unknown, io: Io): number {
     io.err(`${error.issues.length} problem(s) in ${error.file}; nothing was written`);
     return 1;
   }
-  if (error instanceof UserError) {
+  if (error instanceof UserError || error instanceof KustomizeError) {
     io.err(error.message);
     return 1;
   }

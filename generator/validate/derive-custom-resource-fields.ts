@@ -1,0 +1,91 @@
+/**
+ * Derives the field table of the custom resources the generator writes from the TypeScript
+ * declarations of the `@kubernetes-models/*` packages (their runtime validators accept unknown
+ * fields, their declarations list every field). Run with `npm run derive-fields` after upgrading
+ * those packages; a test fails while the committed table differs from what they declare.
+ */
+import { writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import type { FieldTable, FieldType } from "./custom-resource-fields.js";
+
+/** Every custom resource the generator can write, with the module that declares it. */
+export const CUSTOM_RESOURCES = [
+  ["keda.sh/v1alpha1", "ScaledObject", "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject"],
+  ["karpenter.sh/v1", "NodePool", "@kubernetes-models/karpenter/karpenter.sh/v1/NodePool"],
+  ["external-secrets.io/v1", "ExternalSecret", "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecret"],
+  ["external-secrets.io/v1", "SecretStore", "@kubernetes-models/external-secrets/external-secrets.io/v1/SecretStore"],
+  ["external-secrets.io/v1", "ClusterSecretStore", "@kubernetes-models/external-secrets/external-secrets.io/v1/ClusterSecretStore"],
+  ["argoproj.io/v1alpha1", "Application", "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application"],
+  ["argoproj.io/v1alpha1", "AppProject", "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject"],
+  ["argoproj.io/v1alpha1", "ApplicationSet", "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet"],
+] as const;
+
+/**
+ * Fields the operators' current CRDs have that the packages' declarations predate. ESO added
+ * `remoteRef.nullBytePolicy` in 2.3 (and defaulted it until 2.6, which is why the generator writes it).
+ */
+const NEWER_FIELDS: Readonly<Record<string, Record<string, FieldType>>> = {
+  IExternalSecretDataRemoteRef: { nullBytePolicy: "*" },
+};
+
+export const FIELD_TABLE_FILE = new URL("./custom-resource-fields.json", import.meta.url);
+
+export function deriveFieldTable(): FieldTable {
+  const declarations = (module: string) => fileURLToPath(import.meta.resolve(module)).replace(/\.js$/, ".d.ts");
+  const files = CUSTOM_RESOURCES.map(([, , module]) => declarations(module));
+  const program = ts.createProgram(files, { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext });
+  const checker = program.getTypeChecker();
+  const table: FieldTable = { roots: {}, types: {} };
+  const names = new Map<ts.Type, string>();
+
+  const describe = (type: ts.Type): FieldType => {
+    const members = type.isUnion() ? type.types.filter((t) => !(t.flags & (ts.TypeFlags.Undefined | ts.TypeFlags.Null))) : [type];
+    const objects = members.filter((t) => t.flags & ts.TypeFlags.Object);
+    if (objects.length !== 1 || members.length !== 1) return "*";
+    const t = objects[0]!;
+    if (checker.isArrayType(t)) return { items: describe(checker.getTypeArguments(t as ts.TypeReference)[0]!) };
+    const properties = checker.getPropertiesOfType(t);
+    const index = t.getStringIndexType();
+    if (properties.length === 0) return index ? { values: describe(index) } : "*";
+    const known = names.get(t);
+    if (known) return known;
+    const base = t.aliasSymbol?.name ?? t.getSymbol()?.name ?? "";
+    if (!/^I[A-Z]/.test(base)) return "*";
+    // Two packages may declare different types under one name: keep both apart.
+    let name = base;
+    for (let i = 2; name in table.types; i++) name = `${base}#${i}`;
+    names.set(t, name);
+    table.types[name] = {};
+    const fields: Record<string, FieldType> = {};
+    for (const p of properties) fields[p.name] = describe(checker.getTypeOfSymbol(p));
+    table.types[name] = fields;
+    return name;
+  };
+
+  for (const [apiVersion, kind, module] of CUSTOM_RESOURCES) {
+    const file = program.getSourceFile(declarations(module))!;
+    const symbol = checker.getExportsOfModule(checker.getSymbolAtLocation(file)!).find((s) => s.name === `I${kind}`);
+    if (!symbol) throw new Error(`${module} declares no I${kind}`);
+    table.roots[`${apiVersion}/${kind}`] = describe(checker.getDeclaredTypeOfSymbol(symbol)) as string;
+  }
+  for (const [type, fields] of Object.entries(NEWER_FIELDS)) {
+    if (!table.types[type]) throw new Error(`NEWER_FIELDS names ${type}, which the declarations no longer have`);
+    table.types[type] = { ...table.types[type], ...fields };
+  }
+  table.types = Object.fromEntries(
+    Object.entries(table.types)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([name, fields]) => [name, Object.fromEntries(Object.entries(fields).sort(([a], [b]) => a.localeCompare(b)))]),
+  );
+  return table;
+}
+
+export function fieldTableText(table: FieldTable): string {
+  return `${JSON.stringify(table, null, 1)}\n`;
+}
+
+const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
+if (invokedDirectly) {
+  writeFileSync(FIELD_TABLE_FILE, fieldTableText(deriveFieldTable()));
+}

@@ -1,0 +1,99 @@
+/** The pods a build will run: workload templates, and pod templates embedded as text in ConfigMaps. */
+import { parse } from "yaml";
+import type { KubeDocument } from "./kustomize.js";
+
+/** A pod spec and where it comes from. */
+export interface PodSite {
+  /** The object that holds it (the ConfigMap, for an embedded template). */
+  owner: KubeDocument;
+  /** JSON pointer of the pod spec inside the owner, or `data/<key>` for an embedded template. */
+  at: string;
+  namespace: string | undefined;
+  labels: Record<string, string>;
+  spec: PodSpec;
+  /** Runs until stopped (a Deployment's pods), as opposed to a Job's or a task's. */
+  longRunning: boolean;
+}
+
+export interface Container {
+  name: string;
+  image?: string;
+  ports?: { name?: string; containerPort: number }[];
+  env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } }[];
+  envFrom?: { secretRef?: { name: string }; configMapRef?: { name: string } }[];
+  volumeMounts?: { name: string }[];
+  resources?: { requests?: Record<string, unknown>; limits?: Record<string, unknown> };
+  securityContext?: Record<string, any>;
+  livenessProbe?: unknown;
+  readinessProbe?: unknown;
+  startupProbe?: unknown;
+}
+
+export interface PodSpec {
+  serviceAccountName?: string;
+  priorityClassName?: string;
+  securityContext?: Record<string, any>;
+  hostNetwork?: boolean;
+  hostPID?: boolean;
+  hostIPC?: boolean;
+  initContainers?: Container[];
+  containers: Container[];
+  volumes?: Record<string, any>[];
+}
+
+const LONG_RUNNING = new Set(["Deployment", "StatefulSet", "DaemonSet", "ReplicaSet"]);
+
+/** Keys of ConfigMap data that hold a pod template (the KubernetesExecutor's pod_template_file). */
+export const POD_TEMPLATE_KEY_PATTERN = /pod_template_file\.ya?ml$/;
+
+export interface EmbeddedPod {
+  owner: KubeDocument;
+  key: string;
+  pod: KubeDocument;
+}
+
+export function embeddedPods(objects: readonly KubeDocument[]): EmbeddedPod[] {
+  return objects.flatMap((owner) => {
+    if (owner.kind !== "ConfigMap") return [];
+    return Object.entries((owner.data as Record<string, string> | undefined) ?? {})
+      .filter(([key]) => POD_TEMPLATE_KEY_PATTERN.test(key))
+      .map(([key, text]) => ({ owner, key, pod: parse(text) as KubeDocument }));
+  });
+}
+
+export function podSites(objects: readonly KubeDocument[]): PodSite[] {
+  const sites: PodSite[] = [];
+  for (const o of objects) {
+    const template = (o.spec as { template?: { metadata?: { labels?: Record<string, string> }; spec?: PodSpec } } | undefined)?.template;
+    if (template?.spec?.containers) {
+      sites.push({
+        owner: o,
+        at: "/spec/template/spec",
+        namespace: o.metadata.namespace,
+        labels: template.metadata?.labels ?? {},
+        spec: template.spec,
+        longRunning: LONG_RUNNING.has(o.kind),
+      });
+    }
+  }
+  for (const { owner, key, pod } of embeddedPods(objects)) {
+    if (!(pod?.spec as PodSpec | undefined)?.containers) continue;
+    sites.push({
+      owner,
+      at: `/data/${key}`,
+      namespace: pod.metadata?.namespace ?? owner.metadata.namespace,
+      labels: pod.metadata?.labels ?? {},
+      spec: pod.spec as PodSpec,
+      longRunning: false,
+    });
+  }
+  return sites;
+}
+
+export function containersOf(spec: PodSpec): Container[] {
+  return [...(spec.initContainers ?? []), ...spec.containers];
+}
+
+export function selects(selector: Record<string, string> | undefined, labels: Record<string, string>): boolean {
+  return selector !== undefined && Object.entries(selector).every(([k, v]) => labels[k] === v);
+}

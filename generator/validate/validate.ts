@@ -1,0 +1,116 @@
+/**
+ * `validate`: every environment overlay and argocd/, rendered with real kustomize, then each object
+ * checked: schema (types, required fields, enums; unknown fields as errors), the embedded task pod
+ * template as a Pod, references inside the build, and policy.
+ */
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import fg from "fast-glob";
+import { unknownBuiltinFields } from "./builtin-fields.js";
+import { unknownCustomResourceFields } from "./custom-resource-fields.js";
+import { kustomizeBuildAsync, KustomizeError, type KubeDocument } from "./kustomize.js";
+import { validateWithModels } from "./models.js";
+import { embeddedPods } from "./pods.js";
+import { checkPolicy } from "./policy.js";
+import { checkReferences, type Finding } from "./references.js";
+import { schemaDirValidator, type ObjectSchemaValidator, type SchemaProblem } from "./schema-dir.js";
+
+export interface Problem {
+  target: string;
+  object: string;
+  path: string;
+  message: string;
+}
+
+export interface TargetReport {
+  target: string;
+  objects: number;
+  failed: number;
+}
+
+export interface ValidationReport {
+  targets: TargetReport[];
+  problems: Problem[];
+  passed: number;
+  failed: number;
+  timings: { kustomizeMs: number; checksMs: number };
+}
+
+export interface ValidateOptions {
+  /** A directory of kubeconform-style strict schemas (k8s/, crds/) checked in addition. */
+  schemasDir?: string;
+}
+
+/** What to validate: every overlay with a kustomization, then argocd/. */
+export async function discoverTargets(root: string): Promise<string[]> {
+  const overlays = await fg("overlays/*/kustomization.yaml", { cwd: root, onlyFiles: true });
+  const targets = overlays.map((file) => file.replace(/\/kustomization\.yaml$/, "")).sort();
+  if (existsSync(join(root, "argocd", "kustomization.yaml"))) targets.push("argocd");
+  return targets;
+}
+
+export async function validateRepository(root: string, options: ValidateOptions = {}): Promise<ValidationReport> {
+  const targets = await discoverTargets(root);
+  if (targets.length === 0) throw new KustomizeError(`${root}: no overlays/<env>/kustomization.yaml and no argocd/ to validate; run \`npm run gen\` first`);
+  const strict = options.schemasDir ? schemaDirValidator(options.schemasDir) : undefined;
+  const report: ValidationReport = { targets: [], problems: [], passed: 0, failed: 0, timings: { kustomizeMs: 0, checksMs: 0 } };
+  // Builds are separate processes: run them together, then check one after the other.
+  const started = performance.now();
+  const builds = await Promise.all(targets.map((target) => kustomizeBuildAsync(join(root, target)).catch((error: unknown) => error)));
+  report.timings.kustomizeMs = performance.now() - started;
+  for (const [i, target] of targets.entries()) {
+    const objects = builds[i];
+    if (!Array.isArray(objects)) {
+      if (!(objects instanceof KustomizeError)) throw objects;
+      report.problems.push({ target, object: "kustomization", path: "/", message: `kustomize build failed: ${objects.message}` });
+      report.targets.push({ target, objects: 0, failed: 1 });
+      report.failed++;
+      continue;
+    }
+    const checking = performance.now();
+    const problems = await validateBuild(target, objects, strict);
+    report.timings.checksMs += performance.now() - checking;
+    const failedObjects = new Set(problems.map((p) => p.object));
+    report.problems.push(...problems);
+    report.targets.push({ target, objects: objects.length, failed: failedObjects.size });
+    report.failed += failedObjects.size;
+    report.passed += objects.length - failedObjects.size;
+  }
+  return report;
+}
+
+/** Every problem of one rendered build. */
+export async function validateBuild(target: string, objects: readonly KubeDocument[], strict?: ObjectSchemaValidator): Promise<Problem[]> {
+  const problems: Problem[] = [];
+  const seen = new Set<string>();
+  const add = (object: KubeDocument, path: string, message: string) => {
+    const problem = { target, object: `${object.kind}/${object.metadata.name}`, path, message };
+    const key = `${problem.object} ${path} ${message}`;
+    if (!seen.has(key)) (seen.add(key), problems.push(problem));
+  };
+  for (const o of objects) {
+    for (const p of await schemaProblems(o, strict)) add(o, p.path, p.message);
+  }
+  for (const { owner, key, pod } of embeddedPods(objects)) {
+    for (const p of await schemaProblems(pod, strict)) add(owner, `/data/${key}${p.path === "/" ? "" : p.path}`, `(as a Pod) ${p.message}`);
+  }
+  const findings: Finding[] = [...checkReferences(objects), ...checkPolicy(objects)];
+  for (const f of findings) add(f.object, f.path, f.message);
+  return problems;
+}
+
+async function schemaProblems(object: KubeDocument, strict?: ObjectSchemaValidator): Promise<SchemaProblem[]> {
+  if (!object || typeof object.apiVersion !== "string" || typeof object.kind !== "string") {
+    return [{ path: "/", message: "not a Kubernetes object (apiVersion and kind are required)" }];
+  }
+  const typed = await validateWithModels(object);
+  const unknown = (await unknownBuiltinFields(object)) ?? unknownCustomResourceFields(object);
+  const problems: SchemaProblem[] = [...(typed ?? []), ...(unknown ?? [])];
+  if (typed === undefined && unknown === undefined) problems.push({ path: "/", message: `no schema is known for ${object.apiVersion} ${object.kind}` });
+  if (strict) problems.push(...(strict.validate(object) ?? []));
+  return problems;
+}
+
+export function formatProblem(p: Problem): string {
+  return `${p.target} ${p.object} ${p.path}: ${p.message}`;
+}
