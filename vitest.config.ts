@@ -24,6 +24,9 @@ export default defineConfig({
   test: {
     include: ["test/**/*.test.ts"],
     reporters: ["default", new SummaryLine()],
+    // Test files share a worker's module cache: the generator's modules and the model validators load
+    // once per worker, not once per file. No test relies on fresh module state.
+    isolate: false,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -7,7 +7,6 @@ import type { Plan } from "./fs/plan.js";
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { KustomizeError } from "./validate/kustomize.js";
-import { formatProblem, validateRepository } from "./validate/validate.js";
 
 export interface Io {
   out: (line: string) => void;
@@ -50,12 +49,18 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
   program
     .command("validate")
     .description("render every overlay and argocd/ with kustomize and check each object: schema, references, policy")
+    .argument("[targets...]", "only these builds, e.g. overlays/prod argocd (default: every overlay and argocd)")
     .option("-d, --dir <dir>", "root of the generated tree", ".")
     .option("--schemas <dir>", "also check against a directory of strict JSON schemas (kubeconform layout: k8s/, crds/)")
     .option("--json", "print the report as JSON")
-    .action(async (opts: { dir: string; schemas?: string; json?: boolean }) => {
+    .action(async (targets: string[], opts: { dir: string; schemas?: string; json?: boolean }) => {
       if (opts.schemas && !existsSync(opts.schemas)) throw new UserError(`--schemas ${opts.schemas}: no such directory`);
-      const report = await validateRepository(resolve(opts.dir), opts.schemas ? { schemasDir: resolve(opts.schemas) } : {});
+      // Loaded on demand: generation never needs the validators.
+      const { formatProblem, validateRepository } = await import("./validate/validate.js");
+      const report = await validateRepository(resolve(opts.dir), {
+        ...(opts.schemas ? { schemasDir: resolve(opts.schemas) } : {}),
+        ...(targets.length > 0 ? { targets } : {}),
+      });
       if (opts.json) io.out(JSON.stringify(report, null, 2));
       else {
         for (const problem of report.problems) io.err(formatProblem(problem));

@@ -97,20 +97,6 @@ describe("argocd/", () => {
     }
   });
 
-  it.runIf(hasSharedSchemas)("is valid against the strict upstream schemas", () => {
-    const validator = schemaDirValidator(SHARED_SCHEMAS);
-    const problems = argo.flatMap((o) => (validator.validate(o) ?? [{ path: "/", message: "no schema" }]).map((p) => `${o.kind}/${o.metadata.name} ${p.path}: ${p.message}`));
-    expect(problems).toEqual([]);
-  });
-
-  it("passes the kubernetes-models validation", async () => {
-    const problems: string[] = [];
-    for (const o of argo) {
-      const result = await validateWithModels(o);
-      problems.push(...(result ?? [{ path: "/", message: "no model" }]).map((p) => `${o.kind}/${o.metadata.name} ${p.path}: ${p.message}`));
-    }
-    expect(problems).toEqual([]);
-  });
 });
 
 describe("the AppProject", () => {

@@ -1,15 +1,14 @@
 /**
- * The committed base, rendered by real kustomize: every object schema-valid (strictly, with the
- * upstream schemas when they are beside the project), every reference resolved, every pod hardened.
+ * The committed base, rendered by real kustomize: every component present, every reference resolved,
+ * every pod hardened, and the Airflow wiring right. (Schema validation of every object happens in
+ * validate.test.ts, over the overlays that include the base.)
  */
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
-import { validateWithModels } from "../generator/validate/models.js";
-import { schemaDirValidator } from "../generator/validate/schema-dir.js";
 import { airflowSecrets } from "../generator/core/secret-refs.js";
-import { ROOT, SHARED_SCHEMAS, hasSharedSchemas } from "./helpers.js";
+import { ROOT } from "./helpers.js";
 
 let objects: KubeDocument[];
 let podTemplate: KubeDocument;
@@ -76,32 +75,6 @@ describe("kustomize build base", () => {
     }
   });
 
-  it.runIf(hasSharedSchemas)("every object, and the pod template, is valid against the strict upstream schemas", () => {
-    const validator = schemaDirValidator(SHARED_SCHEMAS);
-    const problems: string[] = [];
-    for (const o of [...objects, podTemplate]) {
-      const result = validator.validate(o);
-      if (result === undefined) problems.push(`${id(o)}: no schema`);
-      else problems.push(...result.map((p) => `${id(o)} ${p.path}: ${p.message}`));
-    }
-    expect(problems).toEqual([]);
-  });
-
-  it("every object, and the pod template, passes the kubernetes-models validation", async () => {
-    const problems: string[] = [];
-    for (const o of [...objects, podTemplate]) {
-      const result = await validateWithModels(o);
-      if (result === undefined) problems.push(`${id(o)}: no model`);
-      else problems.push(...result.map((p) => `${id(o)} ${p.path}: ${p.message}`));
-    }
-    expect(problems).toEqual([]);
-  });
-
-  it.runIf(hasSharedSchemas)("the strict check would catch a misspelt field", () => {
-    const deployment = structuredClone(find("Deployment", "airflow-scheduler"));
-    (deployment.spec as any).replicaz = 2;
-    expect(schemaDirValidator(SHARED_SCHEMAS).validate(deployment)).toEqual([{ path: "/spec/replicaz", message: 'unknown field "replicaz"' }]);
-  });
 });
 
 describe("pods", () => {

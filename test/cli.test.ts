@@ -153,3 +153,30 @@ describe("the committed tree", () => {
     expect(result.code).toBe(0);
   });
 });
+
+describe("the bundled entry point", () => {
+  it("runs gen --check on the committed tree", () => {
+    const out = execFileSync(process.execPath, [join(ROOT, "generator", "launch.mjs"), "gen", "--check"], { cwd: ROOT, encoding: "utf8" });
+    expect(out).toMatch(/^up to date: \d+ files\n$/);
+  });
+
+  it("reports a broken config exactly as the sources do (its config validator is precompiled)", async () => {
+    const text = exampleText()
+      .replace("    branch: main", "    brnach: main")
+      .replace("scheme: internal", "scheme: public")
+      .replace(/\nenvironments:\n/, "\nenvironments:\n  Bad_Env: {}\n");
+    const dir = tempProject({ configText: text });
+    const inProcess = await gen(dir);
+    let bundled: { status: number; stderr: string };
+    try {
+      execFileSync(process.execPath, [join(ROOT, "generator", "launch.mjs"), "gen", "--config", join(dir, "airflow-gitops.yaml")], { encoding: "utf8", stdio: "pipe" });
+      bundled = { status: 0, stderr: "" };
+    } catch (error) {
+      bundled = error as { status: number; stderr: string };
+    }
+    expect(bundled.status).toBe(1);
+    expect(bundled.stderr.trimEnd()).toBe(inProcess.err);
+    expect(inProcess.err).toContain('dags.gitSync.brnach: unknown field "brnach"; did you mean "branch"?');
+    expect(inProcess.err).toContain('environments.Bad_Env: invalid name "Bad_Env"');
+  });
+});

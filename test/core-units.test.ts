@@ -157,3 +157,18 @@ describe("overlay patches", () => {
     });
   });
 });
+
+describe("kind constructors", () => {
+  it("build the same data as the kubernetes-models classes they stand in for", async () => {
+    const { KINDS } = await import("../generator/core/kinds.js");
+    const { validateWithModels } = await import("../generator/validate/models.js");
+    const data = { metadata: { name: "x", namespace: "ns", labels: { a: "b" }, annotations: undefined }, spec: { replicas: 2 } };
+    for (const [kind, Kind] of Object.entries(KINDS)) {
+      const ours = JSON.parse(JSON.stringify(new (Kind as new (d: object) => object)(data)));
+      expect(ours.kind).toBe(kind);
+      expect(Object.keys(ours).slice(0, 2)).toEqual(["apiVersion", "kind"]);
+      expect(await validateWithModels({ apiVersion: ours.apiVersion, kind })).not.toBeUndefined();
+      expect(ours.metadata).toEqual({ name: "x", namespace: "ns", labels: { a: "b" } });
+    }
+  });
+});

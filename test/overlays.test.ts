@@ -15,9 +15,7 @@ import { canonicalJson as canonical } from "../generator/core/hash.js";
 import { secretsManifests } from "../generator/core/secrets.js";
 import { resolveEnvironment } from "../generator/core/target.js";
 import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
-import { validateWithModels } from "../generator/validate/models.js";
-import { schemaDirValidator } from "../generator/validate/schema-dir.js";
-import { ROOT, SHARED_SCHEMAS, exampleText, hasSharedSchemas, tempProject } from "./helpers.js";
+import { ROOT, exampleText, tempProject } from "./helpers.js";
 
 const config: Config = loadConfig(exampleText(), "airflow-gitops.yaml");
 const ENVIRONMENTS = Object.keys(config.environments);
@@ -63,27 +61,6 @@ describe.each(ENVIRONMENTS)("overlays/%s", (env) => {
     const namespaces = new Set(build(env).flatMap((o) => (o.metadata.namespace ? [o.metadata.namespace] : [])));
     expect([...namespaces]).toEqual([namespace]);
     expect(ofKind(env, "Namespace").map((o) => o.metadata.name)).toEqual([namespace]);
-  });
-
-  it.runIf(hasSharedSchemas)("every object, and the pod template, is valid against the strict upstream schemas", () => {
-    const validator = schemaDirValidator(SHARED_SCHEMAS);
-    const problems: string[] = [];
-    for (const o of [...build(env), podTemplateOf(env)]) {
-      const result = validator.validate(o);
-      if (result === undefined) problems.push(`${id(o)}: no schema`);
-      else problems.push(...result.map((p) => `${id(o)} ${p.path}: ${p.message}`));
-    }
-    expect(problems).toEqual([]);
-  });
-
-  it("every object, and the pod template, passes the kubernetes-models validation", async () => {
-    const problems: string[] = [];
-    for (const o of [...build(env), podTemplateOf(env)]) {
-      const result = await validateWithModels(o);
-      if (result === undefined) problems.push(`${id(o)}: no model`);
-      else problems.push(...result.map((p) => `${id(o)} ${p.path}: ${p.message}`));
-    }
-    expect(problems).toEqual([]);
   });
 
   it("applies every patch: each field a patch sets is in the build, each it deletes is gone", () => {

@@ -2,15 +2,22 @@
  * Checks data against the config JSON Schema with ajv, filling every default on the way (the one
  * place defaults are applied), and turns ajv's errors into located, readable issues.
  */
-import { Ajv, type ErrorObject } from "ajv";
+import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 import { ConfigSchema, PATTERN_HINTS, type Config } from "./schema.js";
 import { joinPath, type ConfigIssue } from "./issues.js";
 import type { ConfigSource } from "./source.js";
 
-let compiled: ReturnType<Ajv["compile"]> | undefined;
+/** The options the config schema is compiled with, here and when the bundle precompiles it. */
+export const CONFIG_AJV_OPTIONS = { allErrors: true, useDefaults: true, strict: true, strictTypes: false } as const;
 
-function validator() {
-  compiled ??= new Ajv({ allErrors: true, useDefaults: true, verbose: true, strict: true, strictTypes: false }).compile(ConfigSchema);
+/** Set in the bundled CLI (see launch.mjs), where the validator is compiled ahead of time. */
+declare const precompiledConfigValidator: ValidateFunction | undefined;
+
+let compiled: ValidateFunction | undefined;
+
+function validator(): ValidateFunction {
+  compiled ??=
+    typeof precompiledConfigValidator === "function" ? precompiledConfigValidator : new Ajv(CONFIG_AJV_OPTIONS).compile(ConfigSchema);
   return compiled;
 }
 
@@ -36,11 +43,12 @@ function describe(e: ErrorObject, value: unknown): { message: string; child?: st
   switch (e.keyword) {
     case "additionalProperties": {
       const name = String(p.additionalProperty);
-      const namePattern = Object.keys((e.parentSchema?.patternProperties as object | undefined) ?? {})[0];
+      const parent = schemaAt(e.schemaPath.replace(/\/additionalProperties$/, ""));
+      const namePattern = Object.keys((parent?.patternProperties as object | undefined) ?? {})[0];
       if (namePattern !== undefined) {
         return { child: name, message: `invalid name "${name}": ${PATTERN_HINTS[namePattern] ?? `must match ${namePattern}`}` };
       }
-      const allowed = Object.keys((e.parentSchema?.properties as object | undefined) ?? {});
+      const allowed = Object.keys((parent?.properties as object | undefined) ?? {});
       const guess = closest(name, allowed);
       const hint = guess ? `; did you mean "${guess}"?` : ".";
       return { child: name, message: `unknown field "${name}"${hint} Allowed: ${allowed.join(", ") || "none"}` };
@@ -67,6 +75,16 @@ function describe(e: ErrorObject, value: unknown): { message: string; child?: st
     default:
       return { message: e.message ?? e.keyword };
   }
+}
+
+/** The config schema's node at an ajv schemaPath such as `#/properties/dags/properties/gitSync`. */
+function schemaAt(schemaPath: string): Record<string, unknown> | undefined {
+  let node: unknown = ConfigSchema;
+  // ajv writes schema paths as URI fragments: each segment is percent-encoded.
+  for (const segment of pointerSegments(schemaPath.replace(/^#/, "")).map((s) => decodeURIComponent(String(s)))) {
+    node = node !== null && typeof node === "object" ? (node as Record<string, unknown>)[segment] : undefined;
+  }
+  return node !== null && typeof node === "object" ? (node as Record<string, unknown>) : undefined;
 }
 
 function pointerSegments(pointer: string): (string | number)[] {

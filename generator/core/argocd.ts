@@ -3,9 +3,7 @@
  * writes them), and a root Application over this directory, so `kubectl apply -k argocd/` bootstraps
  * everything and later changes to argocd/ sync themselves.
  */
-import { AppProject } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject";
-import { Application } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application";
-import { ApplicationSet } from "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet";
+import { AppProject, Application, ApplicationSet } from "./kinds.js";
 import type { Config } from "../config/schema.js";
 import { buildManifests } from "./base.js";
 import type { Manifest } from "./components/types.js";

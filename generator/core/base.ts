@@ -21,6 +21,7 @@ import { statsd } from "./components/statsd.js";
 import { storage } from "./components/storage.js";
 import type { BaseContext, Manifest } from "./components/types.js";
 import { checksum } from "./hash.js";
+import { memoizedByObject } from "./memo.js";
 import { gitCredentials } from "./secret-refs.js";
 import { secretsManifests } from "./secrets.js";
 import { withSyncWaves } from "./sync-waves.js";
@@ -29,7 +30,7 @@ import type { GeneratedFile } from "./manifest.js";
 
 export const BASE_DIR = "base";
 
-export function buildManifests(config: Target): Manifest[] {
+export const buildManifests = memoizedByObject(function buildManifests(config: Target): Manifest[] {
   const configMap = airflowConfigMap(config);
   const secrets = secretChecksums(config);
   const ctx: BaseContext = {
@@ -56,7 +57,7 @@ export function buildManifests(config: Target): Manifest[] {
     ...warmCapacity(config),
     ...peakNodePool(config),
   ]);
-}
+});
 
 export function baseLayer(config: Config): GeneratedFile[] {
   return layerFiles(BASE_DIR, buildManifests(config));

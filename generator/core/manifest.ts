@@ -14,14 +14,9 @@ export interface GeneratedFile {
   content: object;
 }
 
-/** Anything with a toJSON, like the kubernetes-models classes, or a plain object. */
-interface Serializable {
-  toJSON(): unknown;
-}
-
-export function toKubeObject(model: Serializable | KubeObject): KubeObject {
-  const plain = "toJSON" in model && typeof model.toJSON === "function" ? model.toJSON() : model;
-  return JSON.parse(JSON.stringify(plain)) as KubeObject;
+/** A constructed object as plain JSON data: undefined fields dropped, nothing shared with the input. */
+export function toKubeObject(object: { apiVersion: string; kind: string }): KubeObject {
+  return JSON.parse(JSON.stringify(object)) as KubeObject;
 }
 
 /** Files are named `<component>-<kind>.yaml`, lower case. */

@@ -12,8 +12,7 @@ import { buildManifests, BASE_DIR } from "./base.js";
 import type { Manifest } from "./components/types.js";
 import type { Kustomization } from "./layer.js";
 import { manifestFileName, type GeneratedFile, type KubeObject } from "./manifest.js";
-import { canonicalJson as canonical } from "./hash.js";
-import { aspectPatch, aspectsOf, isObject, pick, strip } from "./patches.js";
+import { aspectPatch, aspectsOf, copyData, deepEqual, isObject, pick, strip } from "./patches.js";
 import { secretsDir } from "./secrets.js";
 import { resolveEnvironment, type Target } from "./target.js";
 
@@ -60,7 +59,7 @@ export function overlayLayer(config: Config, environment: string): GeneratedFile
     }
     for (const aspect of aspectsOf(before, object)) {
       const [was, is] = [pick(before, aspect.paths), pick(object, aspect.paths)];
-      if (canonical(was) === canonical(is)) continue;
+      if (deepEqual(was, is)) continue;
       const name = file.replace(/\.yaml$/, `-${aspect.name}.yaml`);
       const patch = aspectPatch(before, object, aspect.paths) as { metadata?: object };
       write(name, { ...header(before), ...patch, metadata: { ...header(before).metadata, ...patch.metadata } });
@@ -131,14 +130,14 @@ function assertCovered(file: string, base: KubeObject, wanted: KubeObject, t: Tr
   const paths = aspectsOf(base, wanted).flatMap((aspect) => aspect.paths);
   const transformed = strip(applyTransforms(base, t), paths);
   const expected = strip(wanted, paths);
-  if (canonical(transformed) !== canonical(expected)) {
+  if (!deepEqual(transformed, expected)) {
     throw new Error(`overlay cannot express the environment's ${file}: it differs from the base outside every patch aspect`);
   }
 }
 
 /** A model of what the overlay's namespace, images, labels and rename steps do to a base object. */
 function applyTransforms(object: KubeObject, t: Transforms): KubeObject {
-  const out = structuredClone(object);
+  const out = copyData(object);
   if (out.metadata.namespace) out.metadata.namespace = t.namespace;
   if (out.kind === "Namespace") out.metadata.name = t.namespace;
   else if (!out.metadata.namespace) out.metadata.name = t.renames.get(`${out.kind}/${out.metadata.name}`) ?? out.metadata.name;

@@ -73,7 +73,7 @@ function copyPath(from: unknown, to: Record<string, unknown>, path: FieldPath): 
   if (!isObject(from) || head === undefined || !(head in from)) return;
   const value = from[head];
   if (rest.length === 0) {
-    to[head] = structuredClone(value);
+    to[head] = copyData(value);
   } else if (rest[0] === "*" && Array.isArray(value)) {
     const items = value.filter(isObject).map((item) => {
       const picked: Record<string, unknown> = { name: item.name };
@@ -90,7 +90,7 @@ function copyPath(from: unknown, to: Record<string, unknown>, path: FieldPath): 
 
 /** A copy of `object` without the fields of `paths`. */
 export function strip<T>(object: T, paths: readonly FieldPath[]): T {
-  const copy = structuredClone(object);
+  const copy = copyData(object);
   for (const path of paths) deletePath(copy, path);
   return copy;
 }
@@ -161,6 +161,20 @@ function patchValue(from: unknown, to: unknown): unknown {
 
 function isNamedList(value: unknown): value is Record<string, unknown>[] {
   return Array.isArray(value) && value.every((item) => isObject(item) && typeof item.name === "string");
+}
+
+/** Deep equality of JSON data, regardless of key order. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a)) return Array.isArray(b) && a.length === b.length && a.every((item, i) => deepEqual(item, b[i]));
+  if (!isObject(a) || !isObject(b)) return false;
+  const keys = Object.keys(a).filter((k) => a[k] !== undefined);
+  return keys.length === Object.keys(b).filter((k) => b[k] !== undefined).length && keys.every((k) => deepEqual(a[k], b[k]));
+}
+
+/** A deep copy of JSON data. */
+export function copyData<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

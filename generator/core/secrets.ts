@@ -3,15 +3,13 @@
  * ExternalSecret per Secret the deployment reads, with exactly the names and keys of `secret-refs`.
  * No value ever appears here: only parameter names, which the External Secrets Operator resolves.
  */
-import { ClusterSecretStore } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ClusterSecretStore";
-import { ExternalSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecret";
-import { SecretStore } from "@kubernetes-models/external-secrets/external-secrets.io/v1/SecretStore";
-import { ServiceAccount } from "kubernetes-models/v1";
+import { ClusterSecretStore, ExternalSecret, SecretStore, ServiceAccount } from "./kinds.js";
 import type { Manifest } from "./components/types.js";
 import { labels } from "./labels.js";
 import { toKubeObject } from "./manifest.js";
 import { names } from "./names.js";
 import { airflowSecrets, gitCredentials } from "./secret-refs.js";
+import { memoizedByObject } from "./memo.js";
 import { withSyncWaves } from "./sync-waves.js";
 import type { Target } from "./target.js";
 
@@ -106,7 +104,7 @@ function environmentOf(config: Target): string {
   return env;
 }
 
-export function secretsManifests(config: Target): Manifest[] {
+export const secretsManifests = memoizedByObject(function secretsManifests(config: Target): Manifest[] {
   const n = names(config);
   const env = environmentOf(config);
   const iam = config.environment?.iam;
@@ -159,7 +157,7 @@ export function secretsManifests(config: Target): Manifest[] {
     manifests.push({ component: spec.component, object: externalSecret(config, spec, storeName, cluster ? "ClusterSecretStore" : "SecretStore") });
   }
   return withSyncWaves(manifests);
-}
+});
 
 function externalSecret(config: Target, spec: SecretSpec, storeName: string, storeKind: "SecretStore" | "ClusterSecretStore") {
   const n = names(config);

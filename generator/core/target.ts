@@ -13,8 +13,17 @@ export interface EnvironmentTarget {
 
 export type Target = Config & { environment?: EnvironmentTarget };
 
-/** The config as environment `name` sees it: its overrides merged over the shared values. */
+const resolved = new WeakMap<Config, Map<string, Target>>();
+
+/** The config as environment `name` sees it: its overrides merged over the shared values (one object per environment). */
 export function resolveEnvironment(config: Config, name: string): Target {
+  let byName = resolved.get(config);
+  if (!byName) resolved.set(config, (byName = new Map()));
+  if (!byName.has(name)) byName.set(name, resolveUncached(config, name));
+  return byName.get(name)!;
+}
+
+function resolveUncached(config: Config, name: string): Target {
   const env = config.environments[name];
   if (!env) throw new Error(`unknown environment ${name}`);
   return {

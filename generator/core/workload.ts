@@ -1,5 +1,6 @@
 /** The shape shared by the long-running Airflow Deployments: one container, config, secrets, probes. */
-import { Deployment, type IDeploymentStrategy } from "kubernetes-models/apps/v1";
+import { Deployment } from "./kinds.js";
+import type { IDeployment, IDeploymentStrategy } from "kubernetes-models/apps/v1";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IContainerPort } from "kubernetes-models/v1/ContainerPort";
 import type { IProbe } from "kubernetes-models/v1/Probe";
@@ -44,7 +45,7 @@ export function componentDeployment(
     podAnnotations?: Record<string, string>;
     pod: Omit<IPodSpec, "serviceAccountName" | "priorityClassName" | "affinity" | "topologySpreadConstraints">;
   },
-): Deployment {
+): IDeployment {
   const n = names(config);
   // An autoscaler owns the replica count; a value here would fight it on every sync.
   const autoscaled = autoscalingOf(config, component) !== undefined;
@@ -72,7 +73,7 @@ export function componentDeployment(
   });
 }
 
-export function airflowDeployment(config: Target, spec: AirflowDeploymentSpec): Deployment {
+export function airflowDeployment(config: Target, spec: AirflowDeploymentSpec): IDeployment {
   const base = airflowContainer(config, {
     name: spec.component,
     secrets: SECRETS_READ_BY.controlPlane,

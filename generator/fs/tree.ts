@@ -1,8 +1,8 @@
 /** Reading the owned part of the output tree and applying a plan to it, all or nothing. */
 import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, rmdir, readdir, writeFile } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import fg from "fast-glob";
+import { readdirSync, statSync } from "node:fs";
+import { dirname, join, relative, sep } from "node:path";
 import type { Plan } from "./plan.js";
 
 /** Every file under the owned directories plus the owned top-level files that exist, by relative path. */
@@ -11,9 +11,10 @@ export async function readOwnedTree(
   ownedDirs: readonly string[],
   ownedFiles: readonly string[],
 ): Promise<Map<string, string>> {
-  const patterns = [...ownedDirs.map((d) => `${d}/**`), ...ownedFiles];
-  const paths = await fg(patterns, { cwd: root, dot: true, onlyFiles: true, followSymbolicLinks: false });
-  paths.sort();
+  const paths = [
+    ...ownedDirs.flatMap((dir) => filesBelow(root, dir)),
+    ...ownedFiles.filter((file) => statSync(join(root, file), { throwIfNoEntry: false })?.isFile()),
+  ].sort();
   const contents = await Promise.all(paths.map((p) => readFile(join(root, p), "utf8")));
   return new Map(paths.map((p, i) => [p, contents[i]!]));
 }
@@ -27,17 +28,16 @@ export async function applyPlan(root: string, p: Plan, desired: ReadonlyMap<stri
   const toWrite = [...p.create, ...p.update];
   const staged: string[] = [];
   try {
-    for (const path of toWrite) {
-      const target = join(root, path);
-      await mkdir(dirname(target), { recursive: true });
-      await writeFile(target + suffix, desired.get(path)!, "utf8");
+    for (const dir of new Set(toWrite.map((path) => dirname(join(root, path))))) await mkdir(dir, { recursive: true });
+    await inParallel(toWrite, async (path) => {
+      await writeFile(join(root, path) + suffix, desired.get(path)!, "utf8");
       staged.push(path);
-    }
+    });
   } catch (error) {
     await Promise.all(staged.map((path) => rm(join(root, path) + suffix, { force: true })));
     throw error;
   }
-  for (const path of staged) await rename(join(root, path) + suffix, join(root, path));
+  await inParallel(staged, (path) => rename(join(root, path) + suffix, join(root, path)));
   for (const path of p.delete) {
     await rm(join(root, path), { force: true });
     await removeEmptyParents(root, dirname(path));
@@ -53,4 +53,22 @@ async function removeEmptyParents(root: string, dir: string): Promise<void> {
     await rmdir(abs);
     current = dirname(current);
   }
+}
+
+/** Runs `task` over `items` with a bounded number in flight, so thousands of files do not open at once. */
+async function inParallel<T>(items: readonly T[], task: (item: T) => Promise<void>, limit = 16): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Every file below `root/dir` (symbolic links not followed), as paths relative to root with forward slashes. */
+function filesBelow(root: string, dir: string): string[] {
+  const start = join(root, dir);
+  if (!statSync(start, { throwIfNoEntry: false })?.isDirectory()) return [];
+  return readdirSync(start, { recursive: true, withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => relative(root, join(entry.parentPath, entry.name)).split(sep).join("/"));
 }

@@ -1,7 +1,9 @@
 /** Renders a kustomization with the real tool: `kustomize build` if installed, else `kubectl kustomize`. */
 import { execFile, execFileSync } from "node:child_process";
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
 import { promisify } from "node:util";
-import { parseAllDocuments } from "yaml";
+import jsyaml from "js-yaml";
 
 export interface KubeDocument {
   apiVersion: string;
@@ -10,13 +12,19 @@ export interface KubeDocument {
   [field: string]: unknown;
 }
 
-function runs(command: string, args: string[]): boolean {
-  try {
-    execFileSync(command, args, { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
+/** Whether an executable of that name is on the PATH (looked up, not run: spawning costs more than a build's parse). */
+function onPath(command: string): boolean {
+  const extensions = process.platform === "win32" ? (process.env.PATHEXT ?? ".EXE").split(";") : [""];
+  return (process.env.PATH ?? "").split(delimiter).some((dir) =>
+    extensions.some((ext) => {
+      try {
+        accessSync(join(dir, command + ext), constants.X_OK);
+        return true;
+      } catch {
+        return false;
+      }
+    }),
+  );
 }
 
 /** kustomize is missing, or a build failed: a problem of the user's machine or tree, not a bug. */
@@ -28,8 +36,8 @@ let tool: [string, string[]] | undefined;
 
 export function kustomizeCommand(): [string, string[]] {
   if (tool) return tool;
-  if (runs("kustomize", ["version"])) tool = ["kustomize", ["build"]];
-  else if (runs("kubectl", ["version", "--client"])) tool = ["kubectl", ["kustomize"]];
+  if (onPath("kustomize")) tool = ["kustomize", ["build"]];
+  else if (onPath("kubectl")) tool = ["kubectl", ["kustomize"]];
   else throw new KustomizeError("neither kustomize nor kubectl is installed: install one of them to render the overlays");
   return tool;
 }
@@ -58,7 +66,7 @@ export async function kustomizeBuildAsync(dir: string): Promise<KubeDocument[]> 
 }
 
 function parseDocuments(text: string): KubeDocument[] {
-  return parseAllDocuments(text).map((d) => d.toJS() as KubeDocument).filter((d) => d !== null);
+  return (jsyaml.loadAll(text, undefined, { schema: jsyaml.CORE_SCHEMA }) as (KubeDocument | null)[]).filter((d): d is KubeDocument => d !== null);
 }
 
 function buildError(command: string, args: readonly string[], error: unknown): KustomizeError {

@@ -1,5 +1,5 @@
 /** The pods a build will run: workload templates, and pod templates embedded as text in ConfigMaps. */
-import { parse } from "yaml";
+import jsyaml from "js-yaml";
 import type { KubeDocument } from "./kustomize.js";
 
 /** A pod spec and where it comes from. */
@@ -52,16 +52,32 @@ export interface EmbeddedPod {
   pod: KubeDocument;
 }
 
+const embeddedCache = new WeakMap<readonly KubeDocument[], EmbeddedPod[]>();
+const sitesCache = new WeakMap<readonly KubeDocument[], PodSite[]>();
+
+/** The pod templates embedded in the build's ConfigMaps, parsed once per build. */
 export function embeddedPods(objects: readonly KubeDocument[]): EmbeddedPod[] {
-  return objects.flatMap((owner) => {
-    if (owner.kind !== "ConfigMap") return [];
-    return Object.entries((owner.data as Record<string, string> | undefined) ?? {})
-      .filter(([key]) => POD_TEMPLATE_KEY_PATTERN.test(key))
-      .map(([key, text]) => ({ owner, key, pod: parse(text) as KubeDocument }));
-  });
+  let pods = embeddedCache.get(objects);
+  if (!pods) {
+    pods = objects.flatMap((owner) => {
+      if (owner.kind !== "ConfigMap") return [];
+      return Object.entries((owner.data as Record<string, string> | undefined) ?? {})
+        .filter(([key]) => POD_TEMPLATE_KEY_PATTERN.test(key))
+        .map(([key, text]) => ({ owner, key, pod: jsyaml.load(text, { schema: jsyaml.CORE_SCHEMA }) as KubeDocument }));
+    });
+    embeddedCache.set(objects, pods);
+  }
+  return pods;
 }
 
+/** Every pod the build runs, found once per build. */
 export function podSites(objects: readonly KubeDocument[]): PodSite[] {
+  let sites = sitesCache.get(objects);
+  if (!sites) sitesCache.set(objects, (sites = findPodSites(objects)));
+  return sites;
+}
+
+function findPodSites(objects: readonly KubeDocument[]): PodSite[] {
   const sites: PodSite[] = [];
   for (const o of objects) {
     const template = (o.spec as { template?: { metadata?: { labels?: Record<string, string> }; spec?: PodSpec } } | undefined)?.template;

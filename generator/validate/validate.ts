@@ -3,17 +3,15 @@
  * checked: schema (types, required fields, enums; unknown fields as errors), the embedded task pod
  * template as a Pod, references inside the build, and policy.
  */
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import fg from "fast-glob";
-import { unknownBuiltinFields } from "./builtin-fields.js";
-import { unknownCustomResourceFields } from "./custom-resource-fields.js";
 import { kustomizeBuildAsync, KustomizeError, type KubeDocument } from "./kustomize.js";
 import { validateWithModels } from "./models.js";
 import { embeddedPods } from "./pods.js";
 import { checkPolicy } from "./policy.js";
 import { checkReferences, type Finding } from "./references.js";
 import { schemaDirValidator, type ObjectSchemaValidator, type SchemaProblem } from "./schema-dir.js";
+import { unknownFields } from "./unknown-fields.js";
 
 export interface Problem {
   target: string;
@@ -39,19 +37,28 @@ export interface ValidationReport {
 export interface ValidateOptions {
   /** A directory of kubeconform-style strict schemas (k8s/, crds/) checked in addition. */
   schemasDir?: string;
+  /** Only these builds (`overlays/prod`, `argocd`); each must be one the repository has. */
+  targets?: readonly string[];
 }
 
 /** What to validate: every overlay with a kustomization, then argocd/. */
 export async function discoverTargets(root: string): Promise<string[]> {
-  const overlays = await fg("overlays/*/kustomization.yaml", { cwd: root, onlyFiles: true });
-  const targets = overlays.map((file) => file.replace(/\/kustomization\.yaml$/, "")).sort();
+  const overlays = existsSync(join(root, "overlays")) ? readdirSync(join(root, "overlays"), { withFileTypes: true }) : [];
+  const targets = overlays
+    .filter((entry) => entry.isDirectory() && existsSync(join(root, "overlays", entry.name, "kustomization.yaml")))
+    .map((entry) => `overlays/${entry.name}`)
+    .sort();
   if (existsSync(join(root, "argocd", "kustomization.yaml"))) targets.push("argocd");
   return targets;
 }
 
 export async function validateRepository(root: string, options: ValidateOptions = {}): Promise<ValidationReport> {
-  const targets = await discoverTargets(root);
-  if (targets.length === 0) throw new KustomizeError(`${root}: no overlays/<env>/kustomization.yaml and no argocd/ to validate; run \`npm run gen\` first`);
+  const known = await discoverTargets(root);
+  if (known.length === 0) throw new KustomizeError(`${root}: no overlays/<env>/kustomization.yaml and no argocd/ to validate; run \`npm run gen\` first`);
+  const wanted = (options.targets ?? known).map((t) => t.replace(/\/+$/, ""));
+  const unknown = wanted.filter((t) => !known.includes(t));
+  if (unknown.length > 0) throw new KustomizeError(`no build ${unknown.join(", ")} to validate; the repository has: ${known.join(", ")}`);
+  const targets = wanted;
   const strict = options.schemasDir ? schemaDirValidator(options.schemasDir) : undefined;
   const report: ValidationReport = { targets: [], problems: [], passed: 0, failed: 0, timings: { kustomizeMs: 0, checksMs: 0 } };
   // Builds are separate processes: run them together, then check one after the other.
@@ -104,7 +111,7 @@ async function schemaProblems(object: KubeDocument, strict?: ObjectSchemaValidat
     return [{ path: "/", message: "not a Kubernetes object (apiVersion and kind are required)" }];
   }
   const typed = await validateWithModels(object);
-  const unknown = (await unknownBuiltinFields(object)) ?? unknownCustomResourceFields(object);
+  const unknown = unknownFields(object);
   const problems: SchemaProblem[] = [...(typed ?? []), ...(unknown ?? [])];
   if (typed === undefined && unknown === undefined) problems.push({ path: "/", message: `no schema is known for ${object.apiVersion} ${object.kind}` });
   if (strict) problems.push(...(strict.validate(object) ?? []));

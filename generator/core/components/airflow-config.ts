@@ -1,8 +1,8 @@
 /** The airflow ConfigMap: airflow.cfg for every Airflow process and the task pod template. */
-import { ConfigMap } from "kubernetes-models/v1";
+import { ConfigMap } from "../kinds.js";
 import type { Target } from "../target.js";
 import { airflowCfgSections, renderAirflowCfg } from "../airflow-cfg.js";
-import { embeddedYaml } from "../embedded-yaml.js";
+import { yamlText } from "../embedded-yaml.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
@@ -16,7 +16,7 @@ export function airflowConfigMap(config: Target): Manifest {
     metadata: { name: n.airflowConfigMap, namespace: n.namespace, labels: labels(config, "airflow") },
     data: {
       "airflow.cfg": renderAirflowCfg(airflowCfgSections(config)),
-      [POD_TEMPLATE_KEY]: embeddedYaml(workerPodTemplate(config)),
+      [POD_TEMPLATE_KEY]: yamlText(workerPodTemplate(config)),
     },
   });
   return { component: "airflow", object: toKubeObject(configMap) };

@@ -1,6 +1,5 @@
+import { Ingress, Service } from "../kinds.js";
 import type { IHTTPGetAction } from "kubernetes-models/v1/HTTPGetAction";
-import { Ingress } from "kubernetes-models/networking.k8s.io/v1";
-import { Service } from "kubernetes-models/v1";
 import type { Target } from "../target.js";
 import { labels, selectorLabels } from "../labels.js";
 import { names } from "../names.js";

@@ -2,8 +2,7 @@
  * Autoscaling of the api-server and the scheduler: a KEDA ScaledObject with a CPU trigger and one cron
  * trigger per peak window, or, for clusters without KEDA, a plain autoscaling/v2 HPA on CPU.
  */
-import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
-import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
+import { HorizontalPodAutoscaler, ScaledObject } from "../kinds.js";
 import type { IHorizontalPodAutoscalerBehavior } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscalerBehavior";
 import type { AutoscalingConfig } from "../../config/schema.js";
 import { labels } from "../labels.js";

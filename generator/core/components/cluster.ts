@@ -1,6 +1,5 @@
 /** The Namespace (enforcing Pod Security "restricted") and the control plane's PriorityClass. */
-import { Namespace } from "kubernetes-models/v1";
-import { PriorityClass } from "kubernetes-models/scheduling.k8s.io/v1";
+import { Namespace, PriorityClass } from "../kinds.js";
 import type { Target } from "../target.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";

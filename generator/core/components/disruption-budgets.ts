@@ -2,7 +2,7 @@
  * PodDisruptionBudgets: a node drain or consolidation takes down at most one pod of a component that
  * may run several, so the UI, the scheduler and the task API stay up while nodes come and go.
  */
-import { PodDisruptionBudget } from "kubernetes-models/policy/v1";
+import { PodDisruptionBudget } from "../kinds.js";
 import { selectorLabels, labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names, type Component } from "../names.js";

@@ -3,7 +3,7 @@
  * workloads, whose wait-for-migrations init containers hold them until it is done. A Helm-style
  * post-install hook would deadlock here, since Argo CD runs it only after the workloads are healthy.
  */
-import { Job } from "kubernetes-models/batch/v1";
+import { Job } from "../kinds.js";
 import type { Target } from "../target.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";

@@ -5,7 +5,7 @@
  * Egress stays open: the database, git, AWS APIs and the Kubernetes API have addresses that only
  * the cluster's operators know.
  */
-import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1";
+import { NetworkPolicy } from "../kinds.js";
 import type { Target } from "../target.js";
 import { instanceSelector, labels, selectorLabels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";

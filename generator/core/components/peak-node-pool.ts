@@ -2,7 +2,7 @@
  * The Karpenter NodePool (karpenter.sh/v1) of the peak pool, when asked for: nodes carry the pool's
  * labels and taint, so exactly the pods that prefer or require the pool land there.
  */
-import { NodePool } from "@kubernetes-models/karpenter/karpenter.sh/v1/NodePool";
+import { NodePool } from "../kinds.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";

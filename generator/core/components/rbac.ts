@@ -2,7 +2,7 @@
  * Namespaced, least-privilege RBAC: the scheduler launches, watches and adopts task pods; the
  * api-server and triggerer read the logs of running task pods.
  */
-import { Role, RoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1";
+import { Role, RoleBinding } from "../kinds.js";
 import type { IPolicyRule } from "kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule";
 import type { Target } from "../target.js";
 import { labels } from "../labels.js";

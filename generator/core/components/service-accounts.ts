@@ -1,5 +1,5 @@
 /** One ServiceAccount per component; only those that call the Kubernetes API get a token mounted. */
-import { ServiceAccount } from "kubernetes-models/v1";
+import { ServiceAccount } from "../kinds.js";
 import type { IamConfig } from "../../config/schema.js";
 import type { Target } from "../target.js";
 import { labels } from "../labels.js";

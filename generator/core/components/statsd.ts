@@ -1,8 +1,8 @@
 /** The Prometheus statsd exporter: Airflow sends statsd metrics, Prometheus scrapes them here. */
+import { ConfigMap, Service } from "../kinds.js";
 import type { IHTTPGetAction } from "kubernetes-models/v1/HTTPGetAction";
-import { ConfigMap, Service } from "kubernetes-models/v1";
 import type { Target } from "../target.js";
-import { embeddedYaml } from "../embedded-yaml.js";
+import { yamlText } from "../embedded-yaml.js";
 import { checksum } from "../hash.js";
 import { labels, selectorLabels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
@@ -34,7 +34,7 @@ export const STATSD_MAPPINGS = {
 
 export function statsd(config: Target): Manifest[] {
   const n = names(config);
-  const mappingsText = embeddedYaml(STATSD_MAPPINGS);
+  const mappingsText = yamlText(STATSD_MAPPINGS);
   const configMap = new ConfigMap({
     metadata: { name: n.statsdConfigMap, namespace: n.namespace, labels: labels(config, "statsd") },
     data: { [STATSD_MAPPINGS_KEY]: mappingsText },

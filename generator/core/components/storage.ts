@@ -2,8 +2,7 @@
  * EFS for DAGs and task logs: a StorageClass that provisions one access point per claim, and two
  * ReadWriteMany claims. The access point writes every file as the Airflow user, whoever writes it.
  */
-import { PersistentVolumeClaim } from "kubernetes-models/v1";
-import { StorageClass } from "kubernetes-models/storage.k8s.io/v1";
+import { PersistentVolumeClaim, StorageClass } from "../kinds.js";
 import type { Target } from "../target.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";

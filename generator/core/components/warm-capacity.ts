@@ -3,9 +3,7 @@
  * KEDA cron trigger starts a lead time before each window and removes at its end. They make the node
  * autoscaler buy peak-pool nodes before the rush; any real pod preempts them at once.
  */
-import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
-import { Deployment } from "kubernetes-models/apps/v1";
-import { PriorityClass } from "kubernetes-models/scheduling.k8s.io/v1";
+import { Deployment, PriorityClass, ScaledObject } from "../kinds.js";
 import { labels, selectorLabels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";

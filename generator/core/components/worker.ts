@@ -2,7 +2,7 @@
  * The pod template the KubernetesExecutor starts for every task: container `base`, restartPolicy
  * Never, the worker ServiceAccount, and the same image, config, DAGs and logs as the control plane.
  */
-import { Pod } from "kubernetes-models/v1";
+import { Pod } from "../kinds.js";
 import type { Target } from "../target.js";
 import { labels } from "../labels.js";
 import { toKubeObject, type KubeObject } from "../manifest.js";

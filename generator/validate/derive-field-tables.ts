@@ -1,13 +1,15 @@
 /**
- * Derives the field table of the custom resources the generator writes from the TypeScript
- * declarations of the `@kubernetes-models/*` packages (their runtime validators accept unknown
- * fields, their declarations list every field). Run with `npm run derive-fields` after upgrading
- * those packages; a test fails while the committed table differs from what they declare.
+ * Derives the field tables the unknown-field check reads: built-in kinds from the attribute type maps
+ * of `@kubernetes/client-node`'s generated models (every field of every built-in kind), the custom
+ * resources the generator writes from the TypeScript declarations of the `@kubernetes-models/*`
+ * packages (their runtime validators accept unknown fields; their declarations list every field).
+ * Run with `npm run derive-fields` after upgrading those packages; a test fails while the committed
+ * tables differ from what they declare.
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
-import type { FieldTable, FieldType } from "./custom-resource-fields.js";
+import type { FieldTable, FieldType } from "./unknown-fields.js";
 
 /** Every custom resource the generator can write, with the module that declares it. */
 export const CUSTOM_RESOURCES = [
@@ -29,14 +31,60 @@ const NEWER_FIELDS: Readonly<Record<string, Record<string, FieldType>>> = {
   IExternalSecretDataRemoteRef: { nullBytePolicy: "*" },
 };
 
-export const FIELD_TABLE_FILE = new URL("./custom-resource-fields.json", import.meta.url);
+export const FIELD_TABLE_FILE = new URL("./field-tables.json", import.meta.url);
 
-export function deriveFieldTable(): FieldTable {
+/** Built-in kinds a repository like this may hold (apiVersion, kind). */
+export const BUILTIN_KINDS = [
+  ["v1", "Namespace"], ["v1", "ServiceAccount"], ["v1", "ConfigMap"], ["v1", "Secret"], ["v1", "Service"], ["v1", "Pod"],
+  ["v1", "PersistentVolumeClaim"], ["v1", "PersistentVolume"], ["v1", "LimitRange"], ["v1", "ResourceQuota"],
+  ["apps/v1", "Deployment"], ["apps/v1", "StatefulSet"], ["apps/v1", "DaemonSet"], ["batch/v1", "Job"], ["batch/v1", "CronJob"],
+  ["autoscaling/v2", "HorizontalPodAutoscaler"], ["policy/v1", "PodDisruptionBudget"],
+  ["networking.k8s.io/v1", "Ingress"], ["networking.k8s.io/v1", "IngressClass"], ["networking.k8s.io/v1", "NetworkPolicy"],
+  ["rbac.authorization.k8s.io/v1", "Role"], ["rbac.authorization.k8s.io/v1", "RoleBinding"],
+  ["rbac.authorization.k8s.io/v1", "ClusterRole"], ["rbac.authorization.k8s.io/v1", "ClusterRoleBinding"],
+  ["storage.k8s.io/v1", "StorageClass"], ["scheduling.k8s.io/v1", "PriorityClass"],
+] as const;
+
+interface Attribute {
+  baseName: string;
+  type: string;
+}
+
+/** `apps/v1` + `Deployment` -> client-node's model `V1Deployment`. */
+function modelName(apiVersion: string, kind: string): string {
+  const version = apiVersion.split("/").at(-1)!;
+  return `${version[0]!.toUpperCase()}${version.slice(1)}${kind}`;
+}
+
+async function deriveBuiltins(table: FieldTable): Promise<void> {
+  const models = (await import("@kubernetes/client-node/dist/gen/models/all.js")) as Record<string, { getAttributeTypeMap?: () => Attribute[] }>;
+  const describe = (type: string): FieldType => {
+    const array = /^Array<(.+)>$/.exec(type);
+    if (array) return { items: describe(array[1]!) };
+    const map = /^\{ \[key: string\]: (.+); \}$/.exec(type);
+    if (map) return { values: describe(map[1]!) };
+    const attributes = models[type]?.getAttributeTypeMap?.();
+    if (!attributes) return "*";
+    if (!(type in table.types)) {
+      table.types[type] = {};
+      table.types[type] = Object.fromEntries(attributes.map((a) => [a.baseName, describe(a.type)]));
+    }
+    return type;
+  };
+  for (const [apiVersion, kind] of BUILTIN_KINDS) {
+    const root = describe(modelName(apiVersion, kind));
+    if (root === "*") throw new Error(`@kubernetes/client-node has no model for ${apiVersion} ${kind}`);
+    table.roots[`${apiVersion}/${kind}`] = root as string;
+  }
+}
+
+export async function deriveFieldTable(): Promise<FieldTable> {
   const declarations = (module: string) => fileURLToPath(import.meta.resolve(module)).replace(/\.js$/, ".d.ts");
   const files = CUSTOM_RESOURCES.map(([, , module]) => declarations(module));
   const program = ts.createProgram(files, { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext });
   const checker = program.getTypeChecker();
   const table: FieldTable = { roots: {}, types: {} };
+  await deriveBuiltins(table);
   const names = new Map<ts.Type, string>();
 
   const describe = (type: ts.Type): FieldType => {
@@ -73,6 +121,7 @@ export function deriveFieldTable(): FieldTable {
     if (!table.types[type]) throw new Error(`NEWER_FIELDS names ${type}, which the declarations no longer have`);
     table.types[type] = { ...table.types[type], ...fields };
   }
+  table.roots = Object.fromEntries(Object.entries(table.roots).sort(([a], [b]) => a.localeCompare(b)));
   table.types = Object.fromEntries(
     Object.entries(table.types)
       .sort(([a], [b]) => a.localeCompare(b))
@@ -87,5 +136,5 @@ export function fieldTableText(table: FieldTable): string {
 
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (invokedDirectly) {
-  writeFileSync(FIELD_TABLE_FILE, fieldTableText(deriveFieldTable()));
+  writeFileSync(FIELD_TABLE_FILE, fieldTableText(await deriveFieldTable()));
 }

@@ -1,9 +1,11 @@
 /**
- * Unknown-field detection for the custom resources the generator writes, from a field table derived
- * from the `@kubernetes-models/*` declarations (see derive-custom-resource-fields.ts). Field names are
- * checked at every level; values' types, required fields and enums are the models' validators' job.
+ * Unknown-field detection: every field of an object, at every level, must be one its kind defines.
+ * The field tables come from the packages made for this (see derive-field-tables.ts): built-in kinds
+ * from `@kubernetes/client-node`'s generated models, the custom resources written from the
+ * `@kubernetes-models/*` declarations. Values' types, required fields and enums are the models'
+ * validators' job.
  */
-import table from "./custom-resource-fields.json" with { type: "json" };
+import tables from "./field-tables.json" with { type: "json" };
 import type { SchemaProblem } from "./schema-dir.js";
 
 /** A type: the name of an object type in `types`, a list, a map, or `*` for anything. */
@@ -15,10 +17,10 @@ export interface FieldTable {
   types: Record<string, Record<string, FieldType>>;
 }
 
-const FIELDS = table as FieldTable;
+const FIELDS = tables as FieldTable;
 
-/** undefined when the kind is not in the table. */
-export function unknownCustomResourceFields(object: { apiVersion: string; kind: string }): SchemaProblem[] | undefined {
+/** undefined when the kind is not in the tables. */
+export function unknownFields(object: { apiVersion: string; kind: string }): SchemaProblem[] | undefined {
   const root = FIELDS.roots[`${object.apiVersion}/${object.kind}`];
   if (!root) return undefined;
   const problems: SchemaProblem[] = [];

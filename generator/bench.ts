@@ -1,0 +1,203 @@
+/**
+ * `npm run bench`: runs the generator's own entry point as whole processes (several runs after a
+ * warm-up) and prints median, min and max wall time and peak memory for generation, generation at
+ * 1 to 200 environments, validation, and one `kubectl kustomize` as the yardstick. `--json` for tools.
+ */
+import { spawnSync } from "node:child_process";
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { parse, stringify } from "yaml";
+// @ts-expect-error: plain JavaScript module without declarations
+import { ensureBundle } from "./launch.mjs";
+
+const ROOT = resolve(import.meta.dirname, "..");
+const LAUNCH = join(ROOT, "generator", "launch.mjs");
+const CONFIG = "airflow-gitops.yaml";
+/** Records the process's peak resident memory (KB) at exit, so each run reports its own. */
+const RSS_PROBE = `data:text/javascript,${encodeURIComponent(
+  'import { writeFileSync } from "node:fs"; process.on("exit", () => { if (process.env.BENCH_RSS_FILE) writeFileSync(process.env.BENCH_RSS_FILE, String(process.resourceUsage().maxRSS)); });',
+)}`;
+
+interface Result {
+  name: string;
+  runs: number;
+  medianMs: number;
+  minMs: number;
+  maxMs: number;
+  peakRssMb: number | null;
+  note?: string;
+}
+
+interface RunOptions {
+  cwd: string;
+  runs: number;
+  /** Called before each run (not timed), e.g. to empty the output directory. */
+  before?: () => void;
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+/** Times `node launch.mjs <args>` as a whole process: one warm-up, then `runs` measured runs. */
+function benchCli(name: string, args: string[], options: RunOptions): Result & { lastStdout: string } {
+  const rssFile = join(tmpdir(), `airflow-gitops-bench-rss-${process.pid}`);
+  const times: number[] = [];
+  const rss: number[] = [];
+  let lastStdout = "";
+  for (let i = 0; i <= options.runs; i++) {
+    options.before?.();
+    const started = performance.now();
+    const run = spawnSync(process.execPath, ["--import", RSS_PROBE, LAUNCH, ...args], {
+      cwd: options.cwd,
+      encoding: "utf8",
+      env: { ...process.env, BENCH_RSS_FILE: rssFile, NO_COLOR: "1" },
+      maxBuffer: 256 << 20,
+    });
+    const elapsed = performance.now() - started;
+    if (run.status !== 0) throw new Error(`${name}: exit ${run.status}\n${run.stderr}`);
+    lastStdout = run.stdout;
+    if (i === 0) continue; // warm-up: file system cache, the bundle built
+    times.push(elapsed);
+    rss.push(Number(readFileSync(rssFile, "utf8")));
+  }
+  rmSync(rssFile, { force: true });
+  return { ...summarize(name, times), peakRssMb: Math.max(...rss) / 1024, lastStdout };
+}
+
+function summarize(name: string, times: number[]): Omit<Result, "peakRssMb"> {
+  return { name, runs: times.length, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times) };
+}
+
+/** The yardstick: one kubectl kustomize of the prod overlay, timed the same way. */
+function benchKustomize(runs: number): Result {
+  const times: number[] = [];
+  for (let i = 0; i <= runs; i++) {
+    const started = performance.now();
+    const run = spawnSync("kubectl", ["kustomize", join(ROOT, "overlays", "prod")], { encoding: "utf8", maxBuffer: 64 << 20 });
+    if (run.status !== 0) throw new Error(`kubectl kustomize: ${run.stderr || run.error?.message}`);
+    if (i > 0) times.push(performance.now() - started);
+  }
+  return { ...summarize("kubectl kustomize overlays/prod (yardstick)", times), peakRssMb: null };
+}
+
+/** The example config with `count` environments, each like prod in its own namespace. */
+function syntheticConfig(count: number): string {
+  const config = parse(readFileSync(join(ROOT, CONFIG), "utf8")) as Record<string, any>;
+  const prod = config.environments.prod;
+  config.environments = Object.fromEntries(
+    Array.from({ length: count }, (_, i) => [`env-${i + 1}`, { ...structuredClone(prod), namespace: `airflow-env-${i + 1}` }]),
+  );
+  config.argocd.environments = {};
+  return stringify(config);
+}
+
+function tempDir(): string {
+  return mkdtempSync(join(tmpdir(), "airflow-gitops-bench-"));
+}
+
+async function main(): Promise<void> {
+  const json = process.argv.includes("--json");
+  const runs = Number(process.argv.find((a) => a.startsWith("--runs="))?.slice(7) ?? 5);
+  await ensureBundle();
+  const results: Result[] = [];
+  const temps: string[] = [];
+  const log = (line: string) => !json && process.stderr.write(`${line}\n`);
+
+  try {
+    log("gen --check (example) ...");
+    results.push(benchCli("gen --check (example, all layers)", ["gen", "--check"], { cwd: ROOT, runs }));
+
+    const copy = tempDir();
+    temps.push(copy);
+    for (const entry of [CONFIG, "airflow-gitops.schema.json", "base", "overlays", "secrets", "argocd"]) {
+      if (existsSync(join(ROOT, entry))) cpSync(join(ROOT, entry), join(copy, entry), { recursive: true });
+    }
+    log("gen (example) ...");
+    results.push(benchCli("gen (example, tree up to date)", ["gen"], { cwd: copy, runs }));
+
+    // Each size: the tree is generated once (not timed), then `gen` runs on the up-to-date tree, as it
+    // does after every edit; the first write of the largest tree is measured on its own.
+    const scale: Record<number, Result> = {};
+    const scaleDirs: Record<number, string> = {};
+    for (const count of [1, 10, 50, 200]) {
+      log(`gen (${count} environments) ...`);
+      const dir = tempDir();
+      temps.push(dir);
+      scaleDirs[count] = dir;
+      writeFileSync(join(dir, CONFIG), syntheticConfig(count));
+      scale[count] = benchCli(`gen (${count} environment${count > 1 ? "s" : ""}, tree up to date)`, ["gen"], {
+        cwd: dir,
+        runs: count >= 200 ? Math.max(3, Math.ceil(runs / 2)) : runs,
+      });
+      results.push(scale[count]);
+    }
+    for (const count of [1, 10, 50, 200]) scale[count]!.note = `${(scale[count]!.medianMs / scale[10]!.medianMs).toFixed(2)}x the 10-environment run`;
+    log("gen (200 environments, first write) ...");
+    const largest = scaleDirs[200]!;
+    const first = benchCli("gen (200 environments, empty tree: first write)", ["gen"], {
+      cwd: largest,
+      runs: 2,
+      before: () => {
+        for (const d of ["base", "overlays", "secrets", "argocd"]) rmSync(join(largest, d), { recursive: true, force: true });
+      },
+    });
+    first.note = "file creation dominates (one file per object)";
+    results.push(first);
+
+    log("validate (example) ...");
+    const validate = benchCli("validate (example, all builds)", ["validate", "--json"], { cwd: ROOT, runs });
+    const report = JSON.parse(validate.lastStdout) as { passed: number; failed: number; timings: { kustomizeMs: number; checksMs: number } };
+    const objects = report.passed + report.failed;
+    validate.note = `kustomize ${report.timings.kustomizeMs.toFixed(0)} ms, checks ${report.timings.checksMs.toFixed(0)} ms, ${Math.round(
+      objects / (report.timings.checksMs / 1000),
+    )} objects/s (${objects} objects)`;
+    results.push(validate);
+
+    log("validate (50 environments) ...");
+    const many = benchCli("validate (50 environments)", ["validate", "--json"], { cwd: scaleDirs[50]!, runs: 2 });
+    const manyReport = JSON.parse(many.lastStdout) as typeof report;
+    const manyObjects = manyReport.passed + manyReport.failed;
+    many.note = `kustomize ${manyReport.timings.kustomizeMs.toFixed(0)} ms, checks ${manyReport.timings.checksMs.toFixed(0)} ms, ${Math.round(
+      manyObjects / (manyReport.timings.checksMs / 1000),
+    )} objects/s (${manyObjects} objects)`;
+    results.push(many);
+
+    log("kubectl kustomize overlays/prod ...");
+    const yardstick = benchKustomize(runs);
+    results.push(yardstick);
+    const gen = results.find((r) => r.name.startsWith("gen (example"))!;
+    gen.note = `${(gen.medianMs / yardstick.medianMs).toFixed(2)}x kubectl kustomize overlays/prod`;
+  } finally {
+    for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+  }
+
+  const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`;
+  const cleaned = results.map(({ lastStdout: _unused, ...r }: Result & { lastStdout?: string }) => r);
+  if (json) {
+    process.stdout.write(`${JSON.stringify({ machine, results: cleaned }, null, 2)}\n`);
+    return;
+  }
+  process.stdout.write(`${table(cleaned)}\n\nmachine: ${machine}\n`);
+}
+
+function table(results: readonly Result[]): string {
+  const rows = results.map((r) => [
+    r.name,
+    String(r.runs),
+    r.medianMs.toFixed(0),
+    r.minMs.toFixed(0),
+    r.maxMs.toFixed(0),
+    r.peakRssMb === null ? "-" : r.peakRssMb.toFixed(0),
+    r.note ?? "",
+  ]);
+  const header = ["what", "runs", "median ms", "min ms", "max ms", "peak RSS MB", "notes"];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i]!.length)));
+  const line = (cells: string[]) => `| ${cells.map((c, i) => (i >= 1 && i <= 5 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join(" | ")} |`;
+  return [line(header), `|${widths.map((w, i) => (i >= 1 && i <= 5 ? `${"-".repeat(w + 1)}:` : "-".repeat(w + 2))).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+await main();
