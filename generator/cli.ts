@@ -2,22 +2,37 @@
 /** Command line: parses arguments, runs a command, prints, and is the only place that exits. */
 import { Command, CommanderError } from "commander";
 import { ConfigError, formatIssue } from "./config/issues.js";
-import { CONFIG_FILE, runGen, UserError } from "./run.js";
+import { existsSync, readdirSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { CONFIG_FILE, loadConfigFile, runGen, UserError } from "./run.js";
 import type { Plan } from "./fs/plan.js";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
-import { KustomizeError } from "./validate/kustomize.js";
+import { closest } from "./config/schema-check.js";
+import { weekPlan } from "./core/schedule.js";
+import { resolveEnvironment } from "./core/target.js";
+import { buildDiffText, diffBuilds } from "./report/env-diff.js";
+import { planSummary } from "./report/plan-summary.js";
+import { scheduleText } from "./report/schedule-text.js";
+import { COLOR, colorWanted, PLAIN } from "./report/style.js";
+import { planDiff } from "./report/unified-diff.js";
+import { kustomizeBuildAsync, KustomizeError } from "./validate/kustomize.js";
 
 export interface Io {
   out: (line: string) => void;
   err: (line: string) => void;
+  /** Colour the output (a terminal without NO_COLOR). */
+  color?: boolean;
 }
 
-const consoleIo: Io = { out: (l) => process.stdout.write(`${l}\n`), err: (l) => process.stderr.write(`${l}\n`) };
+const consoleIo: Io = {
+  out: (l) => process.stdout.write(`${l}\n`),
+  err: (l) => process.stderr.write(`${l}\n`),
+  color: colorWanted(process.stdout, process.env),
+};
 
 /** Runs the CLI and returns the exit code: 0 success, 1 user error or out-of-date tree, 2 internal error. */
 export async function main(argv: readonly string[], io: Io = consoleIo): Promise<number> {
   let exitCode = 0;
+  const style = io.color ? COLOR : PLAIN;
   const program = new Command()
     .name("airflow-gitops")
     .description("Generates the GitOps repository for Apache Airflow on Kubernetes from airflow-gitops.yaml.")
@@ -26,23 +41,61 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
 
   program
     .command("gen")
-    .description("write base/, overlays/, secrets/, argocd/ and the config schema from the config file")
+    .description("write base/, overlays/, secrets/, argocd/, docs/ and the config schema from the config file")
     .option("-c, --config <file>", "config file", CONFIG_FILE)
     .option("-o, --out <dir>", "root of the generated tree (default: the config file's directory)")
     .option("--check", "write nothing; exit 1 and list the files that are missing, changed or extra")
-    .action(async (opts: { config: string; out?: string; check?: boolean }) => {
-      const check = opts.check ?? false;
-      const result = await runGen({ configPath: opts.config, ...(opts.out ? { outDir: opts.out } : {}), check });
-      if (check) {
-        if (result.upToDate) io.out(`up to date: ${result.plan.unchanged.length} files`);
-        else {
+    .option("--diff", "write nothing; print a unified diff of what would change")
+    .option("-q, --quiet", "print only problems")
+    .action(async (opts: { config: string; out?: string; check?: boolean; diff?: boolean; quiet?: boolean }) => {
+      const dryRun = (opts.check ?? false) || (opts.diff ?? false);
+      const result = await runGen({ configPath: opts.config, ...(opts.out ? { outDir: opts.out } : {}), check: dryRun });
+      if (opts.diff) for (const line of planDiff(result.plan, result.desired, result.current, style)) io.out(line);
+      if (opts.check) {
+        if (result.upToDate) {
+          if (!opts.quiet) io.out(`up to date: ${result.plan.unchanged.length} files`);
+        } else {
           for (const line of describePlan(result.plan, { missing: "missing", changed: "changed", extra: "extra" })) io.err(line);
           io.err("the generated files are out of date: run `npm run gen`");
           exitCode = 1;
         }
-      } else {
-        const p = result.plan;
-        io.out(`${p.create.length} created, ${p.update.length} changed, ${p.delete.length} deleted, ${p.unchanged.length} unchanged`);
+      } else if (opts.diff) {
+        if (!opts.quiet) io.out(result.upToDate ? "no changes" : planSummary(result.plan, PLAIN).at(-1)!.replace(/^/, "would be: "));
+      } else if (!opts.quiet) {
+        for (const line of planSummary(result.plan, style)) io.out(line);
+      }
+    });
+
+  program
+    .command("diff")
+    .description("compare two environments' rendered builds object by object")
+    .argument("<envA>", "environment, e.g. dev")
+    .argument("<envB>", "environment, e.g. prod")
+    .option("-d, --dir <dir>", "root of the generated tree", ".")
+    .action(async (envA: string, envB: string, opts: { dir: string }) => {
+      const root = resolve(opts.dir);
+      const known = knownOverlays(root);
+      const unknown = [envA, envB].filter((e) => !known.includes(e));
+      if (unknown.length > 0) throw new UserError(unknown.map((e) => unknownEnvironment(e, known)).join("\n"));
+      const [a, b] = await Promise.all([envA, envB].map((e) => kustomizeBuildAsync(join(root, "overlays", e))));
+      for (const line of buildDiffText(diffBuilds(a!, envA, b!, envB), envA, envB, style)) io.out(line);
+    });
+
+  program
+    .command("schedule")
+    .description("show an environment's peak-hour plan as a week grid of replicas")
+    .argument("<env>", "environment, e.g. prod")
+    .option("-c, --config <file>", "config file", CONFIG_FILE)
+    .action(async (env: string, opts: { config: string }) => {
+      const config = await loadConfigFile(opts.config);
+      const known = Object.keys(config.environments);
+      if (!known.includes(env)) throw new UserError(unknownEnvironment(env, known));
+      const target = resolveEnvironment(config, env);
+      const plan = weekPlan(target);
+      if (plan) for (const line of scheduleText(plan, style)) io.out(line);
+      else {
+        const c = target.components;
+        io.out(`${env} neither autoscales nor has peak hours: api-server ${c.apiServer.replicas}, scheduler ${c.scheduler.replicas} replica(s) at every hour`);
       }
     });
 
@@ -75,6 +128,20 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
   } catch (error) {
     return reportError(error, io);
   }
+}
+
+function knownOverlays(root: string): string[] {
+  const dir = join(root, "overlays");
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { withFileTypes: true })
+    .filter((e) => e.isDirectory() && existsSync(join(dir, e.name, "kustomization.yaml")))
+    .map((e) => e.name)
+    .sort();
+}
+
+function unknownEnvironment(name: string, known: readonly string[]): string {
+  const guess = closest(name, known);
+  return `unknown environment "${name}"${guess ? ` (did you mean "${guess}"?)` : ""}; known: ${known.join(", ") || "none"}`;
 }
 
 function describePlan(p: Plan, words: { missing: string; changed: string; extra: string }): string[] {

@@ -5,7 +5,11 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { loadConfig } from "./config/load.js";
-import { configJsonSchema } from "./config/schema.js";
+import { configJsonSchema, type Config } from "./config/schema.js";
+import { weekPlan } from "./core/schedule.js";
+import { resolveEnvironment } from "./core/target.js";
+import { configReference } from "./docs/config-doc.js";
+import { scheduleSvg } from "./docs/schedule-svg.js";
 import { generate, OWNED_DIRS, type GeneratedFile } from "./core/index.js";
 import { renderAll } from "./render/render.js";
 import { isUpToDate, plan, type Plan } from "./fs/plan.js";
@@ -13,17 +17,24 @@ import { applyPlan, readOwnedTree } from "./fs/tree.js";
 
 export const CONFIG_FILE = "airflow-gitops.yaml";
 export const SCHEMA_FILE = "airflow-gitops.schema.json";
+export const CONFIG_REFERENCE_FILE = "docs/config.md";
+/** The files of docs/ the generator writes (and deletes when stale); other files there are the user's. */
+const OWNED_DOCS = { dir: "docs", names: /^(config\.md|schedule-[a-z][a-z0-9-]*\.svg)$/ };
 
 export interface GenOptions {
   configPath: string;
   /** Root of the generated tree; defaults to the config file's directory. */
   outDir?: string;
+  /** Write nothing (for --check and --diff). */
   check: boolean;
 }
 
 export interface GenResult {
   plan: Plan;
   upToDate: boolean;
+  /** The generated text of every file, and what the tree held, by path. */
+  desired: ReadonlyMap<string, string>;
+  current: ReadonlyMap<string, string>;
 }
 
 export class UserError extends Error {
@@ -32,7 +43,7 @@ export class UserError extends Error {
 
 export async function desiredTree(configText: string, configName: string): Promise<Map<string, string>> {
   const config = loadConfig(configText, configName);
-  const files: GeneratedFile[] = [...generate(config), schemaFile()];
+  const files: GeneratedFile[] = [...generate(config), schemaFile(), ...docFiles(config)];
   return renderAll(files);
 }
 
@@ -44,15 +55,39 @@ export function schemaFile(): GeneratedFile {
   };
 }
 
+/** docs/config.md, and docs/schedule-<env>.svg for every environment that autoscales or has peak hours. */
+export function docFiles(config: Config): GeneratedFile[] {
+  return [
+    { path: CONFIG_REFERENCE_FILE, format: "markdown", content: { text: configReference(configJsonSchema() as never) } },
+    ...Object.keys(config.environments).flatMap((env): GeneratedFile[] => {
+      const plan = weekPlan(resolveEnvironment(config, env));
+      return plan ? [{ path: scheduleFile(env), format: "svg", content: { text: scheduleSvg(plan) } }] : [];
+    }),
+  ];
+}
+
+export function scheduleFile(environment: string): string {
+  return `docs/schedule-${environment}.svg`;
+}
+
 export async function runGen(options: GenOptions): Promise<GenResult> {
   const configPath = resolve(options.configPath);
   const root = resolve(options.outDir ?? dirname(configPath));
-  const text = await readFile(configPath, "utf8").catch((error: NodeJS.ErrnoException) => {
-    throw new UserError(`${options.configPath}: cannot read the config file (${error.code ?? error.message})`);
-  });
+  const text = await readConfigText(options.configPath);
   const desired = await desiredTree(text, options.configPath);
-  const current = await readOwnedTree(root, OWNED_DIRS, [SCHEMA_FILE]);
+  const current = await readOwnedTree(root, OWNED_DIRS, [SCHEMA_FILE], OWNED_DOCS);
   const p = plan(desired, current);
   if (!options.check && !isUpToDate(p)) await applyPlan(root, p, desired);
-  return { plan: p, upToDate: isUpToDate(p) };
+  return { plan: p, upToDate: isUpToDate(p), desired, current };
+}
+
+async function readConfigText(path: string): Promise<string> {
+  return readFile(resolve(path), "utf8").catch((error: NodeJS.ErrnoException) => {
+    throw new UserError(`${path}: cannot read the config file (${error.code ?? error.message})`);
+  });
+}
+
+/** The config file, loaded and checked (a ConfigError lists every problem). */
+export async function loadConfigFile(path: string): Promise<Config> {
+  return loadConfig(await readConfigText(path), path);
 }

@@ -23,7 +23,9 @@ export function tempProject(options: { withTree?: boolean; configText?: string }
   const dir = mkdtempSync(join(tmpdir(), "airflow-gitops-test-"));
   cpSync(EXAMPLE_CONFIG, join(dir, "airflow-gitops.yaml"));
   if (options.configText !== undefined) writeFileSync(join(dir, "airflow-gitops.yaml"), options.configText);
-  if (options.withTree) for (const d of ["base", "overlays", "secrets", "argocd"]) copyIfExists(join(ROOT, d), join(dir, d));
+  if (options.withTree) {
+    for (const entry of ["base", "overlays", "secrets", "argocd", "docs", "airflow-gitops.schema.json"]) copyIfExists(join(ROOT, entry), join(dir, entry));
+  }
   return dir;
 }
 

@@ -9,8 +9,8 @@ export interface KubeObject {
 export interface GeneratedFile {
   /** Relative to the output root, with forward slashes. */
   path: string;
-  format: "yaml" | "json" | "markdown";
-  /** The object to serialize; for markdown, `{ text }`. */
+  format: "yaml" | "json" | "markdown" | "svg";
+  /** The object to serialize; for markdown and svg, `{ text }`. */
   content: object;
 }
 

@@ -10,10 +10,12 @@ export async function readOwnedTree(
   root: string,
   ownedDirs: readonly string[],
   ownedFiles: readonly string[],
+  ownedIn?: { dir: string; names: RegExp },
 ): Promise<Map<string, string>> {
   const paths = [
     ...ownedDirs.flatMap((dir) => filesBelow(root, dir)),
     ...ownedFiles.filter((file) => statSync(join(root, file), { throwIfNoEntry: false })?.isFile()),
+    ...(ownedIn ? filesIn(root, ownedIn.dir).filter((path) => ownedIn.names.test(path.slice(ownedIn.dir.length + 1))) : []),
   ].sort();
   const contents = await Promise.all(paths.map((p) => readFile(join(root, p), "utf8")));
   return new Map(paths.map((p, i) => [p, contents[i]!]));
@@ -71,4 +73,12 @@ function filesBelow(root: string, dir: string): string[] {
   return readdirSync(start, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => relative(root, join(entry.parentPath, entry.name)).split(sep).join("/"));
+}
+
+/** The files directly in `root/dir`, as paths relative to root. */
+function filesIn(root: string, dir: string): string[] {
+  if (!statSync(join(root, dir), { throwIfNoEntry: false })?.isDirectory()) return [];
+  return readdirSync(join(root, dir), { withFileTypes: true })
+    .filter((entry) => entry.isFile())
+    .map((entry) => `${dir}/${entry.name}`);
 }

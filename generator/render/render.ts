@@ -17,6 +17,8 @@ function body(file: GeneratedFile): string {
       return JSON.stringify(file.content, null, 2);
     case "markdown":
       return `<!-- ${GENERATED_HEADER.slice(2)} -->\n\n${(file.content as { text: string }).text}`;
+    case "svg":
+      return `<!-- ${GENERATED_HEADER.slice(2)} -->\n${(file.content as { text: string }).text}`;
     case "yaml":
       return `${GENERATED_HEADER}\n${yamlText(file.content)}`;
   }

@@ -1,0 +1,38 @@
+/** What `gen` did, per layer and environment, in a few lines. */
+import type { Plan } from "../fs/plan.js";
+import type { Style } from "./style.js";
+
+/** base, overlays/<env>, secrets/<env>, argocd, docs, or the file itself for top-level files. */
+export function layerOf(path: string): string {
+  const [first, second] = path.split("/");
+  if ((first === "overlays" || first === "secrets") && second) return `${first}/${second}`;
+  return path.includes("/") ? first! : path;
+}
+
+export function planSummary(plan: Plan, style: Style): string[] {
+  const layers = new Map<string, { created: number; changed: number; deleted: number }>();
+  const count = (paths: readonly string[], field: "created" | "changed" | "deleted") => {
+    for (const path of paths) {
+      const layer = layerOf(path);
+      const entry = layers.get(layer) ?? { created: 0, changed: 0, deleted: 0 };
+      entry[field]++;
+      layers.set(layer, entry);
+    }
+  };
+  count(plan.create, "created");
+  count(plan.update, "changed");
+  count(plan.delete, "deleted");
+  const width = Math.max(0, ...[...layers.keys()].map((k) => k.length));
+  const lines = [...layers.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([layer, c]) => {
+      const parts = [
+        c.created ? style.green(`${c.created} created`) : "",
+        c.changed ? style.yellow(`${c.changed} changed`) : "",
+        c.deleted ? style.red(`${c.deleted} deleted`) : "",
+      ].filter(Boolean);
+      return `${layer.padEnd(width)}  ${parts.join(", ")}`;
+    });
+  lines.push(`${plan.create.length} created, ${plan.update.length} changed, ${plan.delete.length} deleted, ${plan.unchanged.length} unchanged`);
+  return lines;
+}
