@@ -72,6 +72,16 @@ function summarize(name: string, times: number[]): Omit<Result, "peakRssMb"> {
   return { name, runs: times.length, medianMs: median(times), minMs: Math.min(...times), maxMs: Math.max(...times) };
 }
 
+/** `validate --json` as a process, with the report's split of kustomize and check time and the check rate. */
+function benchValidate(name: string, cwd: string, runs: number): Result {
+  const { lastStdout, ...result } = benchCli(name, ["validate", "--json"], { cwd, runs });
+  const report = JSON.parse(lastStdout) as { passed: number; failed: number; timings: { kustomizeMs: number; checksMs: number } };
+  const objects = report.passed + report.failed;
+  const rate = Math.round(objects / (report.timings.checksMs / 1000));
+  const note = `kustomize ${report.timings.kustomizeMs.toFixed(0)} ms, checks ${report.timings.checksMs.toFixed(0)} ms, ${rate} objects/s (${objects} objects)`;
+  return { ...result, note };
+}
+
 /** The yardstick: one kubectl kustomize of the prod overlay, timed the same way. */
 function benchKustomize(runs: number): Result {
   const times: number[] = [];
@@ -149,22 +159,9 @@ async function main(): Promise<void> {
     results.push(first);
 
     log("validate (example) ...");
-    const validate = benchCli("validate (example, all builds)", ["validate", "--json"], { cwd: ROOT, runs });
-    const report = JSON.parse(validate.lastStdout) as { passed: number; failed: number; timings: { kustomizeMs: number; checksMs: number } };
-    const objects = report.passed + report.failed;
-    validate.note = `kustomize ${report.timings.kustomizeMs.toFixed(0)} ms, checks ${report.timings.checksMs.toFixed(0)} ms, ${Math.round(
-      objects / (report.timings.checksMs / 1000),
-    )} objects/s (${objects} objects)`;
-    results.push(validate);
-
+    results.push(benchValidate("validate (example, all builds)", ROOT, runs));
     log("validate (50 environments) ...");
-    const many = benchCli("validate (50 environments)", ["validate", "--json"], { cwd: scaleDirs[50]!, runs: 2 });
-    const manyReport = JSON.parse(many.lastStdout) as typeof report;
-    const manyObjects = manyReport.passed + manyReport.failed;
-    many.note = `kustomize ${manyReport.timings.kustomizeMs.toFixed(0)} ms, checks ${manyReport.timings.checksMs.toFixed(0)} ms, ${Math.round(
-      manyObjects / (manyReport.timings.checksMs / 1000),
-    )} objects/s (${manyObjects} objects)`;
-    results.push(many);
+    results.push(benchValidate("validate (50 environments)", scaleDirs[50]!, 2));
 
     log("kubectl kustomize overlays/prod ...");
     const yardstick = benchKustomize(runs);

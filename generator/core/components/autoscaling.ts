@@ -4,7 +4,7 @@
  */
 import { HorizontalPodAutoscaler, ScaledObject } from "../kinds.js";
 import type { IHorizontalPodAutoscalerBehavior } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscalerBehavior";
-import type { AutoscalingConfig } from "../../config/schema.js";
+import type { AutoscalingConfig, PeakHoursConfig } from "../../config/schema.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
@@ -33,22 +33,24 @@ export function autoscaling(config: Target): Manifest[] {
 
 type Bounds = NonNullable<ReturnType<typeof autoscalingOf>>;
 
+/** One KEDA cron trigger per peak window, holding `replicas` from `leadMinutes` before the window to its end. */
+export function peakTriggers(peak: PeakHoursConfig, replicas: number, leadMinutes = 0) {
+  return peak.windows.map((window, i) => ({
+    type: "cron",
+    name: `peak-${i + 1}`,
+    metadata: { timezone: peak.timezone, ...cronWindow(window, leadMinutes), desiredReplicas: String(replicas) },
+  }));
+}
+
 function scaledObject(config: Target, component: ScaledComponent, bounds: Bounds, peakReplicas: number | undefined) {
   const n = names(config);
   const peak = config.environment?.peakHours;
-  const cronTriggers =
-    peak && peakReplicas !== undefined
-      ? peak.windows.map((window, i) => ({
-          type: "cron",
-          name: `peak-${i + 1}`,
-          metadata: { timezone: peak.timezone, ...cronWindow(window), desiredReplicas: String(peakReplicas) },
-        }))
-      : [];
+  const cronTriggers = peak && peakReplicas !== undefined ? peakTriggers(peak, peakReplicas) : [];
   return toKubeObject(
     new ScaledObject({
-      metadata: { name: n.component(component), namespace: n.namespace, labels: labels(config, component) },
+      metadata: scalerMetadata(config, component),
       spec: {
-        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: n.component(component) },
+        scaleTargetRef: deploymentOf(config, component),
         minReplicaCount: bounds.min,
         maxReplicaCount: bounds.max,
         pollingInterval: 30,
@@ -72,12 +74,11 @@ function scaledObject(config: Target, component: ScaledComponent, bounds: Bounds
 }
 
 function horizontalPodAutoscaler(config: Target, component: ScaledComponent, bounds: Bounds) {
-  const n = names(config);
   return toKubeObject(
     new HorizontalPodAutoscaler({
-      metadata: { name: n.component(component), namespace: n.namespace, labels: labels(config, component) },
+      metadata: scalerMetadata(config, component),
       spec: {
-        scaleTargetRef: { apiVersion: "apps/v1", kind: "Deployment", name: n.component(component) },
+        scaleTargetRef: deploymentOf(config, component),
         minReplicas: bounds.min,
         maxReplicas: bounds.max,
         metrics: [
@@ -94,6 +95,16 @@ function horizontalPodAutoscaler(config: Target, component: ScaledComponent, bou
       },
     }),
   );
+}
+
+/** A scaler is named after the Deployment it scales. */
+function scalerMetadata(config: Target, component: ScaledComponent) {
+  const n = names(config);
+  return { name: n.component(component), namespace: n.namespace, labels: labels(config, component) };
+}
+
+function deploymentOf(config: Target, component: ScaledComponent) {
+  return { apiVersion: "apps/v1", kind: "Deployment", name: names(config).component(component) };
 }
 
 /** Up by at most two pods a minute, down by one every two minutes, each after its stabilization window. */

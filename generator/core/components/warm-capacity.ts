@@ -7,7 +7,8 @@ import { Deployment, PriorityClass, ScaledObject } from "../kinds.js";
 import { labels, selectorLabels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
-import { cronWindow, leadTimeMinutes } from "../peak-windows.js";
+import { leadTimeMinutes } from "../peak-windows.js";
+import { peakTriggers } from "./autoscaling.js";
 import { placeholderPlacement } from "../placement.js";
 import { containerSecurityContext, podSecurityContext } from "../pod.js";
 import type { Target } from "../target.js";
@@ -69,11 +70,7 @@ export function warmCapacity(config: Target): Manifest[] {
       maxReplicaCount: warm.placeholders,
       pollingInterval: 30,
       cooldownPeriod: 60,
-      triggers: peak.windows.map((window, i) => ({
-        type: "cron",
-        name: `peak-${i + 1}`,
-        metadata: { timezone: peak.timezone, ...cronWindow(window, lead), desiredReplicas: String(warm.placeholders) },
-      })),
+      triggers: peakTriggers(peak, warm.placeholders, lead),
     },
   });
 
