@@ -50,13 +50,15 @@ describe("gen reports what it did", () => {
     expect((await gen(dir)).out).toBe("0 created, 0 changed, 0 deleted, 88 unchanged");
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace("      replicas: { apiServer: 2 }", "      replicas: { apiServer: 3 }"));
-    expect((await gen(dir)).out).toBe(["docs           1 changed", "overlays/prod  1 changed", "0 created, 2 changed, 0 deleted, 86 unchanged"].join("\n"));
+    expect((await gen(dir)).out).toBe(
+      ["docs           1 changed, 1 unchanged", "overlays/prod  1 changed, 21 unchanged", "0 created, 2 changed, 0 deleted, 86 unchanged"].join("\n"),
+    );
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace(/\n {2}prod:\n[\s\S]*$/, "\n"));
     expect((await gen(dir)).out).toBe(
       [
-        "argocd         2 changed, 1 deleted",
-        "docs           1 deleted",
+        "argocd         2 changed, 1 deleted, 2 unchanged",
+        "docs           1 deleted, 1 unchanged",
         "overlays/prod  22 deleted",
         "secrets/prod   8 deleted",
         "0 created, 2 changed, 32 deleted, 54 unchanged",

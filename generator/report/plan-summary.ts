@@ -1,4 +1,7 @@
-/** What `gen` did, per layer and environment, in a few lines. */
+/**
+ * What `gen` did, in a few lines: one per layer or environment that changed (created, changed,
+ * deleted and unchanged files there), then the totals. Layers that did not change are in the totals.
+ */
 import type { Plan } from "../fs/plan.js";
 import type { Style } from "./style.js";
 
@@ -10,11 +13,12 @@ export function layerOf(path: string): string {
 }
 
 export function planSummary(plan: Plan, style: Style): string[] {
-  const layers = new Map<string, { created: number; changed: number; deleted: number }>();
-  const count = (paths: readonly string[], field: "created" | "changed" | "deleted") => {
+  type Counts = { created: number; changed: number; deleted: number; unchanged: number };
+  const layers = new Map<string, Counts>();
+  const count = (paths: readonly string[], field: keyof Counts) => {
     for (const path of paths) {
       const layer = layerOf(path);
-      const entry = layers.get(layer) ?? { created: 0, changed: 0, deleted: 0 };
+      const entry = layers.get(layer) ?? { created: 0, changed: 0, deleted: 0, unchanged: 0 };
       entry[field]++;
       layers.set(layer, entry);
     }
@@ -22,14 +26,17 @@ export function planSummary(plan: Plan, style: Style): string[] {
   count(plan.create, "created");
   count(plan.update, "changed");
   count(plan.delete, "deleted");
-  const width = Math.max(0, ...[...layers.keys()].map((k) => k.length));
-  const lines = [...layers.entries()]
+  count(plan.unchanged, "unchanged");
+  const changed = [...layers.entries()].filter(([, c]) => c.created + c.changed + c.deleted > 0);
+  const width = Math.max(0, ...changed.map(([k]) => k.length));
+  const lines = changed
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([layer, c]) => {
       const parts = [
         c.created ? style.green(`${c.created} created`) : "",
         c.changed ? style.yellow(`${c.changed} changed`) : "",
         c.deleted ? style.red(`${c.deleted} deleted`) : "",
+        c.unchanged ? `${c.unchanged} unchanged` : "",
       ].filter(Boolean);
       return `${layer.padEnd(width)}  ${parts.join(", ")}`;
     });
