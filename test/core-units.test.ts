@@ -172,3 +172,17 @@ describe("kind constructors", () => {
     }
   });
 });
+
+describe("overlay coverage check", () => {
+  it("compares objects leaving out exactly the aspect paths, into named list items", async () => {
+    const { equalExcept } = await import("../generator/core/patches.js");
+    const paths = [["spec", "replicas"], ["spec", "template", "spec", "containers", "*", "resources"]];
+    const a = { spec: { replicas: 1, template: { spec: { containers: [{ name: "c", image: "x:1", resources: { cpu: 1 } }] } } } };
+    const b = { spec: { replicas: 3, template: { spec: { containers: [{ name: "c", image: "x:1", resources: { cpu: 2 } }] } } } };
+    expect(equalExcept(a, b, paths)).toBe(true);
+    const c = structuredClone(b);
+    c.spec.template.spec.containers[0]!.image = "x:2";
+    expect(equalExcept(a, c, paths)).toBe(false);
+    expect(equalExcept(a, { ...b, kind: "Deployment" }, paths)).toBe(false);
+  });
+});

@@ -12,7 +12,7 @@ import { buildManifests, BASE_DIR } from "./base.js";
 import type { Manifest } from "./components/types.js";
 import type { Kustomization } from "./layer.js";
 import { manifestFileName, type GeneratedFile, type KubeObject } from "./manifest.js";
-import { aspectPatch, aspectsOf, copyData, deepEqual, isObject, pick, strip } from "./patches.js";
+import { aspectPatch, aspectsOf, deepEqual, equalExcept, isObject, pick } from "./patches.js";
 import { secretsDir } from "./secrets.js";
 import { resolveEnvironment, type Target } from "./target.js";
 
@@ -128,35 +128,42 @@ function transformsOf(config: Config, target: Target, base: Map<string, KubeObje
  */
 function assertCovered(file: string, base: KubeObject, wanted: KubeObject, t: Transforms): void {
   const paths = aspectsOf(base, wanted).flatMap((aspect) => aspect.paths);
-  const transformed = strip(applyTransforms(base, t), paths);
-  const expected = strip(wanted, paths);
-  if (!deepEqual(transformed, expected)) {
+  if (!equalExcept(applyTransforms(base, t), wanted, paths)) {
     throw new Error(`overlay cannot express the environment's ${file}: it differs from the base outside every patch aspect`);
   }
 }
 
-/** A model of what the overlay's namespace, images, labels and rename steps do to a base object. */
+/**
+ * A model of what the overlay's namespace, images, labels and rename steps do to a base object. It
+ * copies only what it changes; the rest is shared with the base object, which it never modifies.
+ */
 function applyTransforms(object: KubeObject, t: Transforms): KubeObject {
-  const out = copyData(object);
-  if (out.metadata.namespace) out.metadata.namespace = t.namespace;
-  if (out.kind === "Namespace") out.metadata.name = t.namespace;
-  else if (!out.metadata.namespace) out.metadata.name = t.renames.get(`${out.kind}/${out.metadata.name}`) ?? out.metadata.name;
-  out.metadata.labels = { ...out.metadata.labels, ...t.labels };
-  for (const subject of (out.subjects as { kind: string; namespace?: string }[] | undefined) ?? []) {
-    if (subject.kind === "ServiceAccount") subject.namespace = t.namespace;
-  }
-  const spec = out.spec;
-  if (isObject(spec) && spec.storageClassName !== undefined) {
+  const metadata = { ...object.metadata, labels: { ...object.metadata.labels, ...t.labels } };
+  if (metadata.namespace) metadata.namespace = t.namespace;
+  if (object.kind === "Namespace") metadata.name = t.namespace;
+  else if (!metadata.namespace) metadata.name = t.renames.get(`${object.kind}/${metadata.name}`) ?? metadata.name;
+  const out: KubeObject = { ...object, metadata };
+  const subjects = object.subjects as { kind: string; namespace?: string }[] | undefined;
+  if (subjects) out.subjects = subjects.map((s) => (s.kind === "ServiceAccount" ? { ...s, namespace: t.namespace } : s));
+  if (!isObject(object.spec)) return out;
+  const spec: Record<string, unknown> = { ...object.spec };
+  out.spec = spec;
+  if (spec.storageClassName !== undefined) {
     spec.storageClassName = t.renames.get(`StorageClass/${String(spec.storageClassName)}`) ?? spec.storageClassName;
   }
-  const template = isObject(spec) && isObject(spec.template) ? spec.template : undefined;
-  if (template) {
-    template.metadata = { ...(template.metadata as object), labels: { ...(template.metadata as { labels?: object }).labels, ...t.labels } };
-    const pod = template.spec as { priorityClassName?: string; containers?: { image?: string }[]; initContainers?: { image?: string }[] };
-    if (pod.priorityClassName) pod.priorityClassName = t.renames.get(`PriorityClass/${pod.priorityClassName}`) ?? pod.priorityClassName;
-    for (const container of [...(pod.containers ?? []), ...(pod.initContainers ?? [])]) {
-      if (container.image?.startsWith(`${t.image.name}:`)) container.image = `${t.image.newName ?? t.image.name}:${t.image.newTag}`;
-    }
-  }
+  if (!isObject(spec.template)) return out;
+  const template: Record<string, unknown> = { ...spec.template };
+  spec.template = template;
+  const templateMetadata = (template.metadata ?? {}) as { labels?: Record<string, string> };
+  template.metadata = { ...templateMetadata, labels: { ...templateMetadata.labels, ...t.labels } };
+  if (!isObject(template.spec)) return out;
+  type Container = { image?: string };
+  const pod = { ...(template.spec as { priorityClassName?: string; containers?: Container[]; initContainers?: Container[] }) };
+  template.spec = pod;
+  if (pod.priorityClassName) pod.priorityClassName = t.renames.get(`PriorityClass/${pod.priorityClassName}`) ?? pod.priorityClassName;
+  const retag = (c: Container) =>
+    c.image?.startsWith(`${t.image.name}:`) ? { ...c, image: `${t.image.newName ?? t.image.name}:${t.image.newTag}` } : c;
+  if (pod.containers) pod.containers = pod.containers.map(retag);
+  if (pod.initContainers) pod.initContainers = pod.initContainers.map(retag);
   return out;
 }

@@ -61,7 +61,7 @@ function dataOf(object: KubeObject): Record<string, unknown> {
   return (object.data as Record<string, unknown> | undefined) ?? {};
 }
 
-/** The fields of `paths` in `object`, in the object's own shape (list items keep their `name`). */
+/** The fields of `paths` in `object`, in the object's own shape (list items keep their `name`); values are shared, not copied. */
 export function pick(object: unknown, paths: readonly FieldPath[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const path of paths) copyPath(object, out, path);
@@ -73,7 +73,7 @@ function copyPath(from: unknown, to: Record<string, unknown>, path: FieldPath): 
   if (!isObject(from) || head === undefined || !(head in from)) return;
   const value = from[head];
   if (rest.length === 0) {
-    to[head] = copyData(value);
+    to[head] = value;
   } else if (rest[0] === "*" && Array.isArray(value)) {
     const items = value.filter(isObject).map((item) => {
       const picked: Record<string, unknown> = { name: item.name };
@@ -88,19 +88,22 @@ function copyPath(from: unknown, to: Record<string, unknown>, path: FieldPath): 
   }
 }
 
-/** A copy of `object` without the fields of `paths`. */
-export function strip<T>(object: T, paths: readonly FieldPath[]): T {
-  const copy = copyData(object);
-  for (const path of paths) deletePath(copy, path);
-  return copy;
-}
-
-function deletePath(node: unknown, path: FieldPath): void {
-  const [head, ...rest] = path;
-  if (!isObject(node) || head === undefined || !(head in node)) return;
-  if (rest.length === 0) delete node[head];
-  else if (rest[0] === "*" && Array.isArray(node[head])) for (const item of node[head] as unknown[]) deletePath(item, rest.slice(1));
-  else deletePath(node[head], rest);
+/** Deep equality of two objects, leaving out the fields of `paths` (in both). */
+export function equalExcept(a: unknown, b: unknown, paths: readonly FieldPath[]): boolean {
+  if (paths.length === 0) return deepEqual(a, b);
+  if (Array.isArray(a) || Array.isArray(b)) {
+    const tails = paths.filter((p) => p[0] === "*").map((p) => p.slice(1));
+    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
+    return a.every((item, i) => equalExcept(item, b[i], tails));
+  }
+  if (!isObject(a) || !isObject(b)) return deepEqual(a, b);
+  const skipped = new Set(paths.filter((p) => p.length === 1).map((p) => p[0]!));
+  const keys = new Set([...Object.keys(a), ...Object.keys(b)].filter((k) => !skipped.has(k)));
+  for (const key of keys) {
+    const tails = paths.filter((p) => p.length > 1 && p[0] === key).map((p) => p.slice(1));
+    if (!equalExcept(a[key], b[key], tails)) return false;
+  }
+  return true;
 }
 
 /**
@@ -170,11 +173,6 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (!isObject(a) || !isObject(b)) return false;
   const keys = Object.keys(a).filter((k) => a[k] !== undefined);
   return keys.length === Object.keys(b).filter((k) => b[k] !== undefined).length && keys.every((k) => deepEqual(a[k], b[k]));
-}
-
-/** A deep copy of JSON data. */
-export function copyData<T>(value: T): T {
-  return JSON.parse(JSON.stringify(value)) as T;
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

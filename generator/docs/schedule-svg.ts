@@ -21,11 +21,13 @@ export function scheduleSvg(plan: WeekPlan): string {
     row.values.forEach((hours, d) => {
       const top = y + 24 + d * CELL_H;
       parts.push(text(LEFT - 8, top + CELL_H / 2 + 4, DAY_LABELS[d]!, { size: 11, anchor: "end", fill: "#374151" }));
-      hours.forEach((value, hour) => {
-        const x = LEFT + hour * CELL_W;
-        parts.push(`<rect x="${x}" y="${top}" width="${CELL_W - 2}" height="${CELL_H - 2}" rx="3" fill="${shade(value / max)}"/>`);
-        parts.push(text(x + (CELL_W - 2) / 2, top + CELL_H / 2 + 3, String(value), { size: 10, anchor: "middle", fill: value / max > 0.55 ? "#ffffff" : "#111827" }));
-      });
+      // One bar per run of equal hours keeps the picture small even for hundreds of environments.
+      for (const { start, length, value } of runs(hours)) {
+        const x = LEFT + start * CELL_W;
+        const width = length * CELL_W - 2;
+        parts.push(`<rect x="${x}" y="${top}" width="${width}" height="${CELL_H - 2}" rx="3" fill="${shade(value / max)}"/>`);
+        parts.push(text(x + width / 2, top + CELL_H / 2 + 3, String(value), { size: 10, anchor: "middle", fill: value / max > 0.55 ? "#ffffff" : "#111827" }));
+      }
     });
     y += BLOCK_H;
   }
@@ -39,6 +41,17 @@ export function scheduleSvg(plan: WeekPlan): string {
     ...parts,
     "</svg>",
   ].join("\n");
+}
+
+/** Consecutive hours with the same value. */
+export function runs(hours: readonly number[]): { start: number; length: number; value: number }[] {
+  const out: { start: number; length: number; value: number }[] = [];
+  hours.forEach((value, hour) => {
+    const last = out.at(-1);
+    if (last && last.value === value) last.length++;
+    else out.push({ start: hour, length: 1, value });
+  });
+  return out;
 }
 
 /** From near-white (nothing above the floor) to a strong blue (the most the row holds). */
