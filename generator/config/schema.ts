@@ -443,7 +443,6 @@ export const ConfigSchema = Type.Object(
 
 export type Config = Static<typeof ConfigSchema>;
 export type ComponentResources = Config["components"]["apiServer"]["resources"];
-export type SecretsConfig = Config["secrets"];
 export type EnvironmentConfig = Config["environments"][string];
 export type { AutoscalingConfig, IamConfig, PeakHoursConfig, PeakWindow } from "./environment-schema.js";
 

@@ -8,7 +8,7 @@ import type { IResourceRequirements } from "kubernetes-models/v1/ResourceRequire
 import type { ISecurityContext } from "kubernetes-models/v1/SecurityContext";
 import type { IVolume } from "kubernetes-models/v1/Volume";
 import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
-import type { ComponentResources, Config } from "../config/schema.js";
+import type { ComponentResources } from "../config/schema.js";
 import { names } from "./names.js";
 import { AIRFLOW_CFG_PATH, AIRFLOW_HOME, AIRFLOW_UID, DAGS_MOUNT, LOGS_MOUNT } from "./paths.js";
 import { airflowSecrets, type SecretKeyRef } from "./secret-refs.js";

@@ -2,7 +2,7 @@
 import { ConfigMap } from "../kinds.js";
 import type { Target } from "../target.js";
 import { airflowCfgSections, renderAirflowCfg } from "../airflow-cfg.js";
-import { yamlText } from "../embedded-yaml.js";
+import { yamlText } from "../yaml-text.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";

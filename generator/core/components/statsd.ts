@@ -2,7 +2,7 @@
 import { ConfigMap, Service } from "../kinds.js";
 import type { IHTTPGetAction } from "kubernetes-models/v1/HTTPGetAction";
 import type { Target } from "../target.js";
-import { yamlText } from "../embedded-yaml.js";
+import { yamlText } from "../yaml-text.js";
 import { checksum } from "../hash.js";
 import { labels, selectorLabels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
