@@ -173,6 +173,17 @@ describe("kind constructors", () => {
   });
 });
 
+describe("several aspect paths into one list", () => {
+  it("meet in one item per name, in picks and in patches", async () => {
+    const { aspectPatch, pick } = await import("../generator/core/patches.js");
+    const paths = [["containers", "*", "image"], ["containers", "*", "args"]];
+    const base = { containers: [{ name: "a", image: "x:1", args: ["--old"] }, { name: "b", image: "y:1", args: [] }] };
+    const env = { containers: [{ name: "a", image: "x:2", args: ["--new"] }, { name: "b", image: "y:1", args: [] }] };
+    expect(pick(env, paths)).toEqual({ containers: [{ name: "a", image: "x:2", args: ["--new"] }, { name: "b", image: "y:1", args: [] }] });
+    expect(aspectPatch(base, env, paths)).toEqual({ containers: [{ name: "a", image: "x:2", args: ["--new"] }, { name: "b", image: "y:1", args: [] }] });
+  });
+});
+
 describe("overlay coverage check", () => {
   it("compares objects leaving out exactly the aspect paths, into named list items", async () => {
     const { equalExcept } = await import("../generator/core/patches.js");

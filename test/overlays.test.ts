@@ -6,7 +6,7 @@
 import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { loadConfig } from "../generator/config/load.js";
 import type { Config } from "../generator/config/schema.js";
 import { buildManifests } from "../generator/core/base.js";
@@ -15,7 +15,7 @@ import { canonicalJson as canonical } from "../generator/core/hash.js";
 import { secretsManifests } from "../generator/core/secrets.js";
 import { resolveEnvironment } from "../generator/core/target.js";
 import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
-import { ROOT, exampleText, tempProject } from "./helpers.js";
+import { ROOT, exampleText, runCli, tempProject } from "./helpers.js";
 
 const config: Config = loadConfig(exampleText(), "airflow-gitops.yaml");
 const ENVIRONMENTS = Object.keys(config.environments);
@@ -209,6 +209,46 @@ describe("dev", () => {
     for (const kind of ["ScaledObject", "HorizontalPodAutoscaler", "NodePool", "PodDisruptionBudget"]) expect(kinds.has(kind), kind).toBe(false);
     for (const d of ofKind("dev", "Deployment")) expect(spec(d).template.spec.affinity, d.metadata.name).toBeUndefined();
     expect(podTemplateOf("dev").spec.affinity).toBeUndefined();
+  });
+});
+
+describe("every override an environment may set", () => {
+  it("builds exactly what the environment describes, through patches and kustomize's transformers", async () => {
+    const data = parse(exampleText());
+    Object.assign(data.environments.prod, {
+      namespace: "airflow-production",
+      airflow: { image: { repository: "registry.example.com/airflow", tag: "3.2.3" }, migrationWaitTimeoutSeconds: 900, config: { core: { parallelism: 256 } } },
+      ingress: { className: "alb-internal", scheme: "internet-facing", allowedCidrs: ["10.1.0.0/16"] },
+      storage: { dags: { size: "20Gi" }, logs: { size: "200Gi" } },
+      secrets: { refreshInterval: "15m" },
+    });
+    Object.assign(data.environments.prod.components, {
+      statsd: { image: "quay.io/prometheus/statsd-exporter:v0.28.1", resources: { limits: { memory: "256Mi" } } },
+      dagSync: { gitSyncResources: { requests: { cpu: "100m" } } },
+      worker: { resources: { limits: { cpu: "4" } }, terminationGracePeriodSeconds: 1200 },
+      migrations: { resources: { requests: { memory: "1Gi" } } },
+    });
+    const text = stringify(data);
+    const dir = tempProject({ configText: text });
+    try {
+      const result = await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml")]);
+      expect(result.code, result.err).toBe(0);
+      const config = loadConfig(text, "airflow-gitops.yaml");
+      const target = resolveEnvironment(config, "prod");
+      const expected = new Map([...buildManifests(target), ...secretsManifests(target)].map(({ object }) => [id(object), canonical(object)]));
+      const built = kustomizeBuild(join(dir, "overlays", "prod")).map((o) => {
+        if (CLUSTER_SCOPED_CUSTOM_KINDS.has(o.kind)) delete o.metadata.namespace;
+        return o;
+      });
+      const actual = new Map(built.map((o) => [id(o), canonical(o)]));
+      expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
+      expect([...expected].filter(([key, t]) => actual.get(key) !== t).map(([key]) => key)).toEqual([]);
+      const files = readdirSync(join(dir, "overlays", "prod"));
+      expect(files).toContain("statsd-deployment-containers.yaml");
+      expect(files).toContain("api-server-deployment-containers.yaml");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -12,7 +12,7 @@ import { buildManifests, BASE_DIR } from "./base.js";
 import type { Manifest } from "./components/types.js";
 import type { Kustomization } from "./layer.js";
 import { manifestFileName, type GeneratedFile, type KubeObject } from "./manifest.js";
-import { aspectPatch, aspectsOf, deepEqual, equalExcept, isObject, pick } from "./patches.js";
+import { aspectPatch, aspectsOf, deepEqual, equalExcept, isObject, pick, type Aspect } from "./patches.js";
 import { secretsDir } from "./secrets.js";
 import { resolveEnvironment, type Target } from "./target.js";
 
@@ -57,15 +57,16 @@ export function overlayLayer(config: Config, environment: string): GeneratedFile
       write(file, object);
       continue;
     }
+    // Compared with the base as kustomize's transformers leave it: a new Airflow tag needs no patch.
+    const transformed = applyTransforms(before, transforms);
     for (const aspect of aspectsOf(before, object)) {
-      const [was, is] = [pick(before, aspect.paths), pick(object, aspect.paths)];
-      if (deepEqual(was, is)) continue;
+      if (deepEqual(pick(transformed, aspect.paths), pick(object, aspect.paths))) continue;
       const name = file.replace(/\.yaml$/, `-${aspect.name}.yaml`);
-      const patch = aspectPatch(before, object, aspect.paths) as { metadata?: object };
+      const patch = aspectPatch(transformed, object, aspect.paths) as { metadata?: object };
       write(name, { ...header(before), ...patch, metadata: { ...header(before).metadata, ...patch.metadata } });
       patches.push({ path: name });
     }
-    assertCovered(file, before, object, transforms);
+    assertCovered(file, transformed, object, aspectsOf(before, object));
     // The namespace transformer renames the Namespace itself.
     if (before.metadata.name !== object.metadata.name && object.kind !== "Namespace") {
       const name = file.replace(/\.yaml$/, "-name.yaml");
@@ -123,12 +124,11 @@ function transformsOf(config: Config, target: Target, base: Map<string, KubeObje
 }
 
 /**
- * Fails when `wanted` differs from `base` in anything the overlay does not express: after applying
- * the transformers to the base object and removing every patchable aspect from both, they must match.
+ * Fails when `wanted` differs from the transformed base in anything the overlay does not express:
+ * leaving out every patchable aspect, they must be equal.
  */
-function assertCovered(file: string, base: KubeObject, wanted: KubeObject, t: Transforms): void {
-  const paths = aspectsOf(base, wanted).flatMap((aspect) => aspect.paths);
-  if (!equalExcept(applyTransforms(base, t), wanted, paths)) {
+function assertCovered(file: string, transformed: KubeObject, wanted: KubeObject, aspects: readonly Aspect[]): void {
+  if (!equalExcept(transformed, wanted, aspects.flatMap((aspect) => aspect.paths))) {
     throw new Error(`overlay cannot express the environment's ${file}: it differs from the base outside every patch aspect`);
   }
 }

@@ -14,8 +14,14 @@ export interface Aspect {
 }
 
 const POD = ["spec", "template"] as const;
+/** What a container runs: image, command, arguments and environment (for init containers too). */
+const CONTAINER_FIELDS = ["image", "command", "args", "env"] as const;
 const POD_ASPECTS: readonly Aspect[] = [
   { name: "pod-annotations", paths: [[...POD, "metadata", "annotations"]] },
+  {
+    name: "containers",
+    paths: (["containers", "initContainers"] as const).flatMap((list) => CONTAINER_FIELDS.map((field) => [...POD, "spec", list, "*", field])),
+  },
   {
     name: "resources",
     paths: [
@@ -75,11 +81,13 @@ function copyPath(from: unknown, to: Record<string, unknown>, path: FieldPath): 
   if (rest.length === 0) {
     to[head] = value;
   } else if (rest[0] === "*" && Array.isArray(value)) {
-    const items = value.filter(isObject).map((item) => {
-      const picked: Record<string, unknown> = { name: item.name };
+    // Several paths may step into the same list: their fields meet in one item per name.
+    const items = Array.isArray(to[head]) ? (to[head] as Record<string, unknown>[]) : [];
+    for (const item of value.filter(isObject)) {
+      let picked = items.find((p) => p.name === item.name);
+      if (!picked) items.push((picked = { name: item.name }));
       copyPath(item, picked, rest.slice(1));
-      return picked;
-    });
+    }
     if (items.length > 0) to[head] = items;
   } else {
     const child = isObject(to[head]) ? (to[head] as Record<string, unknown>) : {};
@@ -129,13 +137,13 @@ function patchPath(from: unknown, to: unknown, out: Record<string, unknown>, pat
   }
   if (rest[0] === "*") {
     const before = Array.isArray(was) ? was.filter(isObject) : [];
-    const items = (Array.isArray(is) ? is.filter(isObject) : [])
-      .map((item) => {
-        const patched: Record<string, unknown> = { name: item.name };
-        patchPath(before.find((b) => b.name === item.name), item, patched, rest.slice(1));
-        return patched;
-      })
-      .filter((item) => Object.keys(item).length > 1);
+    const items = Array.isArray(out[head]) ? (out[head] as Record<string, unknown>[]) : [];
+    for (const item of Array.isArray(is) ? is.filter(isObject) : []) {
+      const existing = items.find((p) => p.name === item.name);
+      const patched: Record<string, unknown> = existing ?? { name: item.name };
+      patchPath(before.find((b) => b.name === item.name), item, patched, rest.slice(1));
+      if (!existing && Object.keys(patched).length > 1) items.push(patched);
+    }
     if (items.length > 0) out[head] = items;
     return;
   }
