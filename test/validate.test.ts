@@ -51,6 +51,22 @@ describe("validate on the committed tree", () => {
   });
 });
 
+describe("validate on other shapes of the config", () => {
+  it("passes a tree with a ClusterSecretStore, EKS Pod Identity, plain HPAs and a composed database URL", async () => {
+    const data = parse(readFileSync(join(ROOT, "airflow-gitops.yaml"), "utf8"));
+    data.environments.dev.secrets = { store: "ClusterSecretStore" };
+    data.environments.dev.iam = { mode: "podIdentity" };
+    data.environments.dev.autoscaling = { engine: "hpa", scheduler: { min: 1, max: 3 } };
+    data.secrets.parameters.database = { source: "parts" };
+    const dir = tempProject({ configText: stringify(data) });
+    temps.push(dir);
+    expect((await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml"), "--quiet"])).code).toBe(0);
+    const report = await validateRepository(dir, hasSharedSchemas ? { schemasDir: SHARED_SCHEMAS } : {});
+    expect(report.problems.map(formatProblem)).toEqual([]);
+    expect(report.passed).toBeGreaterThan(80);
+  });
+});
+
 describe("validate catches", () => {
   const cases: { name: string; change: (dir: string) => void; expected: string }[] = [
     {

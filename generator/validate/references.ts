@@ -13,7 +13,16 @@ export interface Finding {
 
 type Index = Map<string, KubeDocument>;
 
-const keyOf = (kind: string, name: string, namespace?: string) => `${kind}/${namespace ?? ""}/${name}`;
+/**
+ * Kinds that live outside namespaces. Kustomize cannot know this for custom kinds and stamps the
+ * overlay's namespace on them (the API server drops it), so references to them ignore the namespace.
+ */
+const CLUSTER_SCOPED = new Set([
+  "Namespace", "PriorityClass", "StorageClass", "PersistentVolume", "ClusterRole", "ClusterRoleBinding", "IngressClass",
+  "NodePool", "ClusterSecretStore",
+]);
+
+const keyOf = (kind: string, name: string, namespace?: string) => `${kind}/${CLUSTER_SCOPED.has(kind) ? "" : (namespace ?? "")}/${name}`;
 
 export function checkReferences(objects: readonly KubeDocument[]): Finding[] {
   const index: Index = new Map(objects.map((o) => [keyOf(o.kind, o.metadata.name, o.metadata.namespace), o]));
