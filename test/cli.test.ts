@@ -2,9 +2,8 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { ROOT, exampleText, runCli, snapshot, tempProject } from "./helpers.js";
+import { ROOT, exampleText, genIn as gen, runCli, snapshot, tempProject } from "./helpers.js";
 
-const gen = (dir: string, ...extra: string[]) => runCli(["gen", "--config", join(dir, "airflow-gitops.yaml"), ...extra]);
 
 describe("gen", () => {
   it("writes the committed tree from the example config, byte for byte", async () => {

@@ -54,3 +54,8 @@ export async function runCli(args: string[]): Promise<{ code: number; out: strin
   const code = await main(args, io);
   return { code, out: out.join("\n"), err: err.join("\n") };
 }
+
+/** `gen` on the config of a temporary project. */
+export function genIn(dir: string, ...extra: string[]): Promise<{ code: number; out: string; err: string }> {
+  return runCli(["gen", "--config", join(dir, "airflow-gitops.yaml"), ...extra]);
+}

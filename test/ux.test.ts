@@ -15,7 +15,7 @@ import { runs } from "../generator/docs/schedule-svg.js";
 import { colorWanted } from "../generator/report/style.js";
 import { docFiles } from "../generator/run.js";
 import { renderAll } from "../generator/render/render.js";
-import { ROOT, runCli, snapshot, tempProject } from "./helpers.js";
+import { ROOT, genIn as gen, runCli, snapshot, tempProject } from "./helpers.js";
 
 const MINI = readFileSync(join(ROOT, "test", "fixtures", "mini.yaml"), "utf8");
 const temps: string[] = [];
@@ -28,7 +28,6 @@ function miniProject(): string {
   return dir;
 }
 
-const gen = (dir: string, ...extra: string[]) => runCli(["gen", "--config", join(dir, "airflow-gitops.yaml"), ...extra]);
 
 describe("gen reports what it did", () => {
   it("per layer and environment, then the totals", async () => {
