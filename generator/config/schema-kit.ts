@@ -65,6 +65,11 @@ export function StringEnum<const T extends string>(values: readonly T[], options
   return Type.Unsafe<T>({ type: "string", enum: [...values], ...options });
 }
 
+/** A git repository URL (SSH or HTTPS), as git-sync and Argo CD clone it. */
+export function GitUrl(description: string, example: string) {
+  return Type.String({ pattern: P.gitUrl, description, examples: [example] });
+}
+
 export function Quantity(description: string, defaultValue: string) {
   return Type.String({ pattern: P.quantity, description, default: defaultValue });
 }

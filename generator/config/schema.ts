@@ -6,7 +6,7 @@
  * example and a place in its parent's `required` list.
  */
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
-import { closed, P, Quantity, Replicas, Resources, StringEnum } from "./schema-kit.js";
+import { closed, GitUrl, P, Quantity, Replicas, Resources, StringEnum } from "./schema-kit.js";
 import { Autoscaling, Iam, overridesOf, PeakHours } from "./environment-schema.js";
 
 export { PATTERN_HINTS } from "./schema-kit.js";
@@ -60,11 +60,7 @@ const Airflow = Type.Object(
 
 const GitSync = Type.Object(
   {
-    repository: Type.String({
-      pattern: P.gitUrl,
-      description: "Git repository holding the DAG sources (SSH `git@host:org/repo.git` or `https://`).",
-      examples: ["git@github.com:acme/dags.git"],
-    }),
+    repository: GitUrl("Git repository holding the DAG sources (SSH `git@host:org/repo.git` or `https://`).", "git@github.com:acme/dags.git"),
     branch: Type.String({ minLength: 1, description: "Branch, tag or commit to follow.", default: "main" }),
     subPath: Type.String({
       pattern: P.subPath,
@@ -259,11 +255,7 @@ const Secrets = Type.Object(
 
 const Repository = Type.Object(
   {
-    url: Type.String({
-      pattern: P.gitUrl,
-      description: "This repository, as Argo CD clones it.",
-      examples: ["https://github.com/acme/airflow-gitops.git"],
-    }),
+    url: GitUrl("This repository, as Argo CD clones it.", "https://github.com/acme/airflow-gitops.git"),
     revision: Type.String({ minLength: 1, description: "Branch, tag or commit Argo CD follows.", default: "main" }),
   },
   { ...closed, required: ["url"], description: "Where the generated manifests live, for Argo CD." },
