@@ -12,10 +12,13 @@ import { names, type Component } from "./names.js";
 import { controlPlanePlacement } from "./placement.js";
 import { autoscalingOf, mayRunSeveral } from "./target.js";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
-import { AIRFLOW_POD_UID, SECRETS_READ_BY, airflowContainer, airflowVolumes, podSecurityContext, waitForMigrations } from "./pod.js";
+import { AIRFLOW_POD_UID, SECRETS_READ_BY, type SecretReader, airflowContainer, airflowVolumes, podSecurityContext, waitForMigrations } from "./pod.js";
+
+/** An Airflow component with a secrets entry of its own. */
+export type AirflowProcess = Extract<Component, SecretReader>;
 
 export interface AirflowDeploymentSpec {
-  component: Component;
+  component: AirflowProcess;
   /** The `airflow` sub-command, e.g. `scheduler`. */
   command: string;
   replicas: number;
@@ -76,7 +79,7 @@ export function componentDeployment(
 export function airflowDeployment(config: Target, spec: AirflowDeploymentSpec): IDeployment {
   const base = airflowContainer(config, {
     name: spec.component,
-    secrets: SECRETS_READ_BY.controlPlane,
+    secrets: SECRETS_READ_BY[spec.component],
     resources: spec.resources,
     mountsDags: spec.mountsDags,
   });
