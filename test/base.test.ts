@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
-import { airflowSecrets } from "../generator/core/secret-refs.js";
+import { adminUserSecret, airflowSecrets } from "../generator/core/secret-refs.js";
 import { ROOT } from "./helpers.js";
 
 let objects: KubeDocument[];
@@ -114,6 +114,7 @@ describe("pods", () => {
     const has = (kind: string, name: string) => objects.some((o) => o.kind === kind && o.metadata.name === name);
     const secretNames = new Set(Object.values(airflowSecrets({ name: "airflow" })).map((s) => s.secretName));
     secretNames.add("airflow-git-credentials");
+    secretNames.add(adminUserSecret({ name: "airflow" }).secretName);
     const problems: string[] = [];
     for (const [owner, spec] of podSpecs()) {
       if (!spec.serviceAccountName || !has("ServiceAccount", spec.serviceAccountName)) problems.push(`${owner}: service account`);

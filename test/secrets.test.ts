@@ -232,7 +232,7 @@ function consumedEnv(objects: readonly KubeDocument[]): { owner: string; contain
       owner,
       container: c.name,
       image: c.image,
-      secretEnv: (c.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name),
+      secretEnv: (c.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef && e.name.startsWith("AIRFLOW__")).map((e: any) => e.name),
     })),
   );
 }

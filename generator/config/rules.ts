@@ -6,7 +6,7 @@ import type { Config } from "./schema.js";
 import { joinPath, type ConfigIssue } from "./issues.js";
 import { allowedValues, judgeOption } from "./airflow-options.js";
 import { closest } from "./schema-check.js";
-import { MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../core/airflow-cfg.js";
+import { FAB_AUTH_MANAGER, MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../core/airflow-cfg.js";
 import { ENVIRONMENT_RULES } from "./environment-rules.js";
 
 export type Rule = (config: Config) => ConfigIssue[];
@@ -118,6 +118,23 @@ export const argocdDestinationIsServerOrName: Rule = (config) =>
       message: "cannot be set together with server: Argo CD takes the destination cluster by server URL or by name, not both",
     }));
 
+/** The admin user Job runs FAB's `airflow users create`, which another auth manager does not have. */
+export const adminUserNeedsFab: Rule = (config) => {
+  const issues = new Map<string, ConfigIssue>();
+  for (const [name, env] of Object.entries(config.environments)) {
+    const enabled = env.airflow?.adminUser?.enabled ?? config.airflow.adminUser.enabled;
+    const own = env.airflow?.config?.core?.auth_manager;
+    const manager = String(own ?? config.airflow.config.core?.auth_manager ?? FAB_AUTH_MANAGER);
+    if (!enabled || manager === FAB_AUTH_MANAGER) continue;
+    const path = joinPath([...(own !== undefined ? ["environments", name] : []), "airflow", "config", "core", "auth_manager"]);
+    issues.set(path, {
+      path,
+      message: `is ${manager}, but airflow.adminUser creates the first user with FAB's \`airflow users create\`; set airflow.adminUser.enabled: false`,
+    });
+  }
+  return [...issues.values()];
+};
+
 export const RULES: readonly Rule[] = [
   airflowConfigOptionsExist,
   airflowConfigLeavesSecretsAndManagedOptionsAlone,
@@ -125,6 +142,7 @@ export const RULES: readonly Rule[] = [
   airflowImageIsAirflow3,
   argocdNamesKnownEnvironments,
   argocdDestinationIsServerOrName,
+  adminUserNeedsFab,
   ...ENVIRONMENT_RULES,
 ];
 

@@ -47,6 +47,25 @@ const Airflow = Type.Object(
       { ...closed, description: "The Airflow image.", default: {} },
     ),
     config: AirflowConfig,
+    adminUser: Type.Object(
+      {
+        enabled: Type.Boolean({
+          description:
+            "Create the first admin user of the FAB auth manager with a Job after the migrations (a second run leaves an " +
+            "existing user alone). Turn off when sign-in is managed otherwise (single sign-on in webserver_config, another auth manager).",
+          default: true,
+        }),
+        username: Type.String({ pattern: P.airflowUsername, description: "Login of the first admin user.", default: "admin" }),
+        email: Type.String({ pattern: P.email, description: "E-mail of the first admin user (unique among FAB users).", default: "admin@example.com" }),
+        firstName: Type.String({ minLength: 1, description: "First name of the first admin user.", default: "Airflow" }),
+        lastName: Type.String({ minLength: 1, description: "Last name of the first admin user.", default: "Admin" }),
+      },
+      {
+        ...closed,
+        description: "The first admin user; its password comes from Parameter Store (secrets.parameters.adminPassword).",
+        default: {},
+      },
+    ),
     migrationWaitTimeoutSeconds: Type.Integer({
       minimum: 10,
       maximum: 3600,
@@ -212,6 +231,7 @@ const Secrets = Type.Object(
         fernetKey: ParameterPath("the Fernet key (or comma-separated keys during a rotation)", "/airflow/{env}/fernet-key"),
         apiSecretKey: ParameterPath("the api-server's secret key", "/airflow/{env}/api-secret-key"),
         jwtSecret: ParameterPath("the JWT signing secret shared by the api-server and the scheduler", "/airflow/{env}/jwt-secret"),
+        adminPassword: ParameterPath("the first admin user's password (airflow.adminUser)", "/airflow/{env}/admin-password"),
         database: Type.Object(
           {
             source: StringEnum(["url", "parts"] as const, {

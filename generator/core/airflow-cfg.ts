@@ -17,6 +17,8 @@ import {
 
 type Sections = Record<string, Record<string, string | number | boolean>>;
 
+export const FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager";
+
 /** Options that carry secrets: only ever read from Secrets in the environment. */
 export const SECRET_AIRFLOW_OPTIONS: ReadonlySet<string> = new Set([
   "core.fernet_key",
@@ -85,7 +87,7 @@ function managedOptions(config: Target): Sections {
 const DEFAULT_OPTIONS: Sections = {
   core: {
     load_examples: false,
-    auth_manager: "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
+    auth_manager: FAB_AUTH_MANAGER,
     // DAG files live on EFS (NFS): imports are slower than on local disk.
     dagbag_import_timeout: 120,
   },

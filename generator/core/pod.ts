@@ -64,6 +64,7 @@ export const SECRETS_READ_BY = {
   worker: [],
   migrations: ["fernetKey", "databaseUrl"],
   "wait-for-migrations": ["databaseUrl"],
+  "admin-user": ["databaseUrl"],
 } as const satisfies Record<string, readonly SecretUse[]>;
 
 export type SecretReader = keyof typeof SECRETS_READ_BY;
