@@ -135,6 +135,19 @@ export const adminUserNeedsFab: Rule = (config) => {
   return [...issues.values()];
 };
 
+/** Never an empty `from` in the api-server NetworkPolicy: that would admit every source. */
+export const vpcCidrsAreSet: Rule = (config) =>
+  config.ingress.vpcCidrs
+    ? []
+    : Object.entries(config.environments)
+        .filter(([, env]) => !env.ingress?.vpcCidrs)
+        .map(([name]) => ({
+          path: joinPath(["environments", name, "ingress", "vpcCidrs"]),
+          message:
+            "is required (here or as ingress.vpcCidrs): the load balancer reaches the api-server pods from its addresses in the VPC, " +
+            'which the NetworkPolicy must admit, e.g. ["10.0.0.0/16"]',
+        }));
+
 export const RULES: readonly Rule[] = [
   airflowConfigOptionsExist,
   airflowConfigLeavesSecretsAndManagedOptionsAlone,
@@ -143,6 +156,7 @@ export const RULES: readonly Rule[] = [
   argocdNamesKnownEnvironments,
   argocdDestinationIsServerOrName,
   adminUserNeedsFab,
+  vpcCidrsAreSet,
   ...ENVIRONMENT_RULES,
 ];
 

@@ -196,10 +196,19 @@ const Ingress = Type.Object(
       Type.String({ pattern: P.cidr }),
       {
         minItems: 1,
-        description:
-          "Source ranges allowed to reach the UI and API: the load balancer's inbound rule and the api-server NetworkPolicy.",
+        description: "Client ranges allowed to reach the UI and API: the load balancer's inbound rule (alb.ingress.kubernetes.io/inbound-cidrs).",
         default: ["0.0.0.0/0"],
       },
+    ),
+    vpcCidrs: Type.Optional(
+      Type.Array(Type.String({ pattern: P.cidr }), {
+        minItems: 1,
+        description:
+          "The VPC's ranges (or the load balancer's subnets). With target-type ip the load balancer connects to the api-server " +
+          "pods from its own addresses in the VPC, so the api-server NetworkPolicy admits these, and the api-server trusts " +
+          "X-Forwarded-* headers only from them. Required (top level or per environment).",
+        examples: [["10.0.0.0/16"]],
+      }),
     ),
   },
   { ...closed, description: "The ALB Ingress in front of the api-server.", default: {} },

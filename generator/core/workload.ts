@@ -3,6 +3,7 @@ import { Deployment } from "./kinds.js";
 import type { IDeployment, IDeploymentStrategy } from "kubernetes-models/apps/v1";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IContainerPort } from "kubernetes-models/v1/ContainerPort";
+import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
 import type { IProbe } from "kubernetes-models/v1/Probe";
 import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
 import type { ComponentResources } from "../config/schema.js";
@@ -33,6 +34,7 @@ export interface AirflowDeploymentSpec {
   /** Whether the process imports DAG files (dag-processor, triggerer) and so mounts the DAG volume. */
   mountsDags: boolean;
   extraMounts?: IVolumeMount[];
+  extraEnv?: IEnvVar[];
 }
 
 /**
@@ -89,7 +91,7 @@ export function airflowDeployment(config: Target, spec: AirflowDeploymentSpec): 
     image,
     imagePullPolicy,
     args: ["bash", "-c", `exec airflow ${spec.command}`],
-    env,
+    env: [...(env ?? []), ...(spec.extraEnv ?? [])],
     ...(spec.ports ? { ports: spec.ports } : {}),
     livenessProbe: spec.probes.liveness,
     ...(spec.probes.readiness ? { readinessProbe: spec.probes.readiness } : {}),
