@@ -35,6 +35,7 @@ const SCOPE: Readonly<Record<string, "cluster" | "namespaced">> = {
   ClusterSecretStore: "cluster",
   ServiceAccount: "namespaced",
   Role: "namespaced",
+  CronJob: "namespaced",
   RoleBinding: "namespaced",
   ConfigMap: "namespaced",
   Service: "namespaced",

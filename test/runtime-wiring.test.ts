@@ -138,3 +138,73 @@ describe("hygiene", () => {
     ]);
   });
 });
+
+describe("task pods", () => {
+  const prod = objectsOf(config, "prod");
+  const template = () => {
+    const text = find(prod, "ConfigMap", "airflow-config").data["pod_template_file.yaml"] as string;
+    return text;
+  };
+
+  it("serve no log port, and only the triggerer's log port is open to the api-server", () => {
+    expect(template()).not.toMatch(/containerPort|8793/);
+    const policy = find(prod, "NetworkPolicy", "airflow-triggerer-logs");
+    expect(policy.spec.podSelector.matchLabels["app.kubernetes.io/component"]).toBe("triggerer");
+    expect(policy.spec.ingress).toEqual([
+      { from: [{ podSelector: { matchLabels: expect.objectContaining({ "app.kubernetes.io/component": "api-server" }) } }], ports: [{ protocol: "TCP", port: 8794 }] },
+    ]);
+    expect(cfgOf(prod)).not.toContain("worker_log_server_port");
+  });
+
+  it("records the triggerer under its pod IP, which the api-server can reach", () => {
+    const triggerer = find(prod, "Deployment", "airflow-triggerer").spec.template.spec.containers[0];
+    expect(triggerer.env).toContainEqual({ name: "AIRFLOW__CORE__HOSTNAME_CALLABLE", value: "airflow.utils.net.get_host_ip_address" });
+    expect(triggerer.ports).toEqual([{ name: "triggerer-logs", containerPort: 8794, protocol: "TCP" }]);
+  });
+
+  it("keeps failed pods for debugging and removes them on a schedule with Airflow's own cleanup", () => {
+    expect(option(cfgOf(prod), "kubernetes_executor", "delete_worker_pods_on_failure")).toBe("False");
+    expect(option(cfgOf(prod), "kubernetes_executor", "delete_worker_pods")).toBe("True");
+    const cron = find(prod, "CronJob", "airflow-failed-pod-cleanup");
+    expect(cron.spec).toMatchObject({ schedule: "30 */6 * * *", concurrencyPolicy: "Forbid", timeZone: "Etc/UTC" });
+    const pod = cron.spec.jobTemplate.spec.template.spec;
+    expect(pod.containers[0].args).toEqual(["airflow", "kubernetes", "cleanup-pods", "--namespace=airflow"]);
+    expect(pod.initContainers.map((c: any) => c.name)).toEqual(["wait-for-migrations"]);
+    // The scheduler's account may delete task pods (pod-launcher Role).
+    expect(pod.serviceAccountName).toBe("airflow-scheduler");
+    const binding = find(prod, "RoleBinding", "airflow-pod-launcher");
+    expect(binding.subjects.map((s: any) => s.name)).toContain("airflow-scheduler");
+  });
+
+  it("get no Kubernetes token unless they launch pods, then a least-privilege Role", () => {
+    const worker = (objects: any[]) => find(objects, "ServiceAccount", "airflow-worker");
+    expect(worker(prod).automountServiceAccountToken).toBe(false);
+    expect(find(prod, "Role", "airflow-task-pod-launcher")).toBeUndefined();
+
+    const kpo = objectsOf(configWith((d) => (d.environments.prod.components = { ...d.environments.prod.components, worker: { podLauncher: { enabled: true } } })), "prod");
+    expect(worker(kpo).automountServiceAccountToken).toBe(true);
+    const role = find(kpo, "Role", "airflow-task-pod-launcher");
+    expect(role.rules.flatMap((r: any) => r.resources)).toEqual(["pods", "pods/log", "events"]);
+    expect(find(kpo, "RoleBinding", "airflow-task-pod-launcher").subjects).toEqual([{ kind: "ServiceAccount", name: "airflow-worker", namespace: "airflow" }]);
+
+    const exec = objectsOf(configWith((d) => (d.components.worker.podLauncher = { enabled: true, exec: true })), "prod");
+    expect(find(exec, "Role", "airflow-task-pod-launcher").rules.at(-1)).toEqual({ apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] });
+  });
+});
+
+describe("metadata database cleanup", () => {
+  it("runs `airflow db clean` with the retention, the database URL only, and a wait for the migrations", () => {
+    const cron = find(objectsOf(config, "prod"), "CronJob", "airflow-db-clean");
+    expect(cron.spec.schedule).toBe("15 3 * * *");
+    const pod = cron.spec.jobTemplate.spec.template.spec;
+    expect(pod.containers[0].args.at(-1)).toMatch(/^exec airflow db clean --clean-before-timestamp "\$\(date -u -d '-90 days' .*\)" --yes --skip-archive$/);
+    expect(pod.containers[0].env.filter((e: any) => e.valueFrom).map((e: any) => e.name)).toEqual(["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]);
+    expect(pod.initContainers.map((c: any) => c.name)).toEqual(["wait-for-migrations"]);
+    expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });
+    expect(pod.serviceAccountName).toBe("airflow-migrations");
+  });
+
+  it("is written only where it is enabled", () => {
+    expect(find(objectsOf(config, "dev"), "CronJob", "airflow-db-clean")).toBeUndefined();
+  });
+});

@@ -177,6 +177,7 @@ function processOf(owner: string, container: string): string {
   if (container === "wait-for-migrations") return "wait-for-migrations";
   if (owner === "pod_template_file") return "task pods";
   if (owner.startsWith("Job/")) return `${owner.slice("Job/airflow-".length)} Job`;
+  if (owner.startsWith("CronJob/")) return `${owner.slice("CronJob/airflow-".length)} CronJob`;
   return container;
 }
 
@@ -222,9 +223,10 @@ describe("secrets each process reads", () => {
 
 /** Every container of a build (the task pod template included) with the env variables it fills from Secrets. */
 function consumedEnv(objects: readonly KubeDocument[]): { owner: string; container: string; image: string; secretEnv: string[] }[] {
-  const pods: [string, any][] = objects.flatMap((o) =>
-    (o.spec as any)?.template?.spec?.containers ? [[`${o.kind}/${o.metadata.name}`, (o.spec as any).template.spec]] : [],
-  );
+  const pods: [string, any][] = objects.flatMap((o) => {
+    const template = (o.spec as any)?.template ?? (o.spec as any)?.jobTemplate?.spec?.template;
+    return template?.spec?.containers ? [[`${o.kind}/${o.metadata.name}`, template.spec]] : [];
+  });
   const configMap = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "airflow-config")!;
   pods.push(["pod_template_file", parse((configMap.data as any)["pod_template_file.yaml"]).spec]);
   return pods.flatMap(([owner, pod]) =>

@@ -38,20 +38,20 @@ describe("gen reports what it did", () => {
       [
         "airflow-gitops.schema.json  1 created",
         "argocd                      5 created",
-        "base                        35 created",
+        "base                        36 created",
         "docs                        2 created",
-        "overlays/dev                10 created",
-        "overlays/prod               24 created",
+        "overlays/dev                11 created",
+        "overlays/prod               25 created",
         "secrets/dev                 9 created",
         "secrets/prod                9 created",
-        "95 created, 0 changed, 0 deleted, 0 unchanged",
+        "98 created, 0 changed, 0 deleted, 0 unchanged",
       ].join("\n"),
     );
-    expect((await gen(dir)).out).toBe("0 created, 0 changed, 0 deleted, 95 unchanged");
+    expect((await gen(dir)).out).toBe("0 created, 0 changed, 0 deleted, 98 unchanged");
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace("      replicas: { apiServer: 2 }", "      replicas: { apiServer: 3 }"));
     expect((await gen(dir)).out).toBe(
-      ["docs           1 changed, 1 unchanged", "overlays/prod  1 changed, 23 unchanged", "0 created, 2 changed, 0 deleted, 93 unchanged"].join("\n"),
+      ["docs           1 changed, 1 unchanged", "overlays/prod  1 changed, 24 unchanged", "0 created, 2 changed, 0 deleted, 96 unchanged"].join("\n"),
     );
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace(/\n {2}prod:\n[\s\S]*$/, "\n"));
@@ -59,9 +59,9 @@ describe("gen reports what it did", () => {
       [
         "argocd         2 changed, 1 deleted, 2 unchanged",
         "docs           1 deleted, 1 unchanged",
-        "overlays/prod  24 deleted",
+        "overlays/prod  25 deleted",
         "secrets/prod   9 deleted",
-        "0 created, 2 changed, 35 deleted, 58 unchanged",
+        "0 created, 2 changed, 36 deleted, 60 unchanged",
       ].join("\n"),
     );
   });
@@ -107,7 +107,7 @@ describe("gen --diff", () => {
     expect(lines).toContain("+++ b/overlays/prod/api-server-scaledobject.yaml");
     expect(lines).toContain('-        desiredReplicas: "2"');
     expect(lines).toContain('+        desiredReplicas: "3"');
-    expect(lines.at(-1)).toBe("would be: 0 created, 2 changed, 0 deleted, 93 unchanged");
+    expect(lines.at(-1)).toBe("would be: 0 created, 2 changed, 0 deleted, 96 unchanged");
     const checked = await gen(dir, "--diff", "--check");
     expect(checked.code).toBe(1);
     expect(snapshot(dir)).toEqual(before);
@@ -129,7 +129,8 @@ describe("diff <envA> <envB>", () => {
     expect(code).toBe(0);
     expect(snapshot(dir)).toEqual(before);
     const lines = out.split("\n");
-    expect(lines.slice(0, 4)).toEqual(["only in dev:", "  (none)", "only in prod:", "  Deployment/airflow-peak-placeholder"]);
+    expect(lines.slice(0, 4)).toEqual(["only in dev:", "  (none)", "only in prod:", "  CronJob/airflow-db-clean"]);
+    expect(lines).toContain("  Deployment/airflow-peak-placeholder");
     expect(lines).toContain("  ScaledObject/airflow-scheduler");
     expect(lines).toContain("  PersistentVolumeClaim/airflow-logs");
     expect(lines).toContain("    spec.resources.requests.storage: 20Gi -> 100Gi");

@@ -66,6 +66,14 @@ const Airflow = Type.Object(
         default: {},
       },
     ),
+    dbClean: Type.Object(
+      {
+        enabled: Type.Boolean({ description: "Purge old rows of the metadata database with a CronJob running `airflow db clean`.", default: false }),
+        retentionDays: Type.Integer({ minimum: 1, maximum: 3650, description: "Rows older than this many days are deleted (not archived).", default: 90 }),
+        schedule: Type.String({ pattern: P.cronSchedule, description: "Cron schedule (UTC) of the cleanup.", default: "15 3 * * *" }),
+      },
+      { ...closed, description: "Metadata database cleanup.", default: {} },
+    ),
     migrationWaitTimeoutSeconds: Type.Integer({
       minimum: 10,
       maximum: 3600,
@@ -390,6 +398,25 @@ const Components = Type.Object(
           description: "How long a task pod may take to finish after it is asked to stop.",
           default: 600,
         }),
+        failedPodCleanupSchedule: Type.String({
+          pattern: P.cronSchedule,
+          description:
+            "Failed task pods are kept for debugging (`kubectl logs`, `describe`) and deleted by `airflow kubernetes cleanup-pods` " +
+            "on this cron schedule (UTC), so each stays at most one interval. Succeeded pods are deleted at once.",
+          default: "30 */6 * * *",
+        }),
+        podLauncher: Type.Object(
+          {
+            enabled: Type.Boolean({
+              description:
+                "Let tasks launch pods in the namespace (KubernetesPodOperator): a Role on pods and pods/log bound to the task " +
+                "ServiceAccount, whose token is then mounted. Off: task pods get no Kubernetes token at all.",
+              default: false,
+            }),
+            exec: Type.Boolean({ description: "Also allow pods/exec (only if operators exec into their pods).", default: false }),
+          },
+          { ...closed, description: "Kubernetes API access of task pods.", default: {} },
+        ),
       },
       { ...closed, description: "Task pods launched by the KubernetesExecutor (pod_template_file).", default: {} },
     ),

@@ -12,7 +12,6 @@ import {
   POD_TEMPLATE_PATH,
   STATSD_INGEST_PORT,
   TRIGGERER_LOG_PORT,
-  WORKER_LOG_PORT,
 } from "./paths.js";
 
 type Sections = Record<string, Record<string, string | number | boolean>>;
@@ -37,7 +36,6 @@ export const MANAGED_AIRFLOW_OPTIONS: ReadonlyMap<string, string> = new Map([
   ["kubernetes_executor.namespace", "task pods run in the configured namespace"],
   ["kubernetes_executor.multi_namespace_mode", "the RBAC is namespaced"],
   ["logging.base_log_folder", "it must match where the log volume is mounted"],
-  ["logging.worker_log_server_port", "the NetworkPolicies open this port"],
   ["logging.trigger_log_server_port", "the NetworkPolicies open this port"],
   ["metrics.statsd_on", "metrics go to the bundled statsd exporter"],
   ["metrics.statsd_host", "metrics go to the bundled statsd exporter"],
@@ -82,7 +80,6 @@ function managedOptions(config: Target): Sections {
     },
     logging: {
       base_log_folder: LOGS_MOUNT,
-      worker_log_server_port: WORKER_LOG_PORT,
       trigger_log_server_port: TRIGGERER_LOG_PORT,
     },
     metrics: { statsd_on: true, statsd_host: n.statsdService, statsd_port: STATSD_INGEST_PORT },
@@ -112,7 +109,8 @@ const DEFAULT_OPTIONS: Sections = {
     dagbag_import_timeout: 120,
   },
   dag_processor: { dag_file_processor_timeout: 180 },
-  kubernetes_executor: { delete_worker_pods: true, worker_pods_creation_batch_size: 16 },
+  // Failed pods stay for debugging until the failed-pod-cleanup CronJob removes them.
+  kubernetes_executor: { delete_worker_pods: true, delete_worker_pods_on_failure: false, worker_pods_creation_batch_size: 16 },
   logging: { colored_console_log: false, remote_logging: false },
   metrics: { statsd_prefix: "airflow" },
   api: { expose_config: false },

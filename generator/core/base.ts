@@ -14,6 +14,7 @@ import { peakNodePool } from "./components/peak-node-pool.js";
 import { warmCapacity } from "./components/warm-capacity.js";
 import { clusterObjects } from "./components/cluster.js";
 import { dagSync } from "./components/dag-sync.js";
+import { maintenance } from "./components/maintenance.js";
 import { migrations } from "./components/migrations.js";
 import { networkPolicies } from "./components/network-policies.js";
 import { rbac } from "./components/rbac.js";
@@ -53,6 +54,7 @@ export const buildManifests = memoizedByObject(function buildManifests(config: T
     ...dagSync(config, ctx),
     ...migrations(config, ctx),
     ...adminUser(config, ctx),
+    ...maintenance(config, ctx),
     ...networkPolicies(config),
     ...disruptionBudgets(config),
     ...autoscaling(config),

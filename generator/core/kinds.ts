@@ -14,6 +14,7 @@ import type { INodePool } from "@kubernetes-models/karpenter/karpenter.sh/v1/Nod
 import type { IScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
+import type { ICronJob } from "kubernetes-models/batch/v1/CronJob";
 import type { IJob } from "kubernetes-models/batch/v1/Job";
 import type { IIngress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
 import type { INetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
@@ -48,6 +49,7 @@ export const PersistentVolumeClaim = kind<IPersistentVolumeClaim>("v1", "Persist
 export const Pod = kind<IPod>("v1", "Pod");
 export const Deployment = kind<IDeployment>("apps/v1", "Deployment");
 export const Job = kind<IJob>("batch/v1", "Job");
+export const CronJob = kind<ICronJob>("batch/v1", "CronJob");
 export const HorizontalPodAutoscaler = kind<IHorizontalPodAutoscaler>("autoscaling/v2", "HorizontalPodAutoscaler");
 export const Ingress = kind<IIngress>("networking.k8s.io/v1", "Ingress");
 export const NetworkPolicy = kind<INetworkPolicy>("networking.k8s.io/v1", "NetworkPolicy");
@@ -67,7 +69,7 @@ export const ApplicationSet = kind<IApplicationSet>("argoproj.io/v1alpha1", "App
 
 /** Every constructor, by kind, for the test that holds them equal to the model classes. */
 export const KINDS = {
-  Namespace, ServiceAccount, ConfigMap, Service, PersistentVolumeClaim, Pod, Deployment, Job, HorizontalPodAutoscaler, Ingress,
+  Namespace, ServiceAccount, ConfigMap, Service, PersistentVolumeClaim, Pod, Deployment, Job, CronJob, HorizontalPodAutoscaler, Ingress,
   NetworkPolicy, PodDisruptionBudget, Role, RoleBinding, PriorityClass, StorageClass, ScaledObject, NodePool, ExternalSecret,
   SecretStore, ClusterSecretStore, Application, AppProject, ApplicationSet,
 } as const;

@@ -17,7 +17,7 @@ export type Component = (typeof COMPONENTS)[number];
 export const AIRFLOW_COMPONENTS = ["api-server", "scheduler", "dag-processor", "triggerer", "worker", "migrations"] as const;
 
 /** Parts that are not Airflow components but still get labels and files of their own. */
-export type Part = Component | "admin-user" | "airflow" | "control-plane" | "peak-placeholder" | "peak-pool" | "external-secrets" | "argocd";
+export type Part = Component | "admin-user" | "failed-pod-cleanup" | "db-clean" | "task-pod-launcher" | "airflow" | "control-plane" | "peak-placeholder" | "peak-pool" | "external-secrets" | "argocd";
 
 /**
  * Names of namespaced objects depend only on `name` (the namespace keeps environments apart);
@@ -49,6 +49,8 @@ export function names(config: Pick<Config, "name" | "namespace"> & { environment
     clusterSecretStore: `${clusterWide}-parameter-store`,
     externalSecretsServiceAccount: `${n}-external-secrets`,
     networkPolicy: (what: string) => `${n}-${what}`,
+    cronJob: (what: string) => `${n}-${what}`,
+    taskPodLauncherRole: `${n}-task-pod-launcher`,
   };
 }
 export type Names = ReturnType<typeof names>;

@@ -151,12 +151,23 @@ function applyTransforms(object: KubeObject, t: Transforms): KubeObject {
   if (spec.storageClassName !== undefined) {
     spec.storageClassName = t.renames.get(`StorageClass/${String(spec.storageClassName)}`) ?? spec.storageClassName;
   }
-  if (!isObject(spec.template)) return out;
-  const template: Record<string, unknown> = { ...spec.template };
-  spec.template = template;
+  if (isObject(spec.template)) spec.template = transformPodTemplate(spec.template, t);
+  // A CronJob: the labels transformer also labels the job template, and the pod template sits inside it.
+  if (isObject(spec.jobTemplate)) {
+    const job: Record<string, unknown> = { ...spec.jobTemplate };
+    spec.jobTemplate = job;
+    const jobMetadata = (job.metadata ?? {}) as { labels?: Record<string, string> };
+    job.metadata = { ...jobMetadata, labels: { ...jobMetadata.labels, ...t.labels } };
+    if (isObject(job.spec) && isObject(job.spec.template)) job.spec = { ...job.spec, template: transformPodTemplate(job.spec.template, t) };
+  }
+  return out;
+}
+
+function transformPodTemplate(source: Record<string, unknown>, t: Transforms): Record<string, unknown> {
+  const template: Record<string, unknown> = { ...source };
   const templateMetadata = (template.metadata ?? {}) as { labels?: Record<string, string> };
   template.metadata = { ...templateMetadata, labels: { ...templateMetadata.labels, ...t.labels } };
-  if (!isObject(template.spec)) return out;
+  if (!isObject(template.spec)) return template;
   type Container = { image?: string };
   const pod = { ...(template.spec as { priorityClassName?: string; containers?: Container[]; initContainers?: Container[] }) };
   template.spec = pod;
@@ -165,5 +176,5 @@ function applyTransforms(object: KubeObject, t: Transforms): KubeObject {
     c.image?.startsWith(`${t.image.name}:`) ? { ...c, image: `${t.image.newName ?? t.image.name}:${t.image.newTag}` } : c;
   if (pod.containers) pod.containers = pod.containers.map(retag);
   if (pod.initContainers) pod.initContainers = pod.initContainers.map(retag);
-  return out;
+  return template;
 }

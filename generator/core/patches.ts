@@ -40,11 +40,21 @@ const POD_ASPECTS: readonly Aspect[] = [
   },
 ];
 
+/** A CronJob's pod template sits under its job template. */
+const CRON_POD_ASPECTS: readonly Aspect[] = POD_ASPECTS.map(({ name, paths }) => ({
+  name,
+  paths: paths.map((path) => ["spec", "jobTemplate", ...path]),
+}));
+
 /** The aspects an environment may change, by kind. Any other difference is a generator bug. */
 const ASPECTS_BY_KIND: Readonly<Record<string, readonly Aspect[]>> = {
   Deployment: [{ name: "replicas", paths: [["spec", "replicas"]] }, ...POD_ASPECTS],
   Job: POD_ASPECTS,
-  ServiceAccount: [{ name: "iam", paths: [["metadata", "annotations"]] }],
+  CronJob: [{ name: "schedule", paths: [["spec", "schedule"]] }, ...CRON_POD_ASPECTS],
+  ServiceAccount: [
+    { name: "iam", paths: [["metadata", "annotations"]] },
+    { name: "token", paths: [["automountServiceAccountToken"]] },
+  ],
   Ingress: [
     { name: "annotations", paths: [["metadata", "annotations"]] },
     { name: "rules", paths: [["spec", "ingressClassName"], ["spec", "rules"], ["spec", "tls"]] },

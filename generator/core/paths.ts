@@ -10,7 +10,6 @@ export const LOGS_MOUNT = `${AIRFLOW_HOME}/logs`;
 export const GIT_ROOT = "/git";
 export const GIT_LINK = "repo";
 export const API_SERVER_PORT = 8080;
-export const WORKER_LOG_PORT = 8793;
 export const TRIGGERER_LOG_PORT = 8794;
 export const STATSD_INGEST_PORT = 9125;
 export const STATSD_SCRAPE_PORT = 9102;

@@ -65,6 +65,8 @@ export const SECRETS_READ_BY = {
   migrations: ["fernetKey", "databaseUrl"],
   "wait-for-migrations": ["databaseUrl"],
   "admin-user": ["databaseUrl"],
+  "failed-pod-cleanup": ["databaseUrl"],
+  "db-clean": ["databaseUrl"],
 } as const satisfies Record<string, readonly SecretUse[]>;
 
 export type SecretReader = keyof typeof SECRETS_READ_BY;

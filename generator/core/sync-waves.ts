@@ -22,7 +22,7 @@ export const SYNC_WAVES: readonly Wave[] = [
     why: "configuration, permissions, volumes and network rules the pods mount and use",
   },
   { wave: 0, kinds: ["Job"], why: "the migration hook brings the database schema up to date before new pods start" },
-  { wave: 1, kinds: ["Deployment", "Ingress", "PodDisruptionBudget", "HorizontalPodAutoscaler"], why: "the workloads and their traffic" },
+  { wave: 1, kinds: ["Deployment", "CronJob", "Ingress", "PodDisruptionBudget", "HorizontalPodAutoscaler"], why: "the workloads and their traffic" },
   { wave: 2, kinds: ["ScaledObject"], why: "autoscalers last, once their Deployments exist (avoids KEDA's webhook cache miss)" },
 ];
 

@@ -79,12 +79,16 @@ export function podSites(objects: readonly KubeDocument[]): PodSite[] {
 
 function findPodSites(objects: readonly KubeDocument[]): PodSite[] {
   const sites: PodSite[] = [];
+  type Template = { metadata?: { labels?: Record<string, string> }; spec?: PodSpec };
   for (const o of objects) {
-    const template = (o.spec as { template?: { metadata?: { labels?: Record<string, string> }; spec?: PodSpec } } | undefined)?.template;
+    const spec = o.spec as { template?: Template; jobTemplate?: { spec?: { template?: Template } } } | undefined;
+    // A CronJob's pod template sits one level deeper, under its job template.
+    const cron = spec?.jobTemplate?.spec?.template;
+    const template = spec?.template ?? cron;
     if (template?.spec?.containers) {
       sites.push({
         owner: o,
-        at: "/spec/template/spec",
+        at: cron ? "/spec/jobTemplate/spec/template/spec" : "/spec/template/spec",
         namespace: o.metadata.namespace,
         labels: template.metadata?.labels ?? {},
         spec: template.spec,

@@ -17,6 +17,7 @@ interface AirflowJob {
   mountsDags: boolean;
   ports?: AirflowDeploymentSpec["ports"];
   extraMounts?: AirflowDeploymentSpec["extraMounts"];
+  extraEnv?: AirflowDeploymentSpec["extraEnv"];
 }
 
 export const AIRFLOW_JOBS: readonly AirflowJob[] = [
@@ -45,6 +46,9 @@ export const AIRFLOW_JOBS: readonly AirflowJob[] = [
     terminationGracePeriodSeconds: 60,
     mountsDags: true,
     ports: [{ name: "triggerer-logs", containerPort: TRIGGERER_LOG_PORT, protocol: "TCP" }],
+    // The api-server fetches a running trigger's log from the triggerer's recorded hostname; a Deployment
+    // pod's name does not resolve, its IP does.
+    extraEnv: [{ name: "AIRFLOW__CORE__HOSTNAME_CALLABLE", value: "airflow.utils.net.get_host_ip_address" }],
   },
 ];
 
@@ -67,6 +71,7 @@ export function airflowJobs(config: Target, ctx: BaseContext): Manifest[] {
       podAnnotations: ctx.airflowPodAnnotations,
       mountsDags: job.mountsDags,
       ...(job.extraMounts ? { extraMounts: job.extraMounts } : {}),
+      ...(job.extraEnv ? { extraEnv: job.extraEnv } : {}),
     });
     return { component: job.component, object: toKubeObject(deployment) };
   });

@@ -1,7 +1,7 @@
 /**
  * Ingress is denied by default; the allows below are exactly what Airflow needs: the load balancer
  * and every Airflow pod reach the api-server, every Airflow pod sends metrics to statsd and Prometheus
- * scrapes it, and the api-server fetches logs from running task pods and the triggerer.
+ * scrapes it, and the api-server fetches the logs of running triggers from the triggerer.
  * Egress stays open: the database, git, AWS APIs and the Kubernetes API have addresses that only
  * the cluster's operators know.
  */
@@ -10,7 +10,7 @@ import type { Target } from "../target.js";
 import { instanceSelector, labels, selectorLabels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
-import { API_SERVER_PORT, STATSD_INGEST_PORT, STATSD_SCRAPE_PORT, TRIGGERER_LOG_PORT, WORKER_LOG_PORT } from "../paths.js";
+import { API_SERVER_PORT, STATSD_INGEST_PORT, STATSD_SCRAPE_PORT, TRIGGERER_LOG_PORT } from "../paths.js";
 import type { Manifest } from "./types.js";
 
 /** The VPC ranges; the config rules make sure every environment has some, so a `from` is never empty. */
@@ -56,20 +56,15 @@ export function networkPolicies(config: Target): Manifest[] {
     },
   });
   const logServers = new NetworkPolicy({
-    metadata: meta("log-servers"),
+    metadata: meta("triggerer-logs"),
     spec: {
-      podSelector: {
-        matchLabels: instanceSelector(config),
-        matchExpressions: [{ key: "app.kubernetes.io/component", operator: "In", values: ["worker", "triggerer"] }],
-      },
+      // Task pods serve no logs (they write them to the shared volume or S3); a running triggerer does.
+      podSelector: { matchLabels: selectorLabels(config, "triggerer") },
       policyTypes: ["Ingress"],
       ingress: [
         {
           from: [{ podSelector: { matchLabels: selectorLabels(config, "api-server") } }],
-          ports: [
-            { protocol: "TCP", port: WORKER_LOG_PORT },
-            { protocol: "TCP", port: TRIGGERER_LOG_PORT },
-          ],
+          ports: [{ protocol: "TCP", port: TRIGGERER_LOG_PORT }],
         },
       ],
     },
@@ -78,6 +73,6 @@ export function networkPolicies(config: Target): Manifest[] {
     { component: "default-deny", object: toKubeObject(defaultDeny) },
     { component: "api-server", object: toKubeObject(apiServer) },
     { component: "statsd", object: toKubeObject(statsd) },
-    { component: "log-servers", object: toKubeObject(logServers) },
+    { component: "triggerer-logs", object: toKubeObject(logServers) },
   ];
 }

@@ -1,6 +1,6 @@
 /**
  * Namespaced, least-privilege RBAC: the scheduler launches, watches and adopts task pods; the
- * api-server and triggerer read the logs of running task pods.
+ * api-server and triggerer read the logs of running task pods; task pods launch pods only when asked.
  */
 import { Role, RoleBinding } from "../kinds.js";
 import type { IPolicyRule } from "kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule";
@@ -42,8 +42,20 @@ export function rbac(config: Target): Manifest[] {
       ),
     },
   ];
+  const taskPods = config.components.worker.podLauncher;
   return [
     ...roleWithBinding("pod-launcher", n.podLauncherRole, POD_LAUNCHER_RULES, ["scheduler"]),
     ...roleWithBinding("pod-log-reader", n.podLogReaderRole, POD_LOG_READER_RULES, ["api-server", "triggerer"]),
+    ...(taskPods.enabled ? roleWithBinding("task-pod-launcher", n.taskPodLauncherRole, taskPodLauncherRules(taskPods.exec), ["worker"]) : []),
+  ];
+}
+
+/** What a KubernetesPodOperator needs in its own namespace: run, follow and clean up its pods. */
+export function taskPodLauncherRules(exec: boolean): IPolicyRule[] {
+  return [
+    { apiGroups: [""], resources: ["pods"], verbs: ["create", "get", "list", "watch", "patch", "delete"] },
+    { apiGroups: [""], resources: ["pods/log"], verbs: ["get"] },
+    { apiGroups: [""], resources: ["events"], verbs: ["list"] },
+    ...(exec ? [{ apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] }] : []),
   ];
 }

@@ -7,8 +7,11 @@ import { toKubeObject } from "../manifest.js";
 import { COMPONENTS, names, type Component } from "../names.js";
 import type { Manifest } from "./types.js";
 
-/** Components that talk to the Kubernetes API: launching pods, reading pod logs, or tasks that use it. */
-const NEEDS_API_TOKEN: ReadonlySet<Component> = new Set(["scheduler", "api-server", "triggerer", "worker"]);
+/** Components that talk to the Kubernetes API: launching pods and reading pod logs; task pods only when they launch pods. */
+function needsApiToken(config: Target, component: Component): boolean {
+  if (component === "worker") return config.components.worker.podLauncher.enabled;
+  return component === "scheduler" || component === "api-server" || component === "triggerer";
+}
 
 /** The `iam.roles` entry that gives each component its AWS identity under IRSA. */
 const IAM_ROLE_OF: Partial<Record<Component, keyof IamConfig["roles"]>> = {
@@ -32,7 +35,7 @@ export function serviceAccounts(config: Target): Manifest[] {
           labels: labels(config, component),
           ...irsaAnnotations(config, component),
         },
-        automountServiceAccountToken: NEEDS_API_TOKEN.has(component),
+        automountServiceAccountToken: needsApiToken(config, component),
       }),
     ),
   }));

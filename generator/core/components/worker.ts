@@ -8,7 +8,6 @@ import { labels } from "../labels.js";
 import { toKubeObject, type KubeObject } from "../manifest.js";
 import { names } from "../names.js";
 import { workerPlacement } from "../placement.js";
-import { WORKER_LOG_PORT } from "../paths.js";
 import { AIRFLOW_POD_UID, SECRETS_READ_BY, airflowContainer, airflowVolumes, podSecurityContext } from "../pod.js";
 
 /** The executor looks the task container up by this name. */
@@ -37,7 +36,6 @@ export function workerPodTemplate(config: Target): KubeObject {
           secrets: SECRETS_READ_BY.worker,
           resources: worker.resources,
           mountsDags: true,
-          ports: [{ name: "worker-logs", containerPort: WORKER_LOG_PORT, protocol: "TCP" }],
         }),
       ],
       volumes: airflowVolumes(config, true),

@@ -1,0 +1,100 @@
+/**
+ * Housekeeping CronJobs in the Airflow image: failed task pods are kept for debugging and removed on a
+ * schedule by `airflow kubernetes cleanup-pods`, and `airflow db clean` purges old metadata rows. Each
+ * waits for the migrations like every Airflow pod, with the same config, security and secrets wiring.
+ */
+import { CronJob } from "../kinds.js";
+import type { IContainer } from "kubernetes-models/v1/Container";
+import type { Target } from "../target.js";
+import { labels } from "../labels.js";
+import { toKubeObject } from "../manifest.js";
+import { names, type Component } from "../names.js";
+import { AIRFLOW_CFG_PATH, AIRFLOW_UID } from "../paths.js";
+import {
+  SECRETS_READ_BY,
+  VOLUME,
+  airflowEnv,
+  airflowImage,
+  configVolume,
+  containerSecurityContext,
+  podSecurityContext,
+  resources,
+  waitForMigrations,
+} from "../pod.js";
+import type { BaseContext, Manifest } from "./types.js";
+
+interface Housekeeping {
+  part: "failed-pod-cleanup" | "db-clean";
+  schedule: string;
+  /** Its ServiceAccount: the scheduler's may delete task pods; the migrations' has no token at all. */
+  serviceAccountOf: Component;
+  args: string[];
+}
+
+export function maintenance(config: Target, ctx: BaseContext): Manifest[] {
+  const n = names(config);
+  const jobs: Housekeeping[] = [
+    {
+      part: "failed-pod-cleanup",
+      schedule: config.components.worker.failedPodCleanupSchedule,
+      serviceAccountOf: "scheduler",
+      args: ["airflow", "kubernetes", "cleanup-pods", `--namespace=${n.namespace}`],
+    },
+  ];
+  const clean = config.airflow.dbClean;
+  if (clean.enabled) {
+    jobs.push({
+      part: "db-clean",
+      schedule: clean.schedule,
+      serviceAccountOf: "migrations",
+      args: [
+        "bash",
+        "-c",
+        `exec airflow db clean --clean-before-timestamp "$(date -u -d '-${clean.retentionDays} days' +%Y-%m-%dT%H:%M:%S+00:00)" --yes --skip-archive`,
+      ],
+    });
+  }
+  return jobs.map((job) => ({ component: job.part, object: toKubeObject(cronJob(config, ctx, job)) }));
+}
+
+function cronJob(config: Target, ctx: BaseContext, job: Housekeeping) {
+  const n = names(config);
+  const container: IContainer = {
+    name: job.part,
+    image: airflowImage(config),
+    imagePullPolicy: "IfNotPresent",
+    args: job.args,
+    env: [{ name: "PYTHONUNBUFFERED", value: "1" }, ...airflowEnv(config, SECRETS_READ_BY[job.part])],
+    resources: resources(config.components.migrations.resources),
+    securityContext: containerSecurityContext(),
+    volumeMounts: [{ name: VOLUME.config, mountPath: AIRFLOW_CFG_PATH, subPath: "airflow.cfg", readOnly: true }],
+  };
+  return new CronJob({
+    metadata: { name: n.cronJob(job.part), namespace: n.namespace, labels: labels(config, job.part) },
+    spec: {
+      schedule: job.schedule,
+      timeZone: "Etc/UTC",
+      concurrencyPolicy: "Forbid",
+      startingDeadlineSeconds: 600,
+      successfulJobsHistoryLimit: 1,
+      failedJobsHistoryLimit: 3,
+      jobTemplate: {
+        metadata: { labels: labels(config, job.part) },
+        spec: {
+          backoffLimit: 2,
+          template: {
+            metadata: { labels: labels(config, job.part), annotations: ctx.airflowPodAnnotations },
+            spec: {
+              serviceAccountName: n.serviceAccount(job.serviceAccountOf),
+              restartPolicy: "Never",
+              securityContext: podSecurityContext(AIRFLOW_UID),
+              initContainers: [waitForMigrations(config)],
+              containers: [container],
+              volumes: [configVolume(config)],
+            },
+          },
+        },
+      },
+    },
+  });
+}
