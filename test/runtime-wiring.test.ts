@@ -9,6 +9,8 @@ import { loadConfig } from "../generator/config/load.js";
 import type { Config } from "../generator/config/schema.js";
 import { buildManifests } from "../generator/core/base.js";
 import { resolveEnvironment } from "../generator/core/target.js";
+import { generate } from "../generator/core/index.js";
+import { renderAll } from "../generator/render/render.js";
 import { exampleData, exampleText } from "./helpers.js";
 
 const config = loadConfig(exampleText(), "airflow-gitops.yaml");
@@ -206,5 +208,72 @@ describe("metadata database cleanup", () => {
 
   it("is written only where it is enabled", () => {
     expect(find(objectsOf(config, "dev"), "CronJob", "airflow-db-clean")).toBeUndefined();
+  });
+});
+
+describe("secret rotation reaches running pods", () => {
+  const reloadOf = (objects: any[], name: string) => find(objects, "Deployment", name).metadata.annotations?.["secret.reloader.stakater.com/reload"];
+
+  it("names on each Deployment exactly the Secrets its pods read, for Stakater Reloader", () => {
+    const prod = objectsOf(config, "prod");
+    expect(reloadOf(prod, "airflow-api-server")).toBe("airflow-api-secret-key,airflow-fernet-key,airflow-jwt-secret,airflow-metadata-db");
+    expect(reloadOf(prod, "airflow-scheduler")).toBe("airflow-fernet-key,airflow-jwt-secret,airflow-metadata-db");
+    expect(reloadOf(prod, "airflow-dag-processor")).toBe("airflow-fernet-key,airflow-metadata-db");
+    expect(reloadOf(prod, "airflow-dag-sync")).toBe("airflow-git-credentials");
+    expect(reloadOf(prod, "airflow-statsd")).toBeUndefined();
+    for (const d of prod.filter((o) => o.kind === "Deployment" && reloadOf(prod, o.metadata.name))) {
+      const read = new Set(
+        [...(d.spec.template.spec.initContainers ?? []), ...d.spec.template.spec.containers].flatMap((c: any) =>
+          (c.env ?? []).flatMap((e: any) => (e.valueFrom?.secretKeyRef ? [e.valueFrom.secretKeyRef.name] : [])),
+        ),
+      );
+      for (const v of d.spec.template.spec.volumes ?? []) if (v.secret) read.add(v.secret.secretName);
+      expect(reloadOf(prod, d.metadata.name).split(","), d.metadata.name).toEqual([...read].sort());
+    }
+  });
+
+  it("leaves the annotation out when the option is off, and says in the rotation procedure to restart", () => {
+    const off = configWith((d) => (d.secrets.reloadOnChange = false));
+    expect(reloadOf(objectsOf(off, "prod"), "airflow-scheduler")).toBeUndefined();
+    expect(renderAll(generate(off)).get("secrets/prod/README.md")).toContain("rollout restart deployment");
+    const readme = renderAll(generate(config)).get("secrets/prod/README.md")!;
+    expect(readme).toContain("within 1h (the refresh interval) plus one rollout");
+    expect(readme).not.toContain("rollout restart deployment");
+  });
+});
+
+describe("task logs in S3", () => {
+  it("sends logs to the environment's S3 folder with no stored connection, and writes the IAM policy beside the secrets policy", () => {
+    const prod = objectsOf(config, "prod");
+    const cfg = cfgOf(prod);
+    expect(option(cfg, "logging", "remote_logging")).toBe("True");
+    expect(option(cfg, "logging", "remote_base_log_folder")).toBe("s3://acme-airflow-logs/prod");
+    expect(cfg).not.toContain("remote_log_conn_id");
+    expect(option(cfgOf(objectsOf(config, "dev")), "logging", "remote_logging")).toBe("False");
+    const env = find(prod, "Deployment", "airflow-triggerer").spec.template.spec.containers[0].env;
+    expect(env).toContainEqual({ name: "AWS_DEFAULT_REGION", value: "sa-east-1" });
+    const readme = renderAll(generate(config)).get("secrets/prod/README.md")!;
+    expect(readme).toContain("## IAM policy for task logs in S3");
+    expect(readme).toContain('"Resource": "arn:aws:s3:::acme-airflow-logs/prod/*"');
+    expect(readme).toContain("arn:aws:iam::123456789012:role/airflow-prod-tasks");
+    expect(renderAll(generate(config)).get("secrets/dev/README.md")).not.toContain("task logs in S3");
+  });
+
+  it("refuses user settings for remote logging: they follow storage.logs", () => {
+    expect(problems((d) => (d.airflow.config.logging = { remote_logging: true }))).toEqual([
+      expect.stringMatching(/airflow\.config\.logging\.remote_logging: is set by the generator/),
+    ]);
+  });
+
+  it("may drop the EFS log volume when logs go to S3, and never without S3", () => {
+    const noVolume = configWith((d) => (d.environments.prod.storage.logs.volume = false));
+    const prod = objectsOf(noVolume, "prod");
+    expect(find(prod, "PersistentVolumeClaim", "airflow-logs")).toBeUndefined();
+    expect(find(prod, "Deployment", "airflow-scheduler").spec.template.spec.volumes.find((v: any) => v.name === "logs").emptyDir).toBeDefined();
+    expect(option(cfgOf(prod), "logging", "delete_local_logs")).toBe("True");
+    expect(find(objectsOf(noVolume, "dev"), "PersistentVolumeClaim", "airflow-logs")).toBeDefined();
+    expect(problems((d) => (d.environments.dev.storage.logs.volume = false))).toEqual([
+      expect.stringMatching(/environments\.dev\.storage\.logs\.volume: is false without storage\.logs\.s3BaseFolder/),
+    ]);
   });
 });

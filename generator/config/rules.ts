@@ -148,6 +148,22 @@ export const vpcCidrsAreSet: Rule = (config) =>
             'which the NetworkPolicy must admit, e.g. ["10.0.0.0/16"]',
         }));
 
+/** Without the shared volume, logs survive a deleted task pod only in S3. */
+export const logVolumeOffNeedsS3: Rule = (config) =>
+  Object.keys(config.environments).flatMap((name) => {
+    const env = config.environments[name]!;
+    const volume = env.storage?.logs?.volume ?? config.storage.logs.volume;
+    const s3 = env.storage?.logs?.s3BaseFolder ?? config.storage.logs.s3BaseFolder;
+    if (volume || s3) return [];
+    const own = env.storage?.logs?.volume !== undefined;
+    return [
+      {
+        path: joinPath([...(own ? ["environments", name] : []), "storage", "logs", "volume"]),
+        message: `is false without storage.logs.s3BaseFolder${own ? "" : ` (environment ${name})`}: task logs would vanish with their pods`,
+      },
+    ];
+  });
+
 export const RULES: readonly Rule[] = [
   airflowConfigOptionsExist,
   airflowConfigLeavesSecretsAndManagedOptionsAlone,
@@ -157,6 +173,7 @@ export const RULES: readonly Rule[] = [
   argocdDestinationIsServerOrName,
   adminUserNeedsFab,
   vpcCidrsAreSet,
+  logVolumeOffNeedsS3,
   ...ENVIRONMENT_RULES,
 ];
 

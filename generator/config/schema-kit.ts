@@ -50,6 +50,7 @@ export const PATTERNS = {
   ianaTimeZone: ["^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", "must be an IANA time zone name such as America/Sao_Paulo or UTC"],
   airflowUsername: ["^[A-Za-z0-9_.@-]{1,64}$", "must be a login of letters, digits, '_', '.', '@' and '-', at most 64 characters"],
   email: ["^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$", "must be an e-mail address like admin@example.com"],
+  s3Folder: ["^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9_.{}/-]*)?$", "must be an S3 folder like s3://acme-airflow-logs/{env}"],
   cronSchedule: ["^(\\S+\\s+){4}\\S+$", "must be a five-field cron schedule such as 30 */6 * * *"],
 } as const satisfies Record<string, readonly [string, string]>;
 

@@ -158,8 +158,26 @@ const Storage = Type.Object(
       { ...closed, description: "The shared DAG volume (ReadWriteMany).", default: {} },
     ),
     logs: Type.Object(
-      { size: Quantity("Requested size of the log volume (EFS is elastic; Kubernetes requires a number).", "100Gi") },
-      { ...closed, description: "The shared task-log volume (ReadWriteMany).", default: {} },
+      {
+        size: Quantity("Requested size of the log volume (EFS is elastic; Kubernetes requires a number).", "100Gi"),
+        s3BaseFolder: Type.Optional(
+          Type.String({
+            pattern: P.s3Folder,
+            description:
+              "Send task logs to S3 ([logging] remote_logging) under this folder; {env} is replaced by the environment name. " +
+              "Pods write with their IAM role (IRSA or Pod Identity) through a connection without keys; the environment's " +
+              "secrets README lists the IAM policy.",
+            examples: ["s3://acme-airflow-logs/{env}"],
+          }),
+        ),
+        volume: Type.Boolean({
+          description:
+            "Keep the shared EFS log volume. With s3BaseFolder it may be turned off: each pod then logs to a scratch volume " +
+            "and uploads to S3, and the api-server reads logs from S3.",
+          default: true,
+        }),
+      },
+      { ...closed, description: "Task logs: the shared log volume (ReadWriteMany) and, optionally, S3.", default: {} },
     ),
   },
   { ...closed, required: ["efs"], description: "Shared volumes for DAGs and task logs." },
@@ -242,6 +260,13 @@ const Secrets = Type.Object(
       pattern: P.duration,
       description: "How often the External Secrets Operator re-reads each parameter (each read is an SSM API call).",
       default: "1h",
+    }),
+    reloadOnChange: Type.Boolean({
+      description:
+        "Restart the pods that read a Secret when the operator refreshes it with a new value, through Stakater Reloader " +
+        "(secret.reloader.stakater.com/reload on each Deployment; install Reloader with reloadStrategy annotations). " +
+        "A rotated parameter then reaches every pod within refreshInterval plus one rollout.",
+      default: false,
     }),
     parameters: Type.Object(
       {

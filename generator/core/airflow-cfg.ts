@@ -37,6 +37,9 @@ export const MANAGED_AIRFLOW_OPTIONS: ReadonlyMap<string, string> = new Map([
   ["kubernetes_executor.multi_namespace_mode", "the RBAC is namespaced"],
   ["logging.base_log_folder", "it must match where the log volume is mounted"],
   ["logging.trigger_log_server_port", "the NetworkPolicies open this port"],
+  ["logging.remote_logging", "it follows storage.logs.s3BaseFolder"],
+  ["logging.remote_base_log_folder", "it is storage.logs.s3BaseFolder"],
+  ["logging.remote_log_conn_id", "logs reach S3 with the pods' IAM roles, through no stored connection"],
   ["metrics.statsd_on", "metrics go to the bundled statsd exporter"],
   ["metrics.statsd_host", "metrics go to the bundled statsd exporter"],
   ["metrics.statsd_port", "metrics go to the bundled statsd exporter"],
@@ -79,11 +82,36 @@ function managedOptions(config: Target): Sections {
       multi_namespace_mode: false,
     },
     logging: {
+      ...remoteLogging(config),
       base_log_folder: LOGS_MOUNT,
       trigger_log_server_port: TRIGGERER_LOG_PORT,
     },
     metrics: { statsd_on: true, statsd_host: n.statsdService, statsd_port: STATSD_INGEST_PORT },
     api: { host: "0.0.0.0", port: API_SERVER_PORT, ...(apiBaseUrl(config) ? { base_url: apiBaseUrl(config)! } : {}) },
+  };
+}
+
+/** The S3 folder of this build's task logs, when they go to S3. */
+export function s3LogFolder(config: Target): string | undefined {
+  const folder = config.storage.logs.s3BaseFolder;
+  if (!folder) return undefined;
+  // The base belongs to no environment: a per-environment folder is set by each overlay.
+  if (!config.environment) return folder.includes("{env}") ? undefined : folder;
+  return folder.replaceAll("{env}", config.environment.name);
+}
+
+/**
+ * Remote logging to S3 with the pod's own IAM identity: `remote_log_conn_id` stays at its empty default,
+ * so the Amazon provider uses the default AWS credential chain (IRSA or Pod Identity) and no key is stored.
+ */
+function remoteLogging(config: Target): Sections[string] {
+  const folder = s3LogFolder(config);
+  if (!folder) return { remote_logging: false };
+  return {
+    remote_logging: true,
+    remote_base_log_folder: folder,
+    // Without the shared volume the local copy is scratch space; with it, keep it for the api-server.
+    delete_local_logs: !config.storage.logs.volume,
   };
 }
 
@@ -111,7 +139,7 @@ const DEFAULT_OPTIONS: Sections = {
   dag_processor: { dag_file_processor_timeout: 180 },
   // Failed pods stay for debugging until the failed-pod-cleanup CronJob removes them.
   kubernetes_executor: { delete_worker_pods: true, delete_worker_pods_on_failure: false, worker_pods_creation_batch_size: 16 },
-  logging: { colored_console_log: false, remote_logging: false },
+  logging: { colored_console_log: false },
   metrics: { statsd_prefix: "airflow" },
   api: { expose_config: false },
   fab: { enable_proxy_fix: true },

@@ -48,7 +48,7 @@ const CRON_POD_ASPECTS: readonly Aspect[] = POD_ASPECTS.map(({ name, paths }) =>
 
 /** The aspects an environment may change, by kind. Any other difference is a generator bug. */
 const ASPECTS_BY_KIND: Readonly<Record<string, readonly Aspect[]>> = {
-  Deployment: [{ name: "replicas", paths: [["spec", "replicas"]] }, ...POD_ASPECTS],
+  Deployment: [{ name: "replicas", paths: [["spec", "replicas"]] }, { name: "annotations", paths: [["metadata", "annotations"]] }, ...POD_ASPECTS],
   Job: POD_ASPECTS,
   CronJob: [{ name: "schedule", paths: [["spec", "schedule"]] }, ...CRON_POD_ASPECTS],
   ServiceAccount: [

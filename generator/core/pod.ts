@@ -75,6 +75,8 @@ export function airflowEnv(config: Target, secrets: readonly SecretUse[]): IEnvV
   const refs = airflowSecrets(config);
   return [
     { name: "AIRFLOW_HOME", value: AIRFLOW_HOME },
+    // The S3 client of remote logging finds the region here; credentials come from the pod's IAM role.
+    ...(config.storage.logs.s3BaseFolder ? [{ name: "AWS_DEFAULT_REGION", value: config.aws.region }] : []),
     ...secrets.map((id) => ({
       name: refs[id].env,
       valueFrom: { secretKeyRef: { name: refs[id].secretName, key: refs[id].key } },
@@ -96,7 +98,7 @@ export function airflowVolumes(config: Target, withDags: boolean): IVolume[] {
   return [
     configVolume(config),
     ...(withDags ? [claimVolume(VOLUME.dags, n.dagsClaim, true)] : []),
-    claimVolume(VOLUME.logs, n.logsClaim),
+    config.storage.logs.volume ? claimVolume(VOLUME.logs, n.logsClaim) : { name: VOLUME.logs, emptyDir: { sizeLimit: "2Gi" } },
   ];
 }
 

@@ -4,6 +4,7 @@
  */
 import { names } from "./names.js";
 import { adminUserSecret } from "./secret-refs.js";
+import { s3LogFolder } from "./airflow-cfg.js";
 import { secretSpecs, type SecretParameter } from "./secrets.js";
 import type { Target } from "./target.js";
 
@@ -17,6 +18,7 @@ export function secretsReadme(config: Target): string {
   const podIdentity = iam?.mode === "podIdentity";
   const fernet = parameters.find((p) => p.secretName === `${config.name}-fernet-key`)!;
   const admin = parameters.find((p) => p.secretName === adminUserSecret(config).secretName);
+  const reload = config.secrets.reloadOnChange;
   const lines = [
     `# Secrets of the ${env} environment`,
     "",
@@ -56,6 +58,7 @@ export function secretsReadme(config: Target): string {
     "",
     "`kms:Decrypt` is needed when the parameters are encrypted with a customer-managed KMS key; the condition limits it to reads through SSM.",
     "",
+    ...(s3LogFolder(config) ? taskLogsSection(config, s3LogFolder(config)!) : []),
     "## Rotating the Fernet key",
     "",
     "Airflow decrypts with every key of a comma-separated list and encrypts with the first, so a rotation never breaks stored connections:",
@@ -63,14 +66,61 @@ export function secretsReadme(config: Target): string {
     `1. Generate a new key and set \`${fernet.parameter}\` to \`<new-key>,<old-key>\`.`,
     `2. Let the operator refresh the Secret (every ${config.secrets.refreshInterval}, or at once:`,
     `   \`kubectl -n ${n.namespace} annotate externalsecret ${fernet.secretName} force-sync=$(date +%s) --overwrite\`).`,
-    `3. Restart the Airflow pods so every process holds both keys: \`kubectl -n ${n.namespace} rollout restart deployment -l app.kubernetes.io/instance=${config.name}\`.`,
+    reload
+      ? `3. Wait for the pods to restart: Stakater Reloader rolls every Deployment that reads the Secret as soon as it changes (\`kubectl -n ${n.namespace} rollout status deployment -l app.kubernetes.io/instance=${config.name}\`).`
+      : `3. Restart the Airflow pods so every process holds both keys: \`kubectl -n ${n.namespace} rollout restart deployment -l app.kubernetes.io/instance=${config.name}\`.`,
     `4. Re-encrypt the stored secrets with the new key: \`kubectl -n ${n.namespace} exec deploy/${n.component("scheduler")} -- airflow rotate-fernet-key\`.`,
-    `5. Set \`${fernet.parameter}\` to \`<new-key>\` alone, refresh and restart again.`,
+    `5. Set \`${fernet.parameter}\` to \`<new-key>\` alone, refresh${reload ? " and wait for the rollout" : " and restart"} again.`,
     "",
-    "Pods roll by themselves when a parameter *name* changes (a checksum of the ExternalSecrets is on every pod); a new *value*",
-    "under the same name needs the restart of step 3.",
+    "Pods roll by themselves when a parameter *name* changes (a checksum of the ExternalSecrets is on every pod).",
+    reload
+      ? `A new *value* under the same name reaches every pod within ${config.secrets.refreshInterval} (the refresh interval) plus one rollout: each Deployment names the Secrets it reads in \`secret.reloader.stakater.com/reload\`, and Stakater Reloader (installed with \`reloadStrategy: annotations\`, so Argo CD sees no drift) restarts it when one changes. Jobs and CronJobs read the value at their next run.`
+      : "A new *value* under the same name needs the restart of step 3 (or `secrets.reloadOnChange: true` with Stakater Reloader installed).",
   ];
   return lines.join("\n");
+}
+
+function taskLogsSection(config: Target, folder: string): string[] {
+  const iam = config.environment?.iam;
+  const roles = iam?.roles ?? {};
+  const holders = (["worker", "triggerer", "apiServer", "scheduler", "dagProcessor"] as const).map((key) => roles[key] ?? `<${key}-role-arn>`);
+  return [
+    "## IAM policy for task logs in S3",
+    "",
+    `Task logs go to \`${folder}\` with each pod's own IAM identity (no connection, no keys). Task pods and the triggerer write,`,
+    "the api-server reads, the scheduler and dag-processor upload their own task-related logs.",
+    iam?.mode === "podIdentity"
+      ? "With EKS Pod Identity, attach this policy to the roles associated with the ServiceAccounts of the worker, triggerer, api-server, scheduler and dag-processor."
+      : `With IRSA, attach this policy to ${holders.map((r) => `\`${r}\``).join(", ")} (\`iam.roles\`: worker, triggerer, apiServer, scheduler, dagProcessor).`,
+    "",
+    "```json",
+    JSON.stringify(s3LogsPolicy(folder), null, 2),
+    "```",
+    "",
+  ];
+}
+
+export function s3LogsPolicy(folder: string) {
+  const [bucket, ...rest] = folder.replace(/^s3:\/\//, "").split("/");
+  const prefix = rest.filter(Boolean).join("/");
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Sid: "ReadWriteTaskLogs",
+        Effect: "Allow",
+        Action: ["s3:GetObject", "s3:PutObject"],
+        Resource: `arn:aws:s3:::${bucket}/${prefix ? `${prefix}/` : ""}*`,
+      },
+      {
+        Sid: "ListTaskLogs",
+        Effect: "Allow",
+        Action: "s3:ListBucket",
+        Resource: `arn:aws:s3:::${bucket}`,
+        ...(prefix ? { Condition: { StringLike: { "s3:prefix": [`${prefix}/*`] } } } : {}),
+      },
+    ],
+  };
 }
 
 function adminUserSection(config: Target, admin: SecretParameter): string[] {

@@ -12,6 +12,7 @@ import { labels, selectorLabels } from "./labels.js";
 import { names, type Component } from "./names.js";
 import { controlPlanePlacement } from "./placement.js";
 import { autoscalingOf, mayRunSeveral } from "./target.js";
+import { airflowSecrets } from "./secret-refs.js";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
 import { AIRFLOW_POD_UID, SECRETS_READ_BY, type SecretReader, airflowContainer, airflowVolumes, podSecurityContext, waitForMigrations } from "./pod.js";
 
@@ -37,6 +38,9 @@ export interface AirflowDeploymentSpec {
   extraEnv?: IEnvVar[];
 }
 
+/** Stakater Reloader restarts a Deployment when one of the Secrets listed here changes. */
+export const RELOADER_ANNOTATION = "secret.reloader.stakater.com/reload";
+
 /**
  * A Deployment of one control-plane component: its name, labels, selector, ServiceAccount and
  * PriorityClass all follow from the component; the caller gives the pod's contents.
@@ -46,6 +50,8 @@ export function componentDeployment(
   component: Component,
   spec: {
     replicas: number;
+    /** Secrets whose new values should restart the pods (with secrets.reloadOnChange). */
+    reloadSecrets?: readonly string[];
     strategy?: IDeploymentStrategy;
     podAnnotations?: Record<string, string>;
     pod: Omit<IPodSpec, "serviceAccountName" | "priorityClassName" | "affinity" | "topologySpreadConstraints">;
@@ -56,7 +62,14 @@ export function componentDeployment(
   const autoscaled = autoscalingOf(config, component) !== undefined;
   const placement = controlPlanePlacement(config, component, mayRunSeveral(config, component, spec.replicas));
   return new Deployment({
-    metadata: { name: n.component(component), namespace: n.namespace, labels: labels(config, component) },
+    metadata: {
+      name: n.component(component),
+      namespace: n.namespace,
+      labels: labels(config, component),
+      ...(config.secrets.reloadOnChange && spec.reloadSecrets?.length
+        ? { annotations: { [RELOADER_ANNOTATION]: [...spec.reloadSecrets].sort().join(",") } }
+        : {}),
+    },
     spec: {
       ...(autoscaled ? {} : { replicas: spec.replicas }),
       revisionHistoryLimit: 5,
@@ -101,6 +114,7 @@ export function airflowDeployment(config: Target, spec: AirflowDeploymentSpec): 
     volumeMounts: [...volumeMounts, ...(spec.extraMounts ?? [])],
   };
   return componentDeployment(config, spec.component, {
+    reloadSecrets: SECRETS_READ_BY[spec.component].map((id) => airflowSecrets(config)[id].secretName),
     replicas: spec.replicas,
     ...(spec.strategy ? { strategy: spec.strategy } : {}),
     podAnnotations: {

@@ -107,6 +107,7 @@ export function dagSync(config: Target, ctx: BaseContext): Manifest[] {
 
   const deployment = componentDeployment(config, "dag-sync", {
     replicas: 1,
+    reloadSecrets: gitSync.auth === "none" ? [] : [creds.secretName],
     // Never two writers on the DAG volume, even during a rollout.
     strategy: { type: "Recreate" },
     ...(Object.keys(ctx.dagSyncPodAnnotations).length > 0 ? { podAnnotations: ctx.dagSyncPodAnnotations } : {}),

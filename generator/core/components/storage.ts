@@ -40,6 +40,6 @@ export function storage(config: Target): Manifest[] {
   return [
     { component: "efs", object: toKubeObject(storageClass) },
     { component: "dags", object: toKubeObject(claim(n.dagsClaim, config.storage.dags.size)) },
-    { component: "logs", object: toKubeObject(claim(n.logsClaim, config.storage.logs.size)) },
+    ...(config.storage.logs.volume ? [{ component: "logs", object: toKubeObject(claim(n.logsClaim, config.storage.logs.size)) }] : []),
   ];
 }
