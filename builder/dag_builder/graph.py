@@ -38,7 +38,7 @@ def plan_dags(inputs: Inputs) -> tuple[list[DagPlan], list[Problem]]:
         for dep in spec.depends_on:
             writer = writers.get(dep.table)
             if writer is None:
-                if dep.table not in sources:
+                if dep.table not in sources and dep.table not in inputs.broken_tables:
                     problems.append(Problem(spec.file, dep.line, "depends_on",
                                             f'unknown table "{dep.table}": no task writes it and no sources.yaml declares it'
                                             f"{did_you_mean(dep.table, known_tables)}"))

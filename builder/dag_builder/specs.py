@@ -62,6 +62,8 @@ class Inputs:
     specs: list[Spec] = field(default_factory=list)
     sources: list[Source] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
+    #: Tables of specs that have problems of their own: reading them is not a second problem.
+    broken_tables: set[str] = field(default_factory=set)
 
 
 def input_files(root: Path) -> list[Path]:
@@ -85,8 +87,10 @@ def load_inputs(root: Path, settings: Settings) -> Inputs:
             inputs.sources.extend(_sources(node, name, inputs.problems))
         else:
             spec = _spec(node, name, path, real_root, settings, inputs.problems)
-            if spec is not None:
+            if isinstance(spec, Spec):
                 inputs.specs.append(spec)
+            elif spec is not None:
+                inputs.broken_tables.add(spec)
     return inputs
 
 
@@ -143,7 +147,8 @@ def _is_table(value: Any) -> bool:
     return isinstance(value, str) and value != "" and not any(c.isspace() for c in value)
 
 
-def _spec(node: yaml.Node, name: str, path: Path, real_root: Path, settings: Settings, problems: list[Problem]) -> Spec | None:
+def _spec(node: yaml.Node, name: str, path: Path, real_root: Path, settings: Settings, problems: list[Problem]) -> Spec | str | None:
+    """The spec, or for a spec with problems the table it would write (when that is known)."""
     if not isinstance(node, yaml.MappingNode):
         problems.append(Problem(name, _line(node), "", "a task spec must be a mapping with id, sql and depends_on"))
         return None
@@ -195,7 +200,8 @@ def _spec(node: yaml.Node, name: str, path: Path, real_root: Path, settings: Set
     depends_on = _dependencies(nodes.get("depends_on"), lines.get("depends_on"), bad)
     sql_file, query = _query(text("sql"), lines.get("sql", 0), path, real_root, bad)
     if len(problems) > count or task_id is None or sql_file is None or table is None or dag is None:
-        return None
+        raw_table = values.get("table", values.get("id"))
+        return raw_table if isinstance(raw_table, str) and raw_table else None
     return Spec(
         file=name,
         id=task_id,

@@ -23,6 +23,9 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ["AIRFLOW_HOME"] = home
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
     os.environ.setdefault("AIRFLOW__CORE__UNIT_TEST_MODE", "True")
+    # Correctness, not speed, is tested here (bench.py measures parse time): a busy machine importing the
+    # Kubernetes provider for the first time must not hit the DagBag's 30 s default.
+    os.environ.setdefault("AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT", "600")
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

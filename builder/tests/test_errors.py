@@ -115,6 +115,11 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
         ['a.yaml:3 table: "raw.users" is declared as a source in sources.yaml:3, but this task writes it; remove one'],
     ),
     (
+        "the readers of a broken spec's table get no second problem",
+        {"a.yaml": "id: a b\nsql: q/a.sql\ntable: t\n", "b.yaml": "id: b\nsql: q/b.sql\ndepends_on: [t]\n"},
+        ['a.yaml:1 id: "a b" is not an id Airflow accepts: use letters, digits, "_", "-" and "." only'],
+    ),
+    (
         "a sources file of the wrong shape",
         {"sources.yaml": "tables: [raw.orders]\n"},
         ["sources.yaml:1 sources: must be a list of the table names no task writes", 'sources.yaml:1 tables: unknown field; a sources file has only "sources"'],
