@@ -199,7 +199,7 @@ def main() -> int:
     import airflow
 
     print(f"dag_builder benchmark: {arguments.tasks} specs, {len(reference[1])} edges, Airflow {airflow.__version__}, "
-          f"Python {sys.version.split()[0]}, {arguments.rounds} interleaved parse rounds")
+          f"Python {sys.version.split()[0]}, {arguments.rounds} interleaved parse rounds after one warm-up")
     print("")
     print("| measure | median | goal | result |")
     print("| --- | --- | --- | --- |")

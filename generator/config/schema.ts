@@ -169,9 +169,11 @@ const TaskSpecs = Type.Object(
   {
     ...closed,
     description:
-      "The built-in DAG builder: each YAML task spec synced by git-sync (id, sql, depends_on) becomes a task, run after " +
-      "the tasks writing the tables it reads; one DAG file per DAG. It runs in the environment's Airflow image, its source " +
-      "shipped in a ConfigMap. See builder/README.md for the spec format. Use either this or `builder`.",
+      "The built-in DAG builder: each YAML task spec synced by git-sync becomes a task, run after the tasks writing the " +
+      "tables it reads; one DAG file per DAG. A spec has `id` (task id), `sql` (its query file, relative to the spec) and " +
+      "`depends_on` (tables it reads), optionally `table` (the table it writes; default: its id), `dag`, `retries`, `pool`, " +
+      "`owner` and `conn_id`; tables no task writes are listed in a `sources.yaml`. The builder runs in the environment's " +
+      "Airflow image, its source shipped in a ConfigMap; see builder/README.md. Use either this or `builder`.",
     examples: [{ defaultDag: "warehouse", schedule: "0 4 * * *", connId: "warehouse" }],
   },
 );
