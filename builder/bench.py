@@ -163,7 +163,7 @@ def main() -> int:
             try:
                 from airflow.dag_processing.dagbag import DagBag
             except ImportError:
-                from airflow.models.dagbag import DagBag
+                from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
             import dagfactory  # noqa: F401 - imported before timing, like Airflow itself
         except ImportError as error:
             print(f"the parse benchmark needs Airflow and dag-factory: {error} (see builder/requirements-test.txt)", file=sys.stderr)

@@ -42,7 +42,11 @@ def main(argv: Sequence[str]) -> int:
             return EXIT_OK if result.ok else EXIT_PROBLEMS
         stop = _stop_on_signals()
         log(f"watching {arguments.source} every {settings.poll_seconds}s, writing DAGs to {arguments.output}")
-        watch(arguments.source, arguments.output, settings, log=log, sleep=lambda s: stop.wait(s), keep_going=lambda: not stop.is_set())
+
+        def sleep(seconds: float) -> None:
+            stop.wait(seconds)
+
+        watch(arguments.source, arguments.output, settings, log=log, sleep=sleep, keep_going=lambda: not stop.is_set())
         return EXIT_OK
     except ProblemsFound as problems:
         for problem in problems.problems:

@@ -25,11 +25,11 @@ def plan_dags(inputs: Inputs) -> tuple[list[DagPlan], list[Problem]]:
     specs = _unique_ids(inputs.specs, problems)
     writers = _writers(specs, problems)
     sources = _sources(inputs.sources)
-    for table, writer in sorted(writers.items()):
+    for table, written_by in sorted(writers.items()):
         if table in sources:
             source = sources[table]
             problems.append(
-                Problem(writer.file, writer.line("table" if "table" in writer.lines else "id"), "table",
+                Problem(written_by.file, written_by.line("table" if "table" in written_by.lines else "id"), "table",
                         f'"{table}" is declared as a source in {source.file}:{source.line}, but this task writes it; remove one')
             )
     upstream: dict[str, dict[str, Dependency]] = {s.id: {} for s in specs}

@@ -55,9 +55,11 @@ def load_settings(path: Path | None) -> Settings:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise ProblemsFound([Problem(name, 0, "", f"cannot read the settings file ({error.strerror})")]) from None
+    except yaml.MarkedYAMLError as error:
+        line = error.problem_mark.line + 1 if error.problem_mark else 0
+        raise ProblemsFound([Problem(name, line, "", f"not valid YAML: {error.problem or error}")]) from None
     except yaml.YAMLError as error:
-        line = error.problem_mark.line + 1 if getattr(error, "problem_mark", None) else 0
-        raise ProblemsFound([Problem(name, line, "", f"not valid YAML: {getattr(error, 'problem', error)}")]) from None
+        raise ProblemsFound([Problem(name, 0, "", f"not valid YAML: {error}")]) from None
     return settings_from(data if data is not None else {}, name)
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, TypeGuard
 
 import yaml
 
@@ -143,7 +143,7 @@ def _sources(node: yaml.Node, name: str, problems: list[Problem]) -> list[Source
     return found
 
 
-def _is_table(value: Any) -> bool:
+def _is_table(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and value != "" and not any(c.isspace() for c in value)
 
 

@@ -15,7 +15,7 @@ from .settings import Settings
 Fingerprint = tuple[str, tuple[tuple[str, int, int], ...]]
 
 
-def fingerprint(source: Path, extra: tuple[Path, ...] = ()) -> Fingerprint:
+def fingerprint(source: Path) -> Fingerprint:
     """Where `source` points and the path, size and modification time of every visible file below it."""
     entries: list[tuple[str, int, int]] = []
     for directory, folders, files in os.walk(source):
@@ -29,12 +29,6 @@ def fingerprint(source: Path, extra: tuple[Path, ...] = ()) -> Fingerprint:
             except FileNotFoundError:
                 continue
             entries.append((os.path.relpath(path, source), stat.st_size, stat.st_mtime_ns))
-    for path in extra:
-        try:
-            stat = os.stat(path)
-            entries.append((str(path), stat.st_size, stat.st_mtime_ns))
-        except FileNotFoundError:
-            entries.append((str(path), -1, -1))
     return os.path.realpath(source), tuple(entries)
 
 

@@ -44,7 +44,7 @@ def dagbag_class() -> type:
         try:
             from airflow.dag_processing.dagbag import DagBag
         except ImportError:
-            from airflow.models.dagbag import DagBag
+            from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
     except ImportError as error:
         if os.environ.get(WITHOUT_AIRFLOW) == "1":
             pytest.skip(f"Airflow is not installed and {WITHOUT_AIRFLOW}=1")

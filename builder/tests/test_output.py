@@ -8,7 +8,6 @@ from typing import Callable
 
 import pytest
 
-from dag_builder import write
 from dag_builder.build import build, render_sources
 from dag_builder.settings import DEFAULTS, settings_from
 from dag_builder.write import STATUS_FILE
@@ -69,7 +68,7 @@ def test_a_run_that_fails_while_writing_leaves_every_file_whole(
             raise OSError(28, "No space left on device")
         real_replace(src, dst)
 
-    monkeypatch.setattr(write.os, "replace", replace_then_fail)
+    monkeypatch.setattr(os, "replace", replace_then_fail)
     with pytest.raises(OSError):
         build(source, output, changed)
     after = _files(output)
@@ -79,7 +78,7 @@ def test_a_run_that_fails_while_writing_leaves_every_file_whole(
     # Files are replaced in name order: the first is new, the second (whose rename failed) is still the old one.
     assert after["other.py"] == expected_after["other.py"].encode() != before["other.py"]
     assert after["task_specs.py"] == before["task_specs.py"]
-    monkeypatch.setattr(write.os, "replace", real_replace)
+    monkeypatch.setattr(os, "replace", real_replace)
     assert build(source, output, changed).ok
     assert {n: c for n, c in _files(output).items() if n.endswith(".py")} == {n: t.encode() for n, t in expected_after.items()}
 

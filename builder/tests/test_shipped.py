@@ -17,7 +17,8 @@ from .conftest import EXAMPLE_SPECS, REPOSITORY
 
 
 def _documents(path: Path) -> dict[str, Any]:
-    return yaml.safe_load(path.read_text())
+    document: dict[str, Any] = yaml.safe_load(path.read_text())
+    return document
 
 
 def test_the_committed_configmap_runs_as_the_dag_sync_container_runs_it(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ def test_rebuilds_only_when_inputs_change_and_survives_a_bad_spec(tree: Callable
     settings = settings_from({"pollSeconds": 5}, "test")
     log: list[str] = []
     polls = iter(range(100))
-    edits: dict[int, Callable[[], None]] = {
+    edits: dict[int, Callable[[], object]] = {
         2: lambda: (source / "b.yaml").write_text("id: b\nsql: q/a.sql\ndepends_on: [a]\n"),
         4: lambda: (source / "b.yaml").write_text("id: b\nsql: q/a.sql\ndepends_on: [nope]\n"),
         6: lambda: (source / "b.yaml").unlink(),
