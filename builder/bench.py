@@ -25,6 +25,11 @@ from typing import Any, Callable
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+try:
+    import yaml  # noqa: F401 - the builder's one dependency
+except ImportError:
+    sys.exit(f"{sys.executable} has no PyYAML: run the benchmark with a Python that has builder/requirements-test.txt (BUILDER_PYTHON)")
+
 from dag_builder.build import build, render_sources  # noqa: E402
 from dag_builder.graph import plan_dags  # noqa: E402
 from dag_builder.settings import DEFAULTS  # noqa: E402
