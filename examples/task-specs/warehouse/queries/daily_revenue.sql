@@ -1,9 +1,7 @@
--- Revenue of the day by country and category, for the morning report.
+-- Revenue, units sold and new customers of the day, for the morning report.
 DELETE FROM reports.daily_revenue WHERE day = '{{ ds }}';
-INSERT INTO reports.daily_revenue (day, country, category, revenue)
-SELECT s.sold_on, c.country, s.category, sum(s.revenue)
-FROM marts.fct_product_sales s
-JOIN marts.fct_orders f ON f.order_date = s.sold_on
-JOIN marts.dim_customers c ON c.customer_id = f.customer_id
-WHERE s.sold_on = '{{ ds }}'
-GROUP BY s.sold_on, c.country, s.category;
+INSERT INTO reports.daily_revenue (day, revenue, units, new_customers)
+SELECT '{{ ds }}'::date,
+       coalesce((SELECT sum(revenue) FROM marts.fct_product_sales WHERE sold_on = '{{ ds }}'), 0),
+       coalesce((SELECT sum(units) FROM marts.fct_product_sales WHERE sold_on = '{{ ds }}'), 0),
+       (SELECT count(*) FROM marts.dim_customers WHERE first_order_on = '{{ ds }}');
