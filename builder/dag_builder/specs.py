@@ -66,24 +66,27 @@ class Inputs:
     broken_tables: set[str] = field(default_factory=set)
 
 
-def input_files(root: Path) -> list[Path]:
-    """Every YAML file below `root`, hidden folders and files skipped, in a stable order."""
-    found: list[Path] = []
-    for directory, folders, files in os.walk(root):
+def input_files(root: Path) -> list[tuple[str, str]]:
+    """(path, name relative to `root` with "/") of every YAML file below `root`, hidden ones skipped, in a stable order."""
+    found: list[tuple[str, str]] = []
+    top = os.fspath(root)
+    for directory, folders, files in os.walk(top):
         folders[:] = sorted(f for f in folders if not f.startswith("."))
-        found.extend(Path(directory, f) for f in sorted(files) if f.endswith(SPEC_SUFFIXES) and not f.startswith("."))
+        prefix = os.path.relpath(directory, top).replace(os.sep, "/")
+        for f in sorted(files):
+            if f.endswith(SPEC_SUFFIXES) and not f.startswith("."):
+                found.append((os.path.join(directory, f), f if prefix == "." else f"{prefix}/{f}"))
     return found
 
 
 def load_inputs(root: Path, settings: Settings) -> Inputs:
     inputs = Inputs()
-    real_root = Path(os.path.realpath(root))
-    for path in input_files(root):
-        name = path.relative_to(root).as_posix()
+    real_root = os.path.realpath(root)
+    for path, name in input_files(root):
         node = _compose(path, name, inputs.problems)
         if node is None:
             continue
-        if path.name in SOURCES_FILES:
+        if os.path.basename(path) in SOURCES_FILES:
             inputs.sources.extend(_sources(node, name, inputs.problems))
         else:
             spec = _spec(node, name, path, real_root, settings, inputs.problems)
@@ -94,9 +97,10 @@ def load_inputs(root: Path, settings: Settings) -> Inputs:
     return inputs
 
 
-def _compose(path: Path, name: str, problems: list[Problem]) -> yaml.Node | None:
+def _compose(path: str, name: str, problems: list[Problem]) -> yaml.Node | None:
     try:
-        text = path.read_text(encoding="utf-8")
+        with open(path, encoding="utf-8") as handle:
+            text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
         problems.append(Problem(name, 0, "", f"cannot read the file ({error})"))
         return None
@@ -114,7 +118,12 @@ def _compose(path: Path, name: str, problems: list[Problem]) -> yaml.Node | None
     return node
 
 
+_STR_TAG = "tag:yaml.org,2002:str"
+
+
 def _scalar(node: yaml.Node) -> Any:
+    if node.tag == _STR_TAG:
+        return node.value
     return yaml.constructor.SafeConstructor().construct_object(node, deep=True)
 
 
@@ -147,7 +156,7 @@ def _is_table(value: Any) -> TypeGuard[str]:
     return isinstance(value, str) and value != "" and not any(c.isspace() for c in value)
 
 
-def _spec(node: yaml.Node, name: str, path: Path, real_root: Path, settings: Settings, problems: list[Problem]) -> Spec | str | None:
+def _spec(node: yaml.Node, name: str, path: str, real_root: str, settings: Settings, problems: list[Problem]) -> Spec | str | None:
     """The spec, or for a spec with problems the table it would write (when that is known)."""
     if not isinstance(node, yaml.MappingNode):
         problems.append(Problem(name, _line(node), "", "a task spec must be a mapping with id, sql and depends_on"))
@@ -161,7 +170,10 @@ def _spec(node: yaml.Node, name: str, path: Path, real_root: Path, settings: Set
     lines: dict[str, int] = {"": _line(node)}
     nodes: dict[str, yaml.Node] = {}
     for key_node, value_node in node.value:
-        key = _scalar(key_node)
+        key = _scalar(key_node) if isinstance(key_node, yaml.ScalarNode) else None
+        if not isinstance(key, str):
+            bad("", _line(key_node), "field names are plain words such as id, sql and depends_on")
+            continue
         if key not in REQUIRED_FIELDS + OPTIONAL_FIELDS:
             bad(str(key), _line(key_node), f"unknown field{did_you_mean(str(key), REQUIRED_FIELDS + OPTIONAL_FIELDS)}")
             continue
@@ -173,7 +185,7 @@ def _spec(node: yaml.Node, name: str, path: Path, real_root: Path, settings: Set
         values[key] = _scalar(value_node) if isinstance(value_node, yaml.ScalarNode) else None
     for key in REQUIRED_FIELDS:
         if key not in lines:
-            bad(key, _line(node), "missing (every spec needs id, sql and depends_on)")
+            bad(key, _line(node), "missing (every spec needs id and sql)")
 
     def text(key: str) -> str | None:
         if key not in lines:
@@ -238,18 +250,20 @@ def _dependencies(node: yaml.Node | None, line: int | None, bad: Any) -> tuple[D
     return tuple(found)
 
 
-def _query(sql: str | None, line: int, spec_path: Path, real_root: Path, bad: Any) -> tuple[str | None, str]:
+def _query(sql: str | None, line: int, spec_path: str, real_root: str, bad: Any) -> tuple[str | None, str]:
     if sql is None:
         return None, ""
     if PurePosixPath(sql).is_absolute():
         bad("sql", line, f"{sql}: must be a path relative to the spec file")
         return None, ""
-    target = Path(os.path.realpath(spec_path.parent / sql))
-    if not target.is_relative_to(real_root):
+    target = os.path.realpath(os.path.join(os.path.dirname(spec_path), sql))
+    if not target.startswith(os.path.join(real_root, "")):
         bad("sql", line, f"{sql}: the SQL file must be inside the source folder")
         return None, ""
     try:
-        return target.relative_to(real_root).as_posix(), target.read_text(encoding="utf-8")
+        with open(target, encoding="utf-8") as handle:
+            query = handle.read()
+        return os.path.relpath(target, real_root).replace(os.sep, "/"), query
     except FileNotFoundError:
         bad("sql", line, f"{sql}: no such file{_nearby(target)}")
     except IsADirectoryError:
@@ -259,9 +273,10 @@ def _query(sql: str | None, line: int, spec_path: Path, real_root: Path, bad: An
     return None, ""
 
 
-def _nearby(missing: Path) -> str:
+def _nearby(missing: str) -> str:
+    folder = os.path.dirname(missing)
     try:
-        siblings = [p.name for p in missing.parent.iterdir() if p.is_file()]
+        siblings = [f for f in os.listdir(folder) if os.path.isfile(os.path.join(folder, f))]
     except OSError:
         return ""
-    return did_you_mean(missing.name, siblings)
+    return did_you_mean(os.path.basename(missing), siblings)

@@ -82,7 +82,7 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
     (
         "missing required fields",
         {"a.yaml": "depends_on: []\n"},
-        ["a.yaml:1 id: missing (every spec needs id, sql and depends_on)", "a.yaml:1 sql: missing (every spec needs id, sql and depends_on)"],
+        ["a.yaml:1 id: missing (every spec needs id and sql)", "a.yaml:1 sql: missing (every spec needs id and sql)"],
     ),
     (
         "wrong types",
@@ -97,6 +97,11 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
         "not YAML",
         {"a.yaml": "id: a\nsql: [q/a.sql\n"},
         ["a.yaml:3 : not valid YAML: did not find expected ',' or ']'"],
+    ),
+    (
+        "a key that is not a name",
+        {"a.yaml": "id: a\nsql: q/a.sql\n? [x]\n: 1\n"},
+        ["a.yaml:3 : field names are plain words such as id, sql and depends_on"],
     ),
     (
         "not a mapping",
