@@ -26,11 +26,11 @@ class BuildResult:
 
 def render_sources(source: Path, settings: Settings) -> tuple[dict[str, str], dict[str, int], list[Problem]]:
     """File name -> DAG file text for every DAG of the specs below `source`, or the problems found."""
+    if not source.is_dir():
+        return {}, {}, [Problem(str(source), 0, "", "the source folder does not exist (yet: git-sync may not have cloned it)")]
     inputs = load_inputs(source, settings)
     plans, problems = plan_dags(inputs)
     problems = sorted(set(inputs.problems + problems))
-    if not source.is_dir():
-        problems.append(Problem(str(source), 0, "", "the source folder does not exist"))
     if problems:
         return {}, {}, problems
     files = {dag_file_name(p.dag_id): render_dag(p, settings) for p in plans}

@@ -36,6 +36,12 @@ def test_spec_problems_exit_1_with_file_and_line(tmp_path: Path) -> None:
     assert "Traceback" not in done.stderr
 
 
+def test_a_missing_source_folder_exits_1(tmp_path: Path) -> None:
+    done = run("--source", str(tmp_path / "nowhere"), "--output", str(tmp_path / "dags"), "--once")
+    assert done.returncode == 1
+    assert f"{tmp_path / 'nowhere'}: the source folder does not exist" in done.stderr
+
+
 def test_bad_settings_exit_1(tmp_path: Path) -> None:
     settings = tmp_path / "settings.yaml"
     settings.write_text("operator: bash\n")
