@@ -5,6 +5,7 @@
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { loadConfig } from "./config/load.js";
+import { readBuilderSource } from "./builder-source.js";
 import { configJsonSchema, type Config } from "./config/schema.js";
 import { weekPlan } from "./core/schedule.js";
 import { resolveEnvironment } from "./core/target.js";
@@ -43,7 +44,8 @@ export class UserError extends Error {
 
 export async function desiredTree(configText: string, configName: string): Promise<Map<string, string>> {
   const config = loadConfig(configText, configName);
-  const files: GeneratedFile[] = [...generate(config), schemaFile(), ...docFiles(config)];
+  const builderSource = config.dags.taskSpecs ? readBuilderSource() : undefined;
+  const files: GeneratedFile[] = [...generate(config, builderSource), schemaFile(), ...docFiles(config)];
   return renderAll(files);
 }
 

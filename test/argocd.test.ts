@@ -7,15 +7,14 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { loadConfig } from "../generator/config/load.js";
 import { argocdManifests } from "../generator/core/argocd.js";
 import { SYNC_WAVE_ANNOTATION } from "../generator/core/sync-waves.js";
 import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
 import { validateWithModels } from "../generator/validate/models.js";
 import { schemaDirValidator } from "../generator/validate/schema-dir.js";
-import { ROOT, SHARED_SCHEMAS, exampleData, exampleText, hasSharedSchemas } from "./helpers.js";
+import { ROOT, SHARED_SCHEMAS, exampleData, exampleText, hasSharedSchemas, loadForCore } from "./helpers.js";
 
-const config = loadConfig(exampleText(), "airflow-gitops.yaml");
+const config = loadForCore(exampleText());
 const ENVIRONMENTS = Object.keys(config.environments);
 let argo: KubeDocument[];
 const builds = new Map<string, KubeDocument[]>();
@@ -165,7 +164,7 @@ describe("ApplicationSet mode", () => {
     const data = exampleData() as any;
     data.argocd.mode = "applicationSet";
     data.argocd.environments.prod = { name: "prod-cluster", revision: "release", automated: { prune: false, selfHeal: true } };
-    const objects = argocdManifests(loadConfig(stringify(data), "airflow-gitops.yaml")).map((m) => m.object as any);
+    const objects = argocdManifests(loadForCore(stringify(data))).map((m) => m.object as any);
     const set = objects.find((o) => o.kind === "ApplicationSet");
     expect(objects.filter((o) => o.kind === "Application").map((o) => o.spec.source.path)).toEqual(["argocd"]);
     expect(set.spec.generators[0].list.elements).toEqual([

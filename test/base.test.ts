@@ -235,7 +235,6 @@ describe("Airflow wiring", () => {
     expect(spec.securityContext.fsGroup).toBe(65533);
     const env = Object.fromEntries(spec.containers[0].env.map((e: any) => [e.name, e.value]));
     expect(env).toMatchObject({ GITSYNC_SSH_KNOWN_HOSTS: "true", GITSYNC_ROOT: "/git", GITSYNC_LINK: "repo" });
-    const builderEnv = Object.fromEntries(spec.containers[1].env.map((e: any) => [e.name, e.value]));
-    expect(builderEnv).toEqual({ DAG_SOURCES_DIR: "/git/repo/specs", DAGS_DIR: "/opt/airflow/dags" });
+    expect(spec.containers[1].command.slice(0, 5)).toEqual(["python3", "-m", "dag_builder", "--source", "/git/repo/specs"]);
   });
 });

@@ -99,7 +99,7 @@ describe("loadConfig", () => {
     [(d: any) => (d.airflow.image.tag = "latest"), 'airflow.image.tag: must be a pinned image tag (not latest), found "latest"'],
     [(d: any) => (d.environments = {}), "environments: must have at least 1 entry"],
     [(d: any) => (d.environments = { Prod: {} }), `environments.Prod: invalid name "Prod": must be lower-case letters`],
-    [(d: any) => (d.dags.builder.command = []), "dags.builder.command: must have at least 1 item(s)"],
+    [(d: any) => (d.dags.builder = { image: "acme/dag-builder:1.4.0", command: [] }), "dags.builder.command: must have at least 1 item(s)"],
     [(d: any) => (d.airflow.config.core.parallelism = { a: 1 }), "airflow.config.core.parallelism: must be string or number or boolean, found a mapping"],
   ])("rejects bad values (%#)", (change, expected) => {
     expect(problems(exampleWith(change)).join("\n")).toContain(expected);

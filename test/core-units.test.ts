@@ -43,8 +43,9 @@ describe("airflow.cfg", () => {
 
   it.each([
     [(d: any) => d, "/opt/airflow/dags"],
-    [(d: any) => delete d.dags.builder, "/opt/airflow/dags/repo/specs"],
-    [(d: any) => ((d.dags.gitSync.subPath = ""), delete d.dags.builder), "/opt/airflow/dags/repo"],
+    [(d: any) => ((d.dags.builder = { image: "acme/dag-builder:1.4.0", command: ["build"] }), delete d.dags.taskSpecs), "/opt/airflow/dags"],
+    [(d: any) => delete d.dags.taskSpecs, "/opt/airflow/dags/repo/specs"],
+    [(d: any) => ((d.dags.gitSync.subPath = ""), delete d.dags.taskSpecs), "/opt/airflow/dags/repo"],
   ])("puts dags_folder where the DAG files are (%#)", (change, expected) => {
     expect(dagsFolder(withData(change))).toBe(expected);
   });

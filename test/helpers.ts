@@ -3,6 +3,9 @@ import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 import { parse } from "yaml";
 import { main, type Io } from "../generator/cli.js";
+import { readBuilderSource } from "../generator/builder-source.js";
+import { loadConfig } from "../generator/config/load.js";
+import type { Config } from "../generator/config/schema.js";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 export const EXAMPLE_CONFIG = join(ROOT, "airflow-gitops.yaml");
@@ -16,6 +19,11 @@ export function exampleText(): string {
 
 export function exampleData(): Record<string, unknown> {
   return parse(exampleText()) as Record<string, unknown>;
+}
+
+/** A config as `gen` hands it to the core: loaded, with the built-in DAG builder's files attached. */
+export function loadForCore(text: string, fileName = "airflow-gitops.yaml"): Config {
+  return { ...loadConfig(text, fileName), builderSource: readBuilderSource() } as Config;
 }
 
 /** A fresh directory holding only the example config (and, optionally, a copy of the committed tree). */

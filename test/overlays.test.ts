@@ -7,7 +7,6 @@ import { readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { loadConfig } from "../generator/config/load.js";
 import type { Config } from "../generator/config/schema.js";
 import { buildManifests } from "../generator/core/base.js";
 import { generate } from "../generator/core/index.js";
@@ -15,9 +14,9 @@ import { canonicalJson as canonical } from "../generator/core/hash.js";
 import { secretsManifests } from "../generator/core/secrets.js";
 import { resolveEnvironment } from "../generator/core/target.js";
 import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
-import { ROOT, exampleText, runCli, tempProject } from "./helpers.js";
+import { ROOT, exampleText, loadForCore, runCli, tempProject } from "./helpers.js";
 
-const config: Config = loadConfig(exampleText(), "airflow-gitops.yaml");
+const config: Config = loadForCore(exampleText());
 const ENVIRONMENTS = Object.keys(config.environments);
 const builds = new Map<string, KubeDocument[]>();
 
@@ -233,7 +232,7 @@ describe("every override an environment may set", () => {
     try {
       const result = await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml")]);
       expect(result.code, result.err).toBe(0);
-      const config = loadConfig(text, "airflow-gitops.yaml");
+      const config = loadForCore(text);
       const target = resolveEnvironment(config, "prod");
       const expected = new Map([...buildManifests(target), ...secretsManifests(target)].map(({ object }) => [id(object), canonical(object)]));
       const built = kustomizeBuild(join(dir, "overlays", "prod")).map((o) => {

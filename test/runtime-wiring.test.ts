@@ -5,7 +5,7 @@
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { ConfigError, formatIssue } from "../generator/config/issues.js";
-import { loadConfig } from "../generator/config/load.js";
+import { loadForCore as loadConfig } from "./helpers.js";
 import type { Config } from "../generator/config/schema.js";
 import { buildManifests } from "../generator/core/base.js";
 import { resolveEnvironment } from "../generator/core/target.js";

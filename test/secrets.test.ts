@@ -7,7 +7,6 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { loadConfig } from "../generator/config/load.js";
 import type { Config } from "../generator/config/schema.js";
 import { buildManifests } from "../generator/core/base.js";
 import { generate } from "../generator/core/index.js";
@@ -15,9 +14,9 @@ import { databaseUrlTemplate, secretsManifests } from "../generator/core/secrets
 import { resolveEnvironment } from "../generator/core/target.js";
 import { renderAll } from "../generator/render/render.js";
 import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
-import { ROOT, exampleData, exampleText } from "./helpers.js";
+import { ROOT, exampleData, exampleText, loadForCore } from "./helpers.js";
 
-const config = loadConfig(exampleText(), "airflow-gitops.yaml");
+const config = loadForCore(exampleText());
 const ENVIRONMENTS = Object.keys(config.environments);
 const builds = new Map<string, KubeDocument[]>();
 
@@ -28,7 +27,7 @@ beforeAll(() => {
 function configWith(change: (d: any) => void): Config {
   const d = exampleData();
   change(d);
-  return loadConfig(stringify(d), "airflow-gitops.yaml");
+  return loadForCore(stringify(d));
 }
 
 /** Secret name -> keys the ExternalSecrets of a build produce (templated keys replace fetched ones). */

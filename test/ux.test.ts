@@ -229,7 +229,8 @@ describe("CI", () => {
       .map((l) => l.trim())
       .filter((l) => /^npm /.test(l));
     const workflow = parse(readFileSync(join(ROOT, ".github", "workflows", "ci.yml"), "utf8"));
-    const steps: string[] = workflow.jobs.ci.steps.flatMap((s: { run?: string }) => (s.run ? [s.run] : []));
+    // Installing a toolchain differs between the two; the npm steps must not.
+    const steps: string[] = workflow.jobs.ci.steps.flatMap((s: { run?: string }) => (s.run && /^npm /.test(s.run) ? [s.run] : []));
     // .ci/run adds --schemas when the strict schemas are beside the project; the workflow has none.
     expect(steps).toEqual(script.filter((l) => !l.includes("--schemas")));
     expect(Object.keys(workflow.on).sort()).toEqual(["pull_request", "push"]);

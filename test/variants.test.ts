@@ -36,7 +36,7 @@ describe("variants", () => {
       d.dags.gitSync.repository = "https://github.com/acme/dags.git";
       d.dags.gitSync.auth = "https";
       d.dags.gitSync.subPath = "";
-      delete d.dags.builder;
+      delete d.dags.taskSpecs;
     });
     expect(await problems(objects)).toEqual([]);
     const pod = dagSyncPod(objects);

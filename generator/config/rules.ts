@@ -164,6 +164,33 @@ export const logVolumeOffNeedsS3: Rule = (config) =>
     ];
   });
 
+export const oneDagBuilder: Rule = (config) =>
+  config.dags.taskSpecs && config.dags.builder
+    ? [{ path: "dags.builder", message: "use either the built-in builder (dags.taskSpecs) or a builder image (dags.builder), not both" }]
+    : [];
+
+export const podOperatorHasPod: Rule = (config) =>
+  config.dags.taskSpecs?.operator === "pod" && !config.dags.taskSpecs.pod
+    ? [{ path: "dags.taskSpecs.operator", message: 'operator "pod" needs dags.taskSpecs.pod with the image each task runs in' }]
+    : [];
+
+const POD_PLACEHOLDERS = ["sql_file", "task_id", "dag_id", "table", "conn_id"];
+
+export const podArgumentsUseKnownPlaceholders: Rule = (config) => {
+  const pod = config.dags.taskSpecs?.pod;
+  if (!pod) return [];
+  return (["command", "arguments"] as const).flatMap((key) =>
+    pod[key].flatMap((value, index): ConfigIssue[] =>
+      [...value.matchAll(/\{([^{}]*)\}/g)]
+        .filter(([, name]) => !POD_PLACEHOLDERS.includes(name!))
+        .map(([, name]) => ({
+          path: `dags.taskSpecs.pod.${key}[${index}]`,
+          message: `unknown placeholder {${name}}; known: ${POD_PLACEHOLDERS.map((p) => `{${p}}`).join(", ")}`,
+        })),
+    ),
+  );
+};
+
 export const RULES: readonly Rule[] = [
   airflowConfigOptionsExist,
   airflowConfigLeavesSecretsAndManagedOptionsAlone,
@@ -174,6 +201,9 @@ export const RULES: readonly Rule[] = [
   adminUserNeedsFab,
   vpcCidrsAreSet,
   logVolumeOffNeedsS3,
+  oneDagBuilder,
+  podOperatorHasPod,
+  podArgumentsUseKnownPlaceholders,
   ...ENVIRONMENT_RULES,
 ];
 

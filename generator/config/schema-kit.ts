@@ -47,6 +47,8 @@ export const PATTERNS = {
     "must be a Parameter Store name starting with '/', like /airflow/{env}/fernet-key ({env} becomes the environment name)",
   ],
   awsAccountId: ["^[0-9]{12}$", "must be a 12-digit AWS account id"],
+  airflowId: ["^[A-Za-z0-9_.-]{1,250}$", "must be an id Airflow accepts: letters, digits, '_', '-' and '.', at most 250"],
+  isoDate: ["^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$", "must be a date YYYY-MM-DD"],
   ianaTimeZone: ["^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", "must be an IANA time zone name such as America/Sao_Paulo or UTC"],
   airflowUsername: ["^[A-Za-z0-9_.@-]{1,64}$", "must be a login of letters, digits, '_', '.', '@' and '-', at most 64 characters"],
   email: ["^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$", "must be an e-mail address like admin@example.com"],

@@ -132,12 +132,81 @@ const Builder = Type.Object(
     ...closed,
     required: ["image", "command"],
     description:
-      "Optional DAG builder. Without it, git-sync writes straight to the DAG volume and Airflow reads the synced files.",
+      "Optional DAG builder of your own image (instead of the built-in `taskSpecs` builder). Without either, git-sync " +
+      "writes straight to the DAG volume and Airflow reads the synced files.",
+  },
+);
+
+const TaskSpecPod = Type.Object(
+  {
+    image: Type.String({
+      pattern: P.imageRef,
+      description: "Image each task runs in (a Spark or Hive client, for instance).",
+      examples: ["acme/spark-sql:3.5.1"],
+    }),
+    command: Type.Array(Type.String({ minLength: 1 }), {
+      description: "Command of the task container; empty keeps the image's entrypoint.",
+      default: [],
+    }),
+    arguments: Type.Array(Type.String(), {
+      description:
+        "Arguments of the task container, per task: {sql_file} (the query file's path relative to the spec folder), " +
+        "{task_id}, {dag_id}, {table} and {conn_id} are replaced.",
+      default: ["{sql_file}"],
+    }),
+    namespace: Type.Optional(
+      Type.String({ pattern: P.dnsLabel, description: "Namespace of the task pods (default: Airflow's namespace).", examples: ["data-jobs"] }),
+    ),
+  },
+  {
+    ...closed,
+    required: ["image"],
+    description: 'With operator "pod": the pod each task runs as (KubernetesPodOperator).',
+    examples: [{ image: "acme/spark-sql:3.5.1", command: ["spark-sql"], arguments: ["-f", "/specs/{sql_file}"] }],
+  },
+);
+
+const TaskSpecs = Type.Object(
+  {
+    defaultDag: Type.String({
+      pattern: P.airflowId,
+      description: "DAG of the specs that name no `dag`; one DAG file is written per DAG.",
+      default: "task_specs",
+    }),
+    schedule: Type.String({ minLength: 1, description: "Schedule of every task-spec DAG (cron or preset).", default: "@daily" }),
+    startDate: Type.String({ pattern: P.isoDate, description: "Start date of the DAGs (UTC); runs before it are never made.", default: "2024-01-01" }),
+    connId: Type.String({ minLength: 1, description: "Airflow connection the queries run on, unless a spec names its `conn_id`.", default: "warehouse" }),
+    retries: Type.Integer({ minimum: 0, description: "Retries of each task, unless its spec says otherwise.", default: 2 }),
+    owner: Type.String({ minLength: 1, description: "Owner of each task, unless its spec says otherwise.", default: "data" }),
+    operator: StringEnum(["sql", "pod"] as const, {
+      description:
+        "How a task runs: `sql` runs the query file with SQLExecuteQueryOperator (common.sql provider) on the connection; " +
+        "`pod` starts a pod per task (KubernetesPodOperator) as `pod` describes.",
+      default: "sql",
+    }),
+    pod: Type.Optional(TaskSpecPod),
+    tags: Type.Array(Type.String({ minLength: 1 }), { description: "Tags of the task-spec DAGs in the Airflow UI.", default: ["task-specs"] }),
+    pollSeconds: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      description: "How often the builder looks for changed specs; it rebuilds only when an input changed.",
+      default: 30,
+    }),
+  },
+  {
+    ...closed,
+    description:
+      "The built-in DAG builder: each YAML task spec synced by git-sync becomes a task, run after the tasks writing the " +
+      "tables it reads; one DAG file per DAG. A spec has `id` (task id), `sql` (its query file, relative to the spec) and " +
+      "`depends_on` (tables it reads), optionally `table` (the table it writes; default: its id), `dag`, `retries`, `pool`, " +
+      "`owner` and `conn_id`; tables no task writes are listed in a `sources.yaml`. The builder runs in the environment's " +
+      "Airflow image, its source shipped in a ConfigMap; see builder/README.md. Use either this or `builder`.",
+    examples: [{ defaultDag: "warehouse", schedule: "0 4 * * *", connId: "warehouse" }],
   },
 );
 
 const Dags = Type.Object(
-  { gitSync: GitSync, builder: Type.Optional(Builder) },
+  { gitSync: GitSync, taskSpecs: Type.Optional(TaskSpecs), builder: Type.Optional(Builder) },
   { ...closed, required: ["gitSync"], description: "Where DAGs come from." },
 );
 

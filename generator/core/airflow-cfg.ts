@@ -4,6 +4,7 @@
  */
 import type { Target } from "./target.js";
 import { names } from "./names.js";
+import { usesDagBuilder } from "./components/dag-builder.js";
 import {
   API_SERVER_PORT,
   DAGS_MOUNT,
@@ -49,7 +50,7 @@ export const MANAGED_AIRFLOW_OPTIONS: ReadonlyMap<string, string> = new Map([
 ]);
 
 export function dagsFolder(config: Target): string {
-  if (config.dags.builder) return DAGS_MOUNT;
+  if (usesDagBuilder(config)) return DAGS_MOUNT;
   const sub = config.dags.gitSync.subPath;
   return sub ? `${DAGS_MOUNT}/${GIT_LINK}/${sub}` : `${DAGS_MOUNT}/${GIT_LINK}`;
 }

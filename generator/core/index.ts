@@ -7,13 +7,15 @@ import { argocdLayer } from "./argocd.js";
 import { baseLayer } from "./base.js";
 import { overlayLayer } from "./overlay.js";
 import { secretsLayer } from "./secrets-layer.js";
-import { resolveEnvironment } from "./target.js";
+import { resolveEnvironment, type BuilderSource, type Target } from "./target.js";
 import type { GeneratedFile } from "./manifest.js";
 
 /** Top-level directories the generator owns completely: stale files in them are deleted. */
 export const OWNED_DIRS = ["base", "overlays", "secrets", "argocd"] as const;
 
-export function generate(config: Config): GeneratedFile[] {
+/** `builderSource` is required when the config uses the built-in DAG builder (dags.taskSpecs). */
+export function generate(shared: Config, builderSource?: BuilderSource): GeneratedFile[] {
+  const config: Target = builderSource ? { ...shared, builderSource } : shared;
   return [
     ...baseLayer(config),
     ...Object.keys(config.environments).flatMap((environment) => [
@@ -25,3 +27,4 @@ export function generate(config: Config): GeneratedFile[] {
 }
 
 export type { GeneratedFile } from "./manifest.js";
+export type { BuilderSource } from "./target.js";

@@ -32,6 +32,7 @@ export function names(config: Pick<Config, "name" | "namespace"> & { environment
     serviceAccount: (c: Component) => `${n}-${c}`,
     airflowConfigMap: `${n}-config`,
     statsdConfigMap: `${n}-statsd-mappings`,
+    dagBuilderConfigMap: `${n}-dag-builder`,
     apiServerService: `${n}-api-server`,
     statsdService: `${n}-statsd`,
     ingress: `${n}-api-server`,

@@ -11,7 +11,10 @@ export interface EnvironmentTarget {
   peakHours?: PeakHoursConfig;
 }
 
-export type Target = Config & { environment?: EnvironmentTarget };
+/** The built-in DAG builder's Python files (file name -> text), read by the caller: the core reads no files. */
+export type BuilderSource = Readonly<Record<string, string>>;
+
+export type Target = Config & { environment?: EnvironmentTarget; builderSource?: BuilderSource };
 
 const resolved = new WeakMap<Config, Map<string, Target>>();
 

@@ -1,6 +1,7 @@
 /**
- * git-sync copies the DAG sources to the shared DAG volume; with a builder, git-sync writes to a
- * scratch volume and the builder writes the DAG files. One replica, so one writer at a time.
+ * git-sync copies the DAG sources to the shared DAG volume; with a builder (the built-in one or an
+ * image of the user's), git-sync writes to a scratch volume and the builder writes the DAG files.
+ * One replica, so one writer at a time.
  */
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
@@ -12,7 +13,9 @@ import { names } from "../names.js";
 import { AIRFLOW_UID, DAGS_MOUNT, GIT_LINK, GIT_ROOT, GIT_SYNC_UID } from "../paths.js";
 import { claimVolume, containerSecurityContext, podSecurityContext, resources, VOLUME } from "../pod.js";
 import { gitCredentials } from "../secret-refs.js";
+import { checksum } from "../hash.js";
 import { componentDeployment } from "../workload.js";
+import { builtInBuilderContainer, dagBuilderConfigMap, usesDagBuilder } from "./dag-builder.js";
 import type { BaseContext, Manifest } from "./types.js";
 
 const SOURCES_VOLUME = "dag-sources";
@@ -25,8 +28,15 @@ export function dagSync(config: Target, ctx: BaseContext): Manifest[] {
   const n = names(config);
   const { gitSync, builder } = config.dags;
   const creds = gitCredentials(config);
+  const builderConfigMap = dagBuilderConfigMap(config);
   // Without a builder git-sync writes straight into the DAG volume; with one, into a scratch volume.
-  const gitVolume = builder ? SOURCES_VOLUME : VOLUME.dags;
+  const gitVolume = usesDagBuilder(config) ? SOURCES_VOLUME : VOLUME.dags;
+  const sourcesDir = [GIT_ROOT, GIT_LINK, gitSync.subPath].filter(Boolean).join("/");
+  const builderMounts: IVolumeMount[] = [
+    { name: SOURCES_VOLUME, mountPath: GIT_ROOT, readOnly: true },
+    { name: VOLUME.dags, mountPath: DAGS_MOUNT },
+  ];
+  const builderSecurityContext = containerSecurityContext({ runAsUser: AIRFLOW_UID, runAsGroup: 0 });
 
   const env: IEnvVar[] = [
     { name: "GITSYNC_REPO", value: gitSync.repository },
@@ -84,38 +94,44 @@ export function dagSync(config: Target, ctx: BaseContext): Manifest[] {
       volumeMounts: gitMounts,
     },
   ];
-  if (builder) {
+  if (builderConfigMap) {
+    const { container, volume } = builtInBuilderContainer(config, builderConfigMap, sourcesDir, builderMounts);
+    containers.push({ ...container, resources: resources(config.components.dagSync.builderResources), securityContext: builderSecurityContext });
+    volumes.push(volume);
+  } else if (builder) {
     containers.push({
       name: "dag-builder",
       image: builder.image,
       imagePullPolicy: "IfNotPresent",
       command: builder.command,
       env: [
-        { name: "DAG_SOURCES_DIR", value: [GIT_ROOT, GIT_LINK, gitSync.subPath].filter(Boolean).join("/") },
+        { name: "DAG_SOURCES_DIR", value: sourcesDir },
         { name: "DAGS_DIR", value: DAGS_MOUNT },
       ],
       resources: resources(config.components.dagSync.builderResources),
-      securityContext: containerSecurityContext({ runAsUser: AIRFLOW_UID, runAsGroup: 0 }),
-      volumeMounts: [
-        { name: SOURCES_VOLUME, mountPath: GIT_ROOT, readOnly: true },
-        { name: VOLUME.dags, mountPath: DAGS_MOUNT },
-      ],
+      securityContext: builderSecurityContext,
+      volumeMounts: builderMounts,
     });
-    volumes.push({ name: SOURCES_VOLUME, emptyDir: { sizeLimit: "1Gi" } });
   }
+  if (usesDagBuilder(config)) volumes.push({ name: SOURCES_VOLUME, emptyDir: { sizeLimit: "1Gi" } });
   volumes.push(claimVolume(VOLUME.dags, n.dagsClaim));
+  const podAnnotations = {
+    ...ctx.dagSyncPodAnnotations,
+    // A new builder or new settings roll the pod.
+    ...(builderConfigMap ? { "checksum/dag-builder": checksum(builderConfigMap.object.data) } : {}),
+  };
 
   const deployment = componentDeployment(config, "dag-sync", {
     replicas: 1,
     reloadSecrets: gitSync.auth === "none" ? [] : [creds.secretName],
     // Never two writers on the DAG volume, even during a rollout.
     strategy: { type: "Recreate" },
-    ...(Object.keys(ctx.dagSyncPodAnnotations).length > 0 ? { podAnnotations: ctx.dagSyncPodAnnotations } : {}),
+    ...(Object.keys(podAnnotations).length > 0 ? { podAnnotations } : {}),
     pod: {
       securityContext: podSecurityContext(GIT_SYNC_UID, GIT_SYNC_UID),
       containers,
       volumes: volumes.sort((a, b) => a.name.localeCompare(b.name)),
     },
   });
-  return [{ component: "dag-sync", object: toKubeObject(deployment) }];
+  return [...(builderConfigMap ? [builderConfigMap] : []), { component: "dag-sync", object: toKubeObject(deployment) }];
 }

@@ -1,0 +1,1 @@
+"""Turns YAML task specs into Airflow DAG files (see builder/README.md)."""
