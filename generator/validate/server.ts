@@ -157,17 +157,18 @@ class DryRunSession {
       request = dryRunRequest(object, namespaced, this.missingNamespaces, this.standIn);
       outcome = await this.attempt(request);
     }
-    if (outcome.kind === "already-exists" && request.method === "create" && !request.standIn) {
+    const own = object.metadata.namespace ?? this.standIn;
+    if (request.standIn) this.standIns.set(own, (this.standIns.get(own) ?? 0) + 1);
+    const name = `${target} ${object.kind}/${object.metadata.name}`;
+    if (outcome.kind === "already-exists" && request.method === "create" && !request.standIn && namespaced && own !== this.standIn) {
+      // An earlier sync's hook: Argo CD deletes it before creating it again, which a dry run cannot do.
       request = { ...request, body: { ...request.body, metadata: { ...request.body.metadata, namespace: this.standIn } }, standIn: this.standIn };
       outcome = await this.attempt(request);
-    }
-    if (request.standIn) {
-      const own = object.metadata.namespace ?? this.standIn;
-      this.standIns.set(own, (this.standIns.get(own) ?? 0) + 1);
+      if (outcome.kind !== "already-exists") this.notes.push(`${name}: a hook already in namespace ${own} (Argo CD recreates it); checked as a new object in namespace ${this.standIn}`);
     }
     if (outcome.kind === "accepted") return "accepted";
     if (outcome.kind === "already-exists") {
-      this.notes.push(`${target} ${object.kind}/${object.metadata.name}: a hook Argo CD recreates, already present in namespaces ${object.metadata.namespace} and ${this.standIn}; a dry run cannot delete it first, so it was not checked`);
+      this.notes.push(`${name}: a hook Argo CD recreates, already present where it could be checked; a dry run cannot delete it first, so it was not checked`);
       return "unchecked";
     }
     if (outcome.kind === "namespace-missing") throw new ClusterError(`namespace ${outcome.namespace} does not exist in the cluster`);
