@@ -98,6 +98,9 @@ async function chosenTargets(root: string, wanted?: readonly string[]): Promise<
   return targets;
 }
 
+/** Dry runs in flight at once: a remote cluster answers in tens of milliseconds, a build has about a hundred objects. */
+const CONCURRENT_REQUESTS = 8;
+
 /** The dry runs of one invocation, sharing what the cluster told: kinds it lacks, namespaces it lacks. */
 class DryRunSession {
   readonly missing = new Map<string, MissingKind>();
@@ -112,12 +115,26 @@ class DryRunSession {
   ) {}
 
   async checkBuild(target: string, objects: readonly KubeDocument[], sources: readonly SourceFile[]) {
+    const kinds = await Promise.all(objects.map((o) => this.call(() => this.api.lookupKind(o.apiVersion, o.kind))));
+    const scope = (i: number) => (kinds[i]!.served ? { namespaced: (kinds[i] as { namespaced: boolean }).namespaced } : undefined);
+    const outcomes: Awaited<ReturnType<DryRunSession["send"]>>[] = new Array(objects.length);
+    const send = async (i: number) => {
+      outcomes[i] = await this.send(objects[i]!, scope(i)!.namespaced, target);
+    };
+    const served = objects.map((_, i) => i).filter((i) => scope(i));
+    // The first object of each namespace goes alone, so a missing namespace is learnt once, not per object.
+    const firsts = new Map<string, number>();
+    for (const i of served) if (scope(i)!.namespaced && !firsts.has(objects[i]!.metadata.namespace ?? "")) firsts.set(objects[i]!.metadata.namespace ?? "", i);
+    for (const i of firsts.values()) await send(i);
+    const rest = served.filter((i) => outcomes[i] === undefined);
+    for (let from = 0; from < rest.length; from += CONCURRENT_REQUESTS) await Promise.all(rest.slice(from, from + CONCURRENT_REQUESTS).map(send));
+
     const problems: ServerProblem[] = [];
     let failed = 0;
     let unchecked = 0;
-    for (const object of objects) {
+    for (const [i, object] of objects.entries()) {
       const name = `${object.kind}/${object.metadata.name}`;
-      const kind = await this.call(() => this.api.lookupKind(object.apiVersion, object.kind));
+      const kind = kinds[i]!;
       if (!kind.served) {
         const key = `${object.apiVersion} ${object.kind}`;
         const entry = this.missing.get(key) ?? { apiVersion: object.apiVersion, kind: object.kind, groupMissing: kind.groupMissing, objects: [] };
@@ -126,7 +143,7 @@ class DryRunSession {
         unchecked++;
         continue;
       }
-      const outcome = await this.send(object, kind.namespaced, target);
+      const outcome = outcomes[i]!;
       if (outcome === "accepted") continue;
       if (outcome === "unchecked") {
         unchecked++;
