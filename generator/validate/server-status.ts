@@ -134,7 +134,7 @@ function findClosing(field: string, open: number): number {
   return field.length;
 }
 
-/** The Status inside a failed response body (JSON text or already parsed), or undefined when it is not one. */
+/** The Status inside a failed response body (JSON text or already parsed); a body that is not one becomes its text. */
 export function statusOf(body: unknown, code: number): ServerStatus {
   let parsed = body;
   if (typeof body === "string") {
