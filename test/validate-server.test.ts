@@ -150,15 +150,17 @@ describe("the files an object comes from", () => {
   const rendered = kustomizeBuild(join(ROOT, "overlays/prod"));
   const find = (name: string) => rendered.find((o) => o.kind === "Deployment" && o.metadata.name === name)!;
 
-  it("lists the resource and every patch of the object, the one defining the rejected field first", () => {
+  it("names the files that define the rejected field, the patch applied last first", () => {
     const apiServer = find("airflow-api-server");
     const containers = (apiServer.spec as any).template.spec.containers as { name: string }[];
     const index = containers.findIndex((c) => c.name === "api-server");
     const files = sourcesOf(apiServer, `/spec/template/spec/containers/${index}/resources/limits`, sources);
     expect(files[0]).toBe("overlays/prod/api-server-deployment-resources.yaml");
-    expect(files).toContain("base/api-server-deployment.yaml");
-    expect(files).toContain("overlays/prod/api-server-deployment-replicas.yaml");
-    expect(files.every((f) => f.startsWith("base/") || f.startsWith("overlays/prod/"))).toBe(true);
+    expect(files).toEqual(["overlays/prod/api-server-deployment-resources.yaml", "base/api-server-deployment.yaml"]);
+    const whole = sourcesOf(apiServer, "/", sources);
+    expect(whole[0]).toBe("base/api-server-deployment.yaml");
+    expect(whole).toContain("overlays/prod/api-server-deployment-replicas.yaml");
+    expect(whole.every((f) => f.startsWith("base/") || f.startsWith("overlays/prod/"))).toBe(true);
     expect(sourcesOf(apiServer, "/spec/replicas", sources)[0]).toBe("overlays/prod/api-server-deployment-replicas.yaml");
     expect(sourcesOf(find("airflow-scheduler"), `/spec/template/spec/containers/0/resources/limits`, sources)[0]).toBe("base/scheduler-deployment.yaml");
   });

@@ -35,8 +35,8 @@ export function kustomizationSources(root: string, dir: string, seen = new Set<s
 }
 
 /**
- * The files among `sources` that define the object of that kind and name, the one that defines the
- * most of `pointer` (the rejected field) first.
+ * The files among `sources` that define the object of that kind and name and, of them, those that
+ * define the most of `pointer` (the rejected field): the file to change.
  */
 export function sourcesOf(object: { kind: string; metadata: { name: string } }, pointer: string, sources: readonly SourceFile[]): string[] {
   const segments = pointer.split("/").slice(1).filter(Boolean).map((s) => s.replace(/~1/g, "/").replace(/~0/g, "~"));
@@ -47,8 +47,13 @@ export function sourcesOf(object: { kind: string; metadata: { name: string } }, 
     if (docs.length === 0) continue;
     scored.push({ file: source.file, depth: Math.max(...docs.map((d) => depthDefined(d, object, segments))), order });
   }
-  // On a tie the later file wins: patches apply after resources, an overlay's after its bases'.
-  return scored.sort((a, b) => b.depth - a.depth || b.order - a.order).map((s) => s.file);
+  const deepest = Math.max(...scored.map((s) => s.depth));
+  // For a field, the later file first: patches apply after resources, an overlay's after its bases'.
+  // For the whole object, the resource first.
+  return scored
+    .filter((s) => s.depth === deepest)
+    .sort((a, b) => (deepest > 0 ? b.order - a.order : a.order - b.order))
+    .map((s) => s.file);
 }
 
 /** How many leading segments of the path `doc` (a resource or patch) defines, matching list entries by name. */
