@@ -35,13 +35,26 @@ interface ApiResource {
 export class RawApi {
   private readonly discovery = new Map<string, ApiResource[]>();
 
-  constructor(private readonly kc: KubeConfig) {}
+  /** `impersonate`: act as that user (e.g. `system:serviceaccount:airflow:airflow-scheduler`), as RBAC sees it. */
+  constructor(
+    private readonly kc: KubeConfig,
+    private readonly impersonate?: string,
+  ) {}
+
+  as(user: string): RawApi {
+    return new RawApi(this.kc, user);
+  }
 
   async request<T = unknown>(method: string, path: string, body?: string, contentType = "application/json"): Promise<T> {
     const cluster = this.kc.getCurrentCluster();
     if (!cluster) throw new Error("the kubeconfig has no current cluster");
     const url = new URL(path, cluster.server);
-    const options: import("node:https").RequestOptions = { method, headers: { Accept: "application/json", ...(body === undefined ? {} : { "Content-Type": contentType }) } };
+    const options: import("node:https").RequestOptions = { method, headers: {
+        Accept: "application/json",
+        ...(body === undefined ? {} : { "Content-Type": contentType }),
+        ...(this.impersonate ? { "Impersonate-User": this.impersonate } : {}),
+      },
+    };
     await this.kc.applyToHTTPSOptions(options);
     return new Promise<T>((resolve, reject) => {
       const req = request(url, options, (res) => {

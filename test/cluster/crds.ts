@@ -39,24 +39,33 @@ export interface Crd {
   spec: Record<string, unknown>;
 }
 
-/** Where `go mod download` unpacked a module (downloading it once into the module cache). */
-export function moduleDir(module: string, version: string): string {
+/** Where `go mod download` unpacked each module (downloading it once into the module cache). */
+export function moduleDirs(modules: readonly { module: string; version: string }[]): Map<string, string> {
+  const args = modules.map(({ module, version }) => `${module}@${version}`);
   let out: string;
   try {
-    out = execFileSync("go", ["mod", "download", "-json", `${module}@${version}`], { cwd: tmpdir(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    out = execFileSync("go", ["mod", "download", "-json", ...args], { cwd: tmpdir(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
   } catch (error) {
-    const stdout = String((error as { stdout?: unknown }).stdout ?? "");
-    const detail = /"Error":\s*"([^"]*)"/.exec(stdout)?.[1] ?? String((error as { stderr?: unknown }).stderr ?? (error as Error).message);
-    throw new Error(`go mod download ${module}@${version}: ${detail}`);
+    out = String((error as { stdout?: unknown }).stdout ?? "");
+    if (!out.includes("{")) throw new Error(`go mod download ${args.join(" ")}: ${String((error as { stderr?: unknown }).stderr ?? (error as Error).message).trim()}`);
   }
-  const dir = (JSON.parse(out) as { Dir?: string }).Dir;
-  if (!dir) throw new Error(`go mod download ${module}@${version} reported no directory`);
-  return dir;
+  const dirs = new Map<string, string>();
+  for (const chunk of out.split(/\n(?=\{)/)) {
+    const info = JSON.parse(chunk) as { Path: string; Version: string; Dir?: string; Error?: string };
+    if (info.Error || !info.Dir) throw new Error(`go mod download ${info.Path}@${info.Version}: ${info.Error ?? "no directory reported"}`);
+    dirs.set(info.Path, info.Dir);
+  }
+  return dirs;
+}
+
+export function moduleDir(module: string, version: string): string {
+  return moduleDirs([{ module, version }]).get(module)!;
 }
 
 export function pinnedCrds(): Crd[] {
-  return CRD_SOURCES.flatMap(({ module, version, files }) => {
-    const dir = moduleDir(module, version);
+  const dirs = moduleDirs(CRD_SOURCES);
+  return CRD_SOURCES.flatMap(({ module, files }) => {
+    const dir = dirs.get(module)!;
     return files.flatMap((file) =>
       parseAllDocuments(readFileSync(join(dir, file), "utf8"))
         .map((d) => d.toJS() as Crd | null)
