@@ -4,6 +4,7 @@
  * The dry runs themselves run against a real control plane in test/e2e/validate-server.test.ts.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { createServer as createHttpServer } from "node:http";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -215,14 +216,14 @@ describe("validate --server user errors", () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** A kubeconfig whose one context points at `server`, with a token (never sent anywhere that answers). */
-  function kubeconfig(server: string): string {
+  function kubeconfig(server: string, skipTlsVerify = false): string {
     const file = join(dir, `kubeconfig-${Math.random().toString(36).slice(2)}`);
     writeFileSync(
       file,
       [
         "apiVersion: v1",
         "kind: Config",
-        "clusters: [{name: c, cluster: {server: " + JSON.stringify(server) + "}}]",
+        `clusters: [{name: c, cluster: {server: ${JSON.stringify(server)}, insecure-skip-tls-verify: ${skipTlsVerify}}}]`,
         "users: [{name: u, user: {token: t}}]",
         "contexts: [{name: local, context: {cluster: c, user: u}}]",
         "current-context: local",
@@ -255,6 +256,21 @@ describe("validate --server user errors", () => {
     expect(result.code).toBe(1);
     expect(result.err).toMatch(new RegExp(`^cannot reach the cluster of context local at https://127\\.0\\.0\\.1:${port}: .*ECONNREFUSED`));
     expect(result.err).not.toMatch(/\n/);
+  });
+
+  it("says in one line that the cluster refused the credentials", async () => {
+    const server = createHttpServer((_, response) => {
+      response.writeHead(401, { "content-type": "application/json" });
+      response.end(JSON.stringify({ kind: "Status", apiVersion: "v1", status: "Failure", message: "Unauthorized", reason: "Unauthorized", code: 401 }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    try {
+      const { port } = server.address() as { port: number };
+      const result = await runCli(["validate", "--dir", ROOT, "--server", "--kubeconfig", kubeconfig(`http://127.0.0.1:${port}`, true)]);
+      expect(result).toMatchObject({ code: 1, err: `the cluster of context local at http://127.0.0.1:${port}: the credentials were refused (401 Unauthorized)` });
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 
   it("refuses --context without --server, and --schemas with it", async () => {

@@ -87,7 +87,8 @@ export async function connect(target: ClusterTarget): Promise<Connected> {
   try {
     version = (await withTimeout(kc.makeApiClient(VersionApi).getCode(), `${cluster.server} did not answer within ${TIMEOUT_MS / 1000} s`)).gitVersion;
   } catch (error) {
-    throw new ClusterError(`cannot reach the cluster of context ${context} at ${cluster.server}: ${connectionProblem(error)}`);
+    const reached = error instanceof ApiException;
+    throw new ClusterError(`${reached ? "the cluster" : "cannot reach the cluster"} of context ${context} at ${cluster.server}: ${connectionProblem(error)}`);
   }
   return { api: kc.makeApiClient(DryRunApi), context, server: cluster.server, version };
 }
