@@ -116,15 +116,21 @@ class DryRunSession {
 
   async checkBuild(target: string, objects: readonly KubeDocument[], sources: readonly SourceFile[]) {
     const kinds = await Promise.all(objects.map((o) => this.call(() => this.api.lookupKind(o.apiVersion, o.kind))));
-    const scope = (i: number) => (kinds[i]!.served ? { namespaced: (kinds[i] as { namespaced: boolean }).namespaced } : undefined);
+    const namespaced = (i: number) => {
+      const kind = kinds[i]!;
+      return kind.served && kind.namespaced;
+    };
     const outcomes: Awaited<ReturnType<DryRunSession["send"]>>[] = new Array(objects.length);
     const send = async (i: number) => {
-      outcomes[i] = await this.send(objects[i]!, scope(i)!.namespaced, target);
+      outcomes[i] = await this.send(objects[i]!, namespaced(i), target);
     };
-    const served = objects.map((_, i) => i).filter((i) => scope(i));
+    const served = objects.map((_, i) => i).filter((i) => kinds[i]!.served);
     // The first object of each namespace goes alone, so a missing namespace is learnt once, not per object.
     const firsts = new Map<string, number>();
-    for (const i of served) if (scope(i)!.namespaced && !firsts.has(objects[i]!.metadata.namespace ?? "")) firsts.set(objects[i]!.metadata.namespace ?? "", i);
+    for (const i of served.filter(namespaced)) {
+      const namespace = objects[i]!.metadata.namespace ?? "";
+      if (!firsts.has(namespace)) firsts.set(namespace, i);
+    }
     for (const i of firsts.values()) await send(i);
     const rest = served.filter((i) => outcomes[i] === undefined);
     for (let from = 0; from < rest.length; from += CONCURRENT_REQUESTS) await Promise.all(rest.slice(from, from + CONCURRENT_REQUESTS).map(send));
