@@ -5,7 +5,8 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { dirname, join, resolve } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { RawApi, type KubeObject } from "./api.js";
 import { cacheRoot, ensureBinaries, type Binaries } from "./binaries.js";
@@ -287,8 +288,10 @@ async function createFleet(api: RawApi, fleet: FleetOptions, timeout: number, kw
 // ---------------------------------------------------------------------------------------------
 // `npm run cluster -- up/down`: the state of a cluster left running lives in a file under the cache.
 
+/** One state file per checkout, so that clusters started from different clones do not meet. */
 export function stateFile(): string {
-  return process.env.AIRFLOW_GITOPS_CLUSTER_STATE || join(cacheRoot(), "cluster", "state.json");
+  const checkout = createHash("sha256").update(resolve(import.meta.dirname, "..", "..")).digest("hex").slice(0, 12);
+  return process.env.AIRFLOW_GITOPS_CLUSTER_STATE || join(cacheRoot(), "cluster", checkout, "state.json");
 }
 
 export function readState(): ClusterState | undefined {
