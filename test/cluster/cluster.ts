@@ -163,6 +163,8 @@ async function startApiServer(state: ClusterState, binaries: Binaries, launch: L
       `--etcd-servers=http://127.0.0.1:${state.ports["etcd-client"]}`,
       "--bind-address=127.0.0.1",
       "--advertise-address=127.0.0.1",
+      // The `kubernetes` Service cannot point at a loopback address; nothing here needs it to.
+      "--endpoint-reconciler-type=none",
       `--secure-port=${state.ports["kube-apiserver"]}`,
       `--cert-dir=${join(state.dir, "apiserver-certs")}`,
       `--tls-cert-file=${pki.serverCert}`,
