@@ -5,7 +5,8 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join } from "node:path";
+import { createHash } from "node:crypto";
+import { dirname, join, resolve } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { RawApi, type KubeObject } from "./api.js";
 import { cacheRoot, ensureBinaries, type Binaries } from "./binaries.js";
@@ -162,6 +163,8 @@ async function startApiServer(state: ClusterState, binaries: Binaries, launch: L
       `--etcd-servers=http://127.0.0.1:${state.ports["etcd-client"]}`,
       "--bind-address=127.0.0.1",
       "--advertise-address=127.0.0.1",
+      // The `kubernetes` Service cannot point at a loopback address; nothing here needs it to.
+      "--endpoint-reconciler-type=none",
       `--secure-port=${state.ports["kube-apiserver"]}`,
       `--cert-dir=${join(state.dir, "apiserver-certs")}`,
       `--tls-cert-file=${pki.serverCert}`,
@@ -287,8 +290,10 @@ async function createFleet(api: RawApi, fleet: FleetOptions, timeout: number, kw
 // ---------------------------------------------------------------------------------------------
 // `npm run cluster -- up/down`: the state of a cluster left running lives in a file under the cache.
 
+/** One state file per checkout, so that clusters started from different clones do not meet. */
 export function stateFile(): string {
-  return process.env.AIRFLOW_GITOPS_CLUSTER_STATE || join(cacheRoot(), "cluster", "state.json");
+  const checkout = createHash("sha256").update(resolve(import.meta.dirname, "..", "..")).digest("hex").slice(0, 12);
+  return process.env.AIRFLOW_GITOPS_CLUSTER_STATE || join(cacheRoot(), "cluster", checkout, "state.json");
 }
 
 export function readState(): ClusterState | undefined {
