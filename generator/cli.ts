@@ -14,6 +14,7 @@ import { planSummary } from "./report/plan-summary.js";
 import { scheduleText } from "./report/schedule-text.js";
 import { COLOR, colorWanted, PLAIN } from "./report/style.js";
 import { planDiff } from "./report/unified-diff.js";
+import { ClusterError } from "./validate/cluster-error.js";
 import { kustomizeBuildAsync, KustomizeError } from "./validate/kustomize.js";
 
 export interface Io {
@@ -106,7 +107,15 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
     .option("-d, --dir <dir>", "root of the generated tree", ".")
     .option("--schemas <dir>", "also check against a directory of strict JSON schemas (kubeconform layout: k8s/, crds/)")
     .option("--json", "print the report as JSON")
-    .action(async (targets: string[], opts: { dir: string; schemas?: string; json?: boolean }) => {
+    .option("--server", "instead, dry-run every object on the cluster of the kubeconfig context (server-side apply, strict; changes nothing)")
+    .option("--context <name>", "with --server: the kubeconfig context (default: the current one)")
+    .option("--kubeconfig <file>", "with --server: the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
+    .option("--stand-in-namespace <name>", "with --server: where objects of a namespace the cluster lacks are checked", "default")
+    .action(async (targets: string[], opts: { dir: string; schemas?: string; json?: boolean } & ServerFlags) => {
+      if (opts.server || opts.context || opts.kubeconfig) {
+        exitCode = await validateServer(targets, opts, io);
+        return;
+      }
       if (opts.schemas && !existsSync(opts.schemas)) throw new UserError(`--schemas ${opts.schemas}: no such directory`);
       // Loaded on demand: generation never needs the validators.
       const { formatProblem, validateRepository } = await import("./validate/validate.js");
@@ -128,6 +137,33 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
   } catch (error) {
     return reportError(error, io);
   }
+}
+
+interface ServerFlags {
+  server?: boolean;
+  context?: string;
+  kubeconfig?: string;
+  standInNamespace: string;
+}
+
+async function validateServer(targets: string[], opts: { dir: string; schemas?: string; json?: boolean } & ServerFlags, io: Io): Promise<number> {
+  if (!opts.server) throw new UserError("--context and --kubeconfig apply to --server only");
+  if (opts.schemas) throw new UserError("--schemas applies to the local checks only, not with --server");
+  // Loaded on demand: only --server needs the Kubernetes client.
+  const { serverReportText, validateOnServer } = await import("./validate/server.js");
+  const report = await validateOnServer(resolve(opts.dir), {
+    ...(targets.length > 0 ? { targets } : {}),
+    ...(opts.context ? { context: opts.context } : {}),
+    ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
+    standInNamespace: opts.standInNamespace,
+  });
+  if (opts.json) io.out(JSON.stringify(report, null, 2));
+  else {
+    const text = serverReportText(report);
+    for (const line of text.problems) io.err(line);
+    for (const line of text.summary) io.out(line);
+  }
+  return report.problems.length > 0 || report.missingKinds.length > 0 ? 1 : 0;
 }
 
 function knownOverlays(root: string): string[] {
@@ -159,7 +195,7 @@ function reportError(error: unknown, io: Io): number {
     io.err(`${error.issues.length} problem(s) in ${error.file}; nothing was written`);
     return 1;
   }
-  if (error instanceof UserError || error instanceof KustomizeError) {
+  if (error instanceof UserError || error instanceof KustomizeError || error instanceof ClusterError) {
     io.err(error.message);
     return 1;
   }
