@@ -5,6 +5,7 @@ import { ConfigError, formatIssue } from "./config/issues.js";
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CONFIG_FILE, loadConfigFile, runGen, UserError } from "./run.js";
+import { FileSystemError } from "./fs/errors.js";
 import type { Plan } from "./fs/plan.js";
 import { closest } from "./config/schema-check.js";
 import { weekPlan } from "./core/schedule.js";
@@ -159,7 +160,7 @@ function reportError(error: unknown, io: Io): number {
     io.err(`${error.issues.length} problem(s) in ${error.file}; nothing was written`);
     return 1;
   }
-  if (error instanceof UserError || error instanceof KustomizeError) {
+  if (error instanceof UserError || error instanceof KustomizeError || error instanceof FileSystemError) {
     io.err(error.message);
     return 1;
   }
@@ -168,8 +169,19 @@ function reportError(error: unknown, io: Io): number {
   return 2;
 }
 
+/** A reader that stopped reading (`| head`) is not an error: exit quietly, as Unix tools do. */
+export function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code === "EPIPE") process.exit(0);
+      throw error;
+    });
+  }
+}
+
 const invokedDirectly = process.argv[1] !== undefined && import.meta.url === new URL(`file://${process.argv[1]}`).href;
 if (invokedDirectly) {
+  exitQuietlyOnClosedPipe();
   main(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {

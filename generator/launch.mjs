@@ -92,6 +92,7 @@ async function precompileConfigValidator(build, outDir) {
 const invokedDirectly = process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url;
 if (invokedDirectly) {
   await ensureBundle();
-  const { main } = await import(pathToFileURL(BUNDLE).href);
+  const { exitQuietlyOnClosedPipe, main } = await import(pathToFileURL(BUNDLE).href);
+  exitQuietlyOnClosedPipe();
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -13,7 +13,9 @@ import { scheduleSvg } from "./docs/schedule-svg.js";
 import { generate, OWNED_DIRS, type GeneratedFile } from "./core/index.js";
 import { renderAll } from "./render/render.js";
 import { isUpToDate, plan, type Plan } from "./fs/plan.js";
-import { applyPlan, readOwnedTree } from "./fs/tree.js";
+import { applyPlan, readOwnedTree, removeStaleTempFiles } from "./fs/tree.js";
+import { fileSystemProblem } from "./fs/errors.js";
+import { statSync } from "node:fs";
 
 export const CONFIG_FILE = "airflow-gitops.yaml";
 export const SCHEMA_FILE = "airflow-gitops.schema.json";
@@ -75,10 +77,19 @@ export async function runGen(options: GenOptions): Promise<GenResult> {
   const root = resolve(options.outDir ?? dirname(configPath));
   const text = await readConfigText(options.configPath);
   const desired = await desiredTree(text, options.configPath);
-  const current = await readOwnedTree(root, OWNED_DIRS, [SCHEMA_FILE], OWNED_DOCS);
-  const p = plan(desired, current);
-  if (!options.check && !isUpToDate(p)) await applyPlan(root, p, desired);
-  return { plan: p, upToDate: isUpToDate(p), desired, current };
+  const outKind = statSync(root, { throwIfNoEntry: false });
+  if (outKind && !outKind.isDirectory()) throw new UserError(`${options.outDir ?? root}: is a file; the output must be a directory`);
+  try {
+    const current = await readOwnedTree(root, OWNED_DIRS, [SCHEMA_FILE], OWNED_DOCS);
+    const p = plan(desired, current);
+    if (!options.check) {
+      await removeStaleTempFiles(root, [...OWNED_DIRS, OWNED_DOCS.dir], [SCHEMA_FILE]);
+      if (!isUpToDate(p)) await applyPlan(root, p, desired);
+    }
+    return { plan: p, upToDate: isUpToDate(p), desired, current };
+  } catch (error) {
+    throw fileSystemProblem(error, root) ?? error;
+  }
 }
 
 async function readConfigText(path: string): Promise<string> {

@@ -8,8 +8,11 @@ import { allowedValues, judgeOption } from "./airflow-options.js";
 import { closest } from "./schema-check.js";
 import { MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../core/airflow-cfg.js";
 import { ENVIRONMENT_RULES } from "./environment-rules.js";
+import { environmentsHaveTheirOwnNamespace, type LineOf } from "./namespace-rules.js";
+import { requestsFitUnderLimits } from "./resource-rules.js";
 
-export type Rule = (config: Config) => ConfigIssue[];
+/** A rule gets the config and, to name other places in its message, a way to find a field's line. */
+export type Rule = (config: Config, lineOf?: LineOf) => ConfigIssue[];
 
 interface AirflowOption {
   path: string;
@@ -125,6 +128,8 @@ export const RULES: readonly Rule[] = [
   airflowImageIsAirflow3,
   argocdNamesKnownEnvironments,
   argocdDestinationIsServerOrName,
+  environmentsHaveTheirOwnNamespace,
+  requestsFitUnderLimits,
   ...ENVIRONMENT_RULES,
 ];
 
