@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /** Command line: parses arguments, runs a command, prints, and is the only place that exits. */
 import { Command, CommanderError } from "commander";
-import { ConfigError, formatIssue } from "./config/issues.js";
+import { ConfigError, formatIssue, formatWarning } from "./config/issues.js";
 import { existsSync, readdirSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { CONFIG_FILE, loadConfigFile, runGen, UserError } from "./run.js";
@@ -51,6 +51,7 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
     .action(async (opts: { config: string; out?: string; check?: boolean; diff?: boolean; quiet?: boolean }) => {
       const dryRun = (opts.check ?? false) || (opts.diff ?? false);
       const result = await runGen({ configPath: opts.config, ...(opts.out ? { outDir: opts.out } : {}), check: dryRun });
+      for (const warning of result.warnings) io.err(style.yellow(formatWarning(opts.config, warning)));
       if (opts.diff) for (const line of planDiff(result.plan, result.desired, result.current, style)) io.out(line);
       if (opts.check) {
         if (result.upToDate) {

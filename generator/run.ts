@@ -4,7 +4,8 @@
  */
 import { readFile } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
-import { loadConfig } from "./config/load.js";
+import { loadConfigWithWarnings } from "./config/load.js";
+import type { ConfigIssue } from "./config/issues.js";
 import { configJsonSchema, type Config } from "./config/schema.js";
 import { weekPlan } from "./core/schedule.js";
 import { resolveEnvironment } from "./core/target.js";
@@ -37,6 +38,8 @@ export interface GenResult {
   /** The generated text of every file, and what the tree held, by path. */
   desired: ReadonlyMap<string, string>;
   current: ReadonlyMap<string, string>;
+  /** Findings about the config that did not stop generation. */
+  warnings: readonly ConfigIssue[];
 }
 
 export class UserError extends Error {
@@ -44,9 +47,13 @@ export class UserError extends Error {
 }
 
 export async function desiredTree(configText: string, configName: string): Promise<Map<string, string>> {
-  const config = loadConfig(configText, configName);
+  return (await desiredTreeWithWarnings(configText, configName)).desired;
+}
+
+async function desiredTreeWithWarnings(configText: string, configName: string) {
+  const { config, warnings } = loadConfigWithWarnings(configText, configName);
   const files: GeneratedFile[] = [...generate(config), schemaFile(), ...docFiles(config)];
-  return renderAll(files);
+  return { desired: renderAll(files), warnings };
 }
 
 export function schemaFile(): GeneratedFile {
@@ -76,7 +83,7 @@ export async function runGen(options: GenOptions): Promise<GenResult> {
   const configPath = resolve(options.configPath);
   const root = resolve(options.outDir ?? dirname(configPath));
   const text = await readConfigText(options.configPath);
-  const desired = await desiredTree(text, options.configPath);
+  const { desired, warnings } = await desiredTreeWithWarnings(text, options.configPath);
   const outKind = statSync(root, { throwIfNoEntry: false });
   if (outKind && !outKind.isDirectory()) throw new UserError(`${options.outDir ?? root}: is a file; the output must be a directory`);
   try {
@@ -86,7 +93,7 @@ export async function runGen(options: GenOptions): Promise<GenResult> {
       await removeStaleTempFiles(root, [...OWNED_DIRS, OWNED_DOCS.dir], [SCHEMA_FILE]);
       if (!isUpToDate(p)) await applyPlan(root, p, desired);
     }
-    return { plan: p, upToDate: isUpToDate(p), desired, current };
+    return { plan: p, upToDate: isUpToDate(p), desired, current, warnings };
   } catch (error) {
     throw fileSystemProblem(error, root) ?? error;
   }
@@ -100,5 +107,5 @@ async function readConfigText(path: string): Promise<string> {
 
 /** The config file, loaded and checked (a ConfigError lists every problem). */
 export async function loadConfigFile(path: string): Promise<Config> {
-  return loadConfig(await readConfigText(path), path);
+  return loadConfigWithWarnings(await readConfigText(path), path).config;
 }

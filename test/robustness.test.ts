@@ -91,3 +91,67 @@ describe("every problem in one listing", () => {
     expect(found.some((p) => /overlaps window/.test(p))).toBe(true);
   });
 });
+
+describe("images", () => {
+  it("rejects a repository with a tag in it", () => {
+    const text = exampleText().replace("repository: apache/airflow", "repository: apache/airflow:3.2.2");
+    expect(problems(text)).toEqual([
+      `airflow-gitops.yaml:${lineOf(text, "repository: apache/airflow:3.2.2")}:17 airflow.image.repository: must be an image repository without tag or digest, ` +
+        'like apache/airflow or registry.example.com:5000/team/airflow (the tag goes in tag), found "apache/airflow:3.2.2"',
+    ]);
+  });
+
+  it("accepts a registry with a port", () => {
+    expect(problems(exampleText().replace("repository: apache/airflow", "repository: registry.example.com:5000/team/airflow"))).toEqual([]);
+  });
+
+  const digest = `sha256:${"0123456789abcdef".repeat(4)}`;
+
+  it("pins the Airflow image to a digest, keeping the version label readable", async () => {
+    const { generate } = await import("../generator/core/index.js");
+    const config = loadConfig(exampleText().replace('tag: "3.2.2"', `tag: "3.2.2@${digest}"`), "airflow-gitops.yaml");
+    const objects = generate(config).map((f) => JSON.stringify(f.content));
+    expect(objects.some((o) => o.includes(`"image":"apache/airflow:3.2.2@${digest}"`))).toBe(true);
+    expect(objects.some((o) => o.includes(`"app.kubernetes.io/version":"3.2.2"`))).toBe(true);
+    expect(objects.some((o) => o.includes(`"app.kubernetes.io/version":"3.2.2@`))).toBe(false);
+  });
+
+  it("accepts images pinned by digest alone, and calls a malformed digest what it is", () => {
+    expect(problems(exampleText().replace(/image: registry\.k8s\.io\/git-sync\/git-sync:v[0-9.]+/, `image: registry.k8s.io/git-sync/git-sync@${digest}`))).toEqual([]);
+    const found = problems(exampleText().replace('tag: "3.2.2"', 'tag: "3.2.2@sha256:abc"'));
+    expect(found).toEqual([expect.stringContaining("optionally pinned to a digest: 3.2.2 or 3.2.2@sha256:<64 hex digits>")]);
+    expect(found[0]).not.toMatch(/not pinned|pinned tag/);
+  });
+});
+
+describe("Airflow newer than the option table", () => {
+  it("warns, naming the table's version, and still generates", async () => {
+    const { loadConfigWithWarnings } = await import("../generator/config/load.js");
+    const text = exampleText().replace('tag: "3.2.2"', 'tag: "3.9.0"');
+    const { warnings } = loadConfigWithWarnings(text, "airflow-gitops.yaml");
+    expect(warnings.map((w) => formatIssue("airflow-gitops.yaml", w))).toEqual([
+      `airflow-gitops.yaml:${lineOf(text, 'tag: "3.9.0"')}:5 airflow.image.tag: Airflow 3.9.0 is newer than the airflow.cfg option table (Airflow 3.2): ` +
+        "options renamed or removed since then are not caught; check the release notes",
+    ]);
+    expect(loadConfigWithWarnings(exampleText(), "airflow-gitops.yaml").warnings).toEqual([]);
+  });
+});
+
+describe("messages", () => {
+  it("a namespace over 63 characters says so", () => {
+    expect(problems(exampleText().replace("namespace: airflow-dev", `namespace: ${"a".repeat(70)}`))).toEqual([
+      expect.stringMatching(/environments\.dev\.namespace: must be at most 63 characters \(a DNS label\), found 70/),
+    ]);
+  });
+
+  it("an account id read as a number says to quote it", () => {
+    expect(problems(exampleText().replace('accountId: "123456789012"', "accountId: 012345678901"))).toEqual([
+      expect.stringMatching(/aws\.accountId: must be string, found number 12345678901: YAML reads unquoted digits as a number \(and drops leading zeros\); put the value in quotes$/),
+    ]);
+  });
+
+  it("a tab in the YAML gives one error", () => {
+    const text = exampleText().replace("  url: https://github.com/acme/airflow-gitops.git", "\turl: https://github.com/acme/airflow-gitops.git");
+    expect(problems(text)).toEqual([`airflow-gitops.yaml:${lineOf(text, "\turl")}:1 YAML: a tab indents this line; YAML indents with spaces only`]);
+  });
+});

@@ -111,6 +111,17 @@ describe("validate catches", () => {
       expected: 'overlays/prod Deployment/airflow-statsd /spec/template/spec/containers/statsd-exporter/image: image "x:latest" uses the latest tag',
     },
     {
+      name: "a request above its limit in the task pod template",
+      change: (dir) =>
+        edit(dir, "overlays/prod/airflow-configmap-pod-template-file.yaml", (d) => {
+          const pod = parse(d.data["pod_template_file.yaml"]);
+          pod.spec.containers[0].resources = { requests: { cpu: "1", memory: "8Gi" }, limits: { memory: "4Gi" } };
+          d.data["pod_template_file.yaml"] = stringify(pod);
+        }),
+      expected:
+        "overlays/prod ConfigMap/airflow-pod-template-file /data/pod_template_file.yaml/spec/containers/base/resources/requests/memory: request 8Gi is above the limit 4Gi: the API server refuses the pod",
+    },
+    {
       name: "a misspelt field in a custom resource",
       change: (dir) => edit(dir, "overlays/prod/scheduler-scaledobject.yaml", (d) => (d.spec.minReplicas = d.spec.minReplicaCount)),
       expected: 'overlays/prod ScaledObject/airflow-scheduler /spec/minReplicas: unknown field "minReplicas"',

@@ -5,10 +5,15 @@
 import { ConfigError, sortIssues, type ConfigIssue } from "./issues.js";
 import { parseConfigText, type ConfigSource } from "./source.js";
 import { checkAgainstSchema } from "./schema-check.js";
-import { RULES } from "./rules.js";
+import { RULES, WARNING_RULES } from "./rules.js";
 import type { Config } from "./schema.js";
 
 export function loadConfig(text: string, fileName: string): Config {
+  return loadConfigWithWarnings(text, fileName).config;
+}
+
+/** The config and the warnings about it: findings that do not stop generation but deserve a look. */
+export function loadConfigWithWarnings(text: string, fileName: string): { config: Config; warnings: ConfigIssue[] } {
   const { source, issues: syntaxIssues } = parseConfigText(text);
   if (!source) throw new ConfigError(fileName, sortIssues(syntaxIssues));
   const { config, issues: schemaIssues } = checkAgainstSchema(source);
@@ -34,7 +39,8 @@ export function loadConfig(text: string, fileName: string): Config {
     }
   }
   if (issues.length > 0 || !config) throw new ConfigError(fileName, sortIssues(issues));
-  return config;
+  const warnings = WARNING_RULES.flatMap((rule) => rule(config, lineOf)).map((issue) => ({ ...issue, ...locateDotted(source, issue.path) }));
+  return { config, warnings: sortIssues(warnings) };
 }
 
 /** One path is the other or lies inside it. */

@@ -4,7 +4,8 @@
  */
 import type { Config } from "./schema.js";
 import { joinPath, type ConfigIssue } from "./issues.js";
-import { allowedValues, judgeOption } from "./airflow-options.js";
+import { allowedValues, judgeOption, OPTION_TABLE_SERIES } from "./airflow-options.js";
+import { majorMinor, tagVersion } from "./image-tag.js";
 import { closest } from "./schema-check.js";
 import { MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../core/airflow-cfg.js";
 import { ENVIRONMENT_RULES } from "./environment-rules.js";
@@ -86,19 +87,43 @@ export const gitSyncAuthMatchesRepositoryUrl: Rule = (config) => {
 };
 
 export const airflowImageIsAirflow3: Rule = (config) => {
-  const tags = [
+  const tags = airflowTags(config);
+  return tags.flatMap(({ path, tag }) => {
+    const major = majorMinor(tag)?.[0];
+    return major !== undefined && major !== 3
+      ? [{ path, message: `Airflow ${tag} is not Airflow 3; this generator writes Airflow 3 deployments` }]
+      : [];
+  });
+};
+
+/**
+ * Warnings: an Airflow newer than the option table may have renamed or removed options the table
+ * still accepts, so the option check cannot be trusted blindly there.
+ */
+export const airflowNewerThanOptionTable: Rule = (config) => {
+  const [tableMajor, tableMinor] = OPTION_TABLE_SERIES.split(".").map(Number) as [number, number];
+  return airflowTags(config).flatMap(({ path, tag }) => {
+    const version = majorMinor(tag);
+    if (!version || version[0] !== tableMajor || version[1] <= tableMinor) return [];
+    return [
+      {
+        path,
+        message:
+          `Airflow ${tagVersion(tag)} is newer than the airflow.cfg option table (Airflow ${OPTION_TABLE_SERIES}): ` +
+          "options renamed or removed since then are not caught; check the release notes",
+      },
+    ];
+  });
+};
+
+function airflowTags(config: Config): { path: string; tag: string }[] {
+  return [
     { path: "airflow.image.tag", tag: config.airflow.image.tag },
     ...Object.entries(config.environments).flatMap(([name, env]) =>
       env.airflow?.image?.tag ? [{ path: joinPath(["environments", name, "airflow", "image", "tag"]), tag: env.airflow.image.tag }] : [],
     ),
   ];
-  return tags.flatMap(({ path, tag }) => {
-    const major = /^v?(\d+)\.\d+/.exec(tag)?.[1];
-    return major !== undefined && major !== "3"
-      ? [{ path, message: `Airflow ${tag} is not Airflow 3; this generator writes Airflow 3 deployments` }]
-      : [];
-  });
-};
+}
 
 export const argocdNamesKnownEnvironments: Rule = (config) => {
   const known = Object.keys(config.environments);
@@ -120,6 +145,9 @@ export const argocdDestinationIsServerOrName: Rule = (config) =>
       path: joinPath(["argocd", "environments", name, "name"]),
       message: "cannot be set together with server: Argo CD takes the destination cluster by server URL or by name, not both",
     }));
+
+/** Rules whose findings do not stop generation: printed as warnings. */
+export const WARNING_RULES: readonly Rule[] = [airflowNewerThanOptionTable];
 
 export const RULES: readonly Rule[] = [
   airflowConfigOptionsExist,
