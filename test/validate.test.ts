@@ -119,7 +119,7 @@ describe("validate catches", () => {
           d.data["pod_template_file.yaml"] = stringify(pod);
         }),
       expected:
-        "overlays/prod ConfigMap/airflow-pod-template-file /data/pod_template_file.yaml/spec/containers/base/resources/requests/memory: request 8Gi is above the limit 4Gi: the API server refuses the pod",
+        "overlays/prod ConfigMap/airflow-config /data/pod_template_file.yaml/containers/base/resources/requests/memory: request 8Gi is above the limit 4Gi: the API server refuses the pod",
     },
     {
       name: "a misspelt field in a custom resource",
