@@ -3,7 +3,7 @@
  * or bring the tree up to date. Everything that can fail on bad input fails before the first write.
  */
 import { readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
+import { dirname, relative, resolve, sep } from "node:path";
 import { loadConfigWithWarnings } from "./config/load.js";
 import type { ConfigIssue } from "./config/issues.js";
 import { configJsonSchema, type Config } from "./config/schema.js";
@@ -12,7 +12,7 @@ import { resolveEnvironment } from "./core/target.js";
 import { configReference } from "./docs/config-doc.js";
 import { scheduleSvg } from "./docs/schedule-svg.js";
 import { generate, OWNED_DIRS, type GeneratedFile } from "./core/index.js";
-import { renderAll } from "./render/render.js";
+import { generatedHeader, renderAll } from "./render/render.js";
 import { isUpToDate, plan, type Plan } from "./fs/plan.js";
 import { applyPlan, readOwnedTree, removeStaleTempFiles } from "./fs/tree.js";
 import { fileSystemProblem } from "./fs/errors.js";
@@ -47,13 +47,14 @@ export class UserError extends Error {
 }
 
 export async function desiredTree(configText: string, configName: string): Promise<Map<string, string>> {
-  return (await desiredTreeWithWarnings(configText, configName)).desired;
+  return (await desiredTreeWithWarnings(configText, configName, CONFIG_FILE)).desired;
 }
 
-async function desiredTreeWithWarnings(configText: string, configName: string) {
+/** `source` is the config file as the headers name it: its path from the root of the tree. */
+async function desiredTreeWithWarnings(configText: string, configName: string, source: string) {
   const { config, warnings } = loadConfigWithWarnings(configText, configName);
   const files: GeneratedFile[] = [...generate(config), schemaFile(), ...docFiles(config)];
-  return { desired: renderAll(files), warnings };
+  return { desired: renderAll(files, generatedHeader(source)), warnings };
 }
 
 export function schemaFile(): GeneratedFile {
@@ -83,7 +84,8 @@ export async function runGen(options: GenOptions): Promise<GenResult> {
   const configPath = resolve(options.configPath);
   const root = resolve(options.outDir ?? dirname(configPath));
   const text = await readConfigText(options.configPath);
-  const { desired, warnings } = await desiredTreeWithWarnings(text, options.configPath);
+  const source = relative(root, configPath).split(sep).join("/");
+  const { desired, warnings } = await desiredTreeWithWarnings(text, options.configPath, source);
   const outKind = statSync(root, { throwIfNoEntry: false });
   if (outKind && !outKind.isDirectory()) throw new UserError(`${options.outDir ?? root}: is a file; the output must be a directory`);
   try {
