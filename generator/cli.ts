@@ -9,6 +9,7 @@ import { findConfig, userDirectory } from "./fs/find-config.js";
 import { CONFIG_FILE, loadConfigFile, runGen, UserError } from "./run.js";
 import { FileSystemError } from "./fs/errors.js";
 import type { Plan } from "./fs/plan.js";
+import type { Problem } from "./validate/validate.js";
 import { closest } from "./config/schema-check.js";
 import { weekPlan } from "./core/schedule.js";
 import { resolveEnvironment } from "./core/target.js";
@@ -26,6 +27,8 @@ export interface Io {
   color?: boolean;
   /** Colour the errors (stderr is a terminal without NO_COLOR). */
   errColor?: boolean;
+  /** Overwrites one status line on a terminal (an empty line clears it); absent when stderr is not a terminal. */
+  progress?: (line: string) => void;
 }
 
 const consoleIo: Io = {
@@ -33,6 +36,7 @@ const consoleIo: Io = {
   err: (l) => process.stderr.write(`${l}\n`),
   color: colorWanted(process.stdout, process.env),
   errColor: colorWanted(process.stderr, process.env),
+  ...(process.stderr.isTTY ? { progress: (line: string) => process.stderr.write(`\r\u001b[K${line}`) } : {}),
 };
 
 /** --config and --dir as every command takes them: the config file, and the project's root directory. */
@@ -165,19 +169,29 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
     .option("-d, --dir <dir>", "root of the generated tree (default: the config file's directory)")
     .option("--schemas <dir>", "also check against a directory of strict JSON schemas (kubeconform layout: k8s/, crds/)")
     .option("--json", "print the report as JSON")
-    .action(async (targets: string[], opts: Location & { schemas?: string; json?: boolean }) => {
+    .option("--no-cache", "check every build again instead of reusing the verdicts of builds whose inputs did not change")
+    .option("--cache-dir <dir>", "where verdicts are kept (default: $XDG_CACHE_HOME/airflow-gitops/validate, else ~/.cache/...)")
+    .action(async (targets: string[], opts: Location & { schemas?: string; json?: boolean; cache: boolean; cacheDir?: string }) => {
       if (opts.schemas && !existsSync(opts.schemas)) throw new UserError(`--schemas ${opts.schemas}: no such directory`);
       const root = treeRoot(opts, io);
       // Loaded on demand: generation never needs the validators.
       const { formatProblem, validateRepository } = await import("./validate/validate.js");
+      const { defaultCacheDir, directoryIdentity, ValidateCache } = await import("./validate/cache.js");
+      const cache = opts.cache
+        ? new ValidateCache<Problem>(opts.cacheDir ? resolve(opts.cacheDir) : defaultCacheDir(), opts.schemas ? directoryIdentity(opts.schemas) : "")
+        : undefined;
       const report = await validateRepository(root, {
         ...(opts.schemas ? { schemasDir: resolve(opts.schemas) } : {}),
         ...(targets.length > 0 ? { targets: targets.map((t) => buildName(t, root)) } : {}),
+        ...(cache ? { cache } : {}),
+        ...(io.progress ? { onProgress: (p) => io.progress!(`validate: ${p.cached} from cache, ${p.built} built, ${p.checked} checked of ${p.total}`) } : {}),
       });
+      io.progress?.("");
       if (opts.json) io.out(JSON.stringify(report, null, 2));
       else {
         for (const problem of report.problems) io.err(formatProblem(problem));
-        io.out(`${report.passed} passed, ${report.failed} failed (${report.targets.map((t) => t.target).join(", ")})`);
+        const reused = report.cached > 0 ? `; ${report.cached} of ${report.targets.length} build(s) unchanged, verdict from the cache` : "";
+        io.out(`${report.passed} passed, ${report.failed} failed (${report.targets.map((t) => t.target).join(", ")})${reused}`);
       }
       if (report.problems.length > 0) exitCode = 1;
     });
