@@ -155,3 +155,44 @@ describe("messages", () => {
     expect(problems(text)).toEqual([`airflow-gitops.yaml:${lineOf(text, "\turl")}:1 YAML: a tab indents this line; YAML indents with spaces only`]);
   });
 });
+
+describe("the secrets page", () => {
+  it("gives an exact command for every parameter, multi-line ones read from files, in every variant", async () => {
+    const { generate } = await import("../generator/core/index.js");
+    const { renderAll } = await import("../generator/render/render.js");
+    const variants = [
+      exampleText(),
+      exampleText().replace("      source: url", "      source: parts"),
+      exampleText()
+        .replace(/repository: git@github\.com:acme\/[a-z-]+\.git/, "repository: https://git.acme.internal/acme/dags.git")
+        .replace("    auth: ssh", "    auth: https"),
+    ];
+    for (const text of variants) {
+      const config = loadConfig(text, "airflow-gitops.yaml");
+      const readme = renderAll(generate(config)).get("secrets/prod/README.md")!;
+      const parameters = [...readme.matchAll(/^\| `([^`]+)` \| SecureString \|/gm)].map((m) => m[1]!);
+      expect(parameters.length).toBeGreaterThanOrEqual(4);
+      for (const parameter of parameters) {
+        expect(readme, parameter).toMatch(new RegExp(`^aws ssm put-parameter --region sa-east-1 --type SecureString --name ${parameter} --value \\S`, "m"));
+      }
+      if (readme.includes("/git/ssh-key")) {
+        expect(readme).toContain("--name /airflow/prod/git/ssh-key --value file://git-sync-key");
+        expect(readme).toContain("ssh-keyscan github.com > known_hosts");
+        expect(readme).toContain("--name /airflow/prod/git/known-hosts --value file://known_hosts");
+      }
+      expect(readme).not.toMatch(/python3|cryptography/);
+    }
+    const https = renderAll(generate(loadConfig(variants[2]!, "airflow-gitops.yaml"))).get("secrets/prod/README.md")!;
+    expect(https).toContain("--name /airflow/prod/git/token --value \"$(cat git-token)\"");
+    const parts = renderAll(generate(loadConfig(variants[1]!, "airflow-gitops.yaml"))).get("secrets/prod/README.md")!;
+    expect(parts).toContain("--name /airflow/prod/database/password --value \"$(cat database-password)\"");
+  });
+
+  it("makes a valid Fernet key with nothing beyond a stock shell", async () => {
+    const { FERNET_KEY_COMMAND } = await import("../generator/core/secrets-readme.js");
+    const { execFileSync } = await import("node:child_process");
+    const key = execFileSync("sh", ["-c", FERNET_KEY_COMMAND], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } }).trim();
+    expect(key).toMatch(/^[A-Za-z0-9_-]{43}=$/);
+    expect(Buffer.from(key, "base64url")).toHaveLength(32);
+  });
+});
