@@ -133,13 +133,14 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
     .argument("<envB>", "environment, e.g. prod")
     .option("-c, --config <file>", "config file; the tree is its directory")
     .option("-d, --dir <dir>", "root of the generated tree (default: the config file's directory)")
-    .action(async (envA: string, envB: string, opts: Location) => {
+    .option("--checksums", "also list checksum annotations (they change whenever what they sum changes)")
+    .action(async (envA: string, envB: string, opts: Location & { checksums?: boolean }) => {
       const root = treeRoot(opts, io);
       const known = knownOverlays(root);
       const unknown = [envA, envB].filter((e) => !known.includes(e));
       if (unknown.length > 0) throw new UserError(unknown.map((e) => unknownEnvironment(e, known)).join("\n"));
       const [a, b] = await Promise.all([envA, envB].map((e) => kustomizeBuildAsync(join(root, "overlays", e))));
-      for (const line of buildDiffText(diffBuilds(a!, envA, b!, envB), envA, envB, style)) io.out(line);
+      for (const line of buildDiffText(diffBuilds(a!, envA, b!, envB, { checksums: opts.checksums ?? false }), envA, envB, style)) io.out(line);
     });
 
   program

@@ -135,8 +135,19 @@ describe("diff <envA> <envB>", () => {
     expect(lines).toContain("    spec.resources.requests.storage: 20Gi -> 100Gi");
     expect(lines).toContain("    spec.replicas: 1 -> (absent)");
     expect(lines.at(-1)).toMatch(/^0 only in dev, \d+ only in prod, \d+ different, \d+ identical$/);
-    // The environments' own names and namespaces are not differences.
+    // The environments' own names and namespaces are not differences, and the output says so.
     expect(out).not.toMatch(/StorageClass\/airflow-(dev|prod)-efs|Namespace\/airflow/);
+    expect(lines.at(-2)).toMatch(
+      /^names compared with "dev" and "prod" read as <env>, namespaces "airflow-dev" and "airflow" as <namespace>; \d+ differing checksum annotation\(s\) not shown \(--checksums shows them\)$/,
+    );
+    // Checksum annotations follow from other changes: hidden unless asked for.
+    expect(out).not.toContain("checksum/");
+    // Text fields show their changed lines.
+    const cfg = lines.indexOf('    data."airflow.cfg": text (dev -> prod)');
+    expect(cfg).toBeGreaterThan(0);
+    expect(lines.slice(cfg + 1)).toEqual(expect.arrayContaining(["      - parallelism = 64", "      + parallelism = 128"]));
+    const withChecksums = await runCli(["diff", "dev", "prod", "--dir", dir, "--checksums"]);
+    expect(withChecksums.out).toMatch(/annotations\."checksum\/airflow-config": [0-9a-f]{64} -> [0-9a-f]{64}/);
   });
 
   it("names the known environments when given an unknown one", async () => {
