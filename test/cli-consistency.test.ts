@@ -76,3 +76,25 @@ describe("command line", () => {
     expect(plain.join("\n")).not.toContain("\u001b[");
   });
 });
+
+describe("the README and the config reference", () => {
+  it("list every flag of every command", async () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    for (const command of ["gen", "validate", "diff", "schedule"]) {
+      const help = await runCli([command, "--help"]);
+      const flags = [...help.out.matchAll(/(?:^|\s|,)(--[a-z][a-z-]+)/gm)].map((m) => m[1]!).filter((f) => f !== "--help");
+      expect(flags.length, command).toBeGreaterThan(0);
+      const row = readme.split("\n").find((l) => l.startsWith(`| \`${command} `))!;
+      expect(row, command).toBeDefined();
+      for (const flag of flags) expect(`${row} ${readme}`, `${command} ${flag}`).toMatch(new RegExp(`${flag}\\b`));
+      for (const flag of flags.filter((f) => !["--config", "--dir"].includes(f))) expect(row, `${command} ${flag}`).toContain(flag);
+    }
+  });
+
+  it("documents the fields and formats of peak windows", () => {
+    const doc = readFileSync(join(ROOT, "docs", "config.md"), "utf8");
+    expect(doc).toContain("| `environments.<env>.peakHours.windows[].days` (required) | string |");
+    expect(doc).toMatch(/windows\[\]\.start` \(required\) \| string \|  \| Local start time \(HH:MM\)/);
+    expect(doc).toContain("`environments.<env>.peakHours.windows[].end` (required)");
+  });
+});
