@@ -30,6 +30,7 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 export class ValidateCache<P> {
   private readonly fileHashes = new Map<string, string>();
+  private readonly closures = new Map<string, Set<string> | undefined>();
   private environmentKey: string | undefined;
 
   constructor(
@@ -40,7 +41,7 @@ export class ValidateCache<P> {
 
   /** The address of a build's verdict, or undefined when the build reads something that cannot be hashed (a remote resource). */
   key(target: string, buildDir: string): string | undefined {
-    const files = inputFiles(buildDir);
+    const files = inputFiles(buildDir, this.closures);
     if (!files) return undefined;
     const hash = createHash("sha256").update(`${FORMAT}\0${this.environment()}\0${this.extra}\0${target}\0`);
     for (const file of [...files].sort()) hash.update(`${relative(buildDir, file)}\0${this.fileHash(file)}\0`);
@@ -119,25 +120,37 @@ export function validatorVersion(): string {
 /**
  * Every file a kustomize build of `dir` may read: the files of its directory and, recursively, every
  * local file or directory a kustomization names. A superset is safe (it only costs a rebuild); a
- * remote reference makes the build uncacheable.
+ * remote reference makes the build uncacheable (undefined). `memo` shares the closures of directories
+ * several builds read (the base) within one run.
  */
-export function inputFiles(dir: string, files = new Set<string>(), visited = new Set<string>()): Set<string> | undefined {
+export function inputFiles(dir: string, memo = new Map<string, Set<string> | undefined>()): Set<string> | undefined {
   const start = resolve(dir);
-  if (visited.has(start)) return files;
-  visited.add(start);
+  if (memo.has(start)) return memo.get(start);
+  const files = new Set<string>();
+  memo.set(start, files); // a kustomization that names an ancestor sees what is known so far
   for (const file of filesBelow(start)) files.add(file);
   for (const name of ["kustomization.yaml", "kustomization.yml", "Kustomization"]) {
     const kustomization = join(start, name);
     if (!existsSync(kustomization)) continue;
     for (const value of strings(jsyaml.load(readFileSync(kustomization, "utf8")))) {
-      if (/^[a-z][a-z0-9+.-]*:\/\/|^git@|^github\.com\//i.test(value)) return undefined;
+      if (/^[a-z][a-z0-9+.-]*:\/\/|^git@|^github\.com\//i.test(value)) {
+        memo.set(start, undefined);
+        return undefined;
+      }
       if (value.includes("\n")) continue;
       const target = isAbsolute(value) ? value : resolve(start, value);
       const stat = statSync(target, { throwIfNoEntry: false });
       if (!stat) continue;
-      if (stat.isDirectory()) {
-        if (!inputFiles(target, files, visited)) return undefined;
-      } else files.add(target);
+      if (!stat.isDirectory()) {
+        files.add(target);
+        continue;
+      }
+      const nested = inputFiles(target, memo);
+      if (!nested) {
+        memo.set(start, undefined);
+        return undefined;
+      }
+      for (const file of nested) files.add(file);
     }
   }
   return files;
