@@ -4,6 +4,7 @@ import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:f
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { applyPlan } from "../generator/fs/tree.js";
+import { fileSystemProblem } from "../generator/fs/errors.js";
 import { plan } from "../generator/fs/plan.js";
 import { ROOT, genIn as gen, tempProject } from "./helpers.js";
 
@@ -52,6 +53,14 @@ describe("file-system problems", () => {
     } finally {
       chmodSync(join(dir, "base"), 0o755);
     }
+  });
+
+  it("names the path and the cause of a permission or read-only failure, without the staging suffix", () => {
+    const error = Object.assign(new Error("EROFS: read-only file system"), { code: "EROFS", path: "/srv/repo/base/a.yaml.0badf00d.tmp-gen" });
+    expect(fileSystemProblem(error, "/srv/repo")?.message).toBe("/srv/repo/base/a.yaml: read-only file system (EROFS)");
+    const denied = Object.assign(new Error("EACCES"), { code: "EACCES", path: "/srv/repo/overlays/dev" });
+    expect(fileSystemProblem(denied, "/srv/repo")?.message).toBe("/srv/repo/overlays/dev: permission denied (EACCES)");
+    expect(fileSystemProblem(new Error("a bug"), "/srv/repo")).toBeUndefined();
   });
 
   it("a write that fails half-way leaves no staged file behind, and the tree as it was", async () => {
