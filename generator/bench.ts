@@ -1,7 +1,9 @@
 /**
  * `npm run bench`: runs the generator's own entry point as whole processes (several runs after a
  * warm-up) and prints median, min and max wall time and peak memory for generation, generation at
- * 1 to 200 environments, validation, and one `kubectl kustomize` as the yardstick. `--json` for tools.
+ * 1 to 200 environments, validation (with and without its cache), and, interleaved with `gen --check`
+ * round by round, one `kubectl kustomize` of prod and (when helm and the official chart are at hand)
+ * one `helm template` as yardsticks. `--json` for tools.
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -74,7 +76,7 @@ function summarize(name: string, times: number[]): Omit<Result, "peakRssMb"> {
 
 /** `validate --json` as a process, with the report's split of kustomize and check time and the check rate. */
 function benchValidate(name: string, cwd: string, runs: number): Result {
-  const { lastStdout, ...result } = benchCli(name, ["validate", "--json"], { cwd, runs });
+  const { lastStdout, ...result } = benchCli(name, ["validate", "--json", "--no-cache"], { cwd, runs });
   const report = JSON.parse(lastStdout) as { passed: number; failed: number; timings: { kustomizeMs: number; checksMs: number } };
   const objects = report.passed + report.failed;
   const rate = Math.round(objects / (report.timings.checksMs / 1000));
@@ -82,16 +84,84 @@ function benchValidate(name: string, cwd: string, runs: number): Result {
   return { ...result, note };
 }
 
-/** The yardstick: one kubectl kustomize of the prod overlay, timed the same way. */
-function benchKustomize(runs: number): Result {
-  const times: number[] = [];
-  for (let i = 0; i <= runs; i++) {
-    const started = performance.now();
-    const run = spawnSync("kubectl", ["kustomize", join(ROOT, "overlays", "prod")], { encoding: "utf8", maxBuffer: 64 << 20 });
-    if (run.status !== 0) throw new Error(`kubectl kustomize: ${run.stderr || run.error?.message}`);
-    if (i > 0) times.push(performance.now() - started);
+/** One timed process: wall time, and peak RSS when the process is ours (the probe reports it). */
+interface Timed {
+  ms: number;
+  rssKb: number | null;
+}
+
+interface Contender {
+  name: string;
+  run: () => Timed;
+}
+
+function timeProcess(command: string, args: readonly string[], options: { cwd?: string; ours?: boolean } = {}): Timed {
+  const rssFile = join(tmpdir(), `airflow-gitops-bench-rss-${process.pid}`);
+  const started = performance.now();
+  const run = spawnSync(command, options.ours ? ["--import", RSS_PROBE, ...args] : args, {
+    cwd: options.cwd ?? ROOT,
+    encoding: "utf8",
+    env: { ...process.env, BENCH_RSS_FILE: rssFile, NO_COLOR: "1" },
+    maxBuffer: 256 << 20,
+  });
+  const ms = performance.now() - started;
+  if (run.status !== 0) throw new Error(`${command} ${args.join(" ")}: exit ${run.status}\n${run.stderr || run.error?.message}`);
+  const rssKb = options.ours ? Number(readFileSync(rssFile, "utf8")) : null;
+  if (options.ours) rmSync(rssFile, { force: true });
+  return { ms, rssKb };
+}
+
+/**
+ * The contenders run in turns, one of each per round after a warm-up round, so a change in the
+ * machine's load (other builds on a shared host) reaches them all alike and their ratios hold.
+ */
+function interleaved(contenders: readonly Contender[], runs: number): Result[] {
+  const times = contenders.map(() => [] as Timed[]);
+  for (let round = 0; round <= runs; round++) {
+    for (const [i, contender] of contenders.entries()) {
+      const timed = contender.run();
+      if (round > 0) times[i]!.push(timed);
+    }
   }
-  return { ...summarize("kubectl kustomize overlays/prod (yardstick)", times), peakRssMb: null };
+  return contenders.map((contender, i) => {
+    const rss = times[i]!.map((t) => t.rssKb).filter((v): v is number => v !== null);
+    return { ...summarize(contender.name, times[i]!.map((t) => t.ms)), peakRssMb: rss.length ? Math.max(...rss) / 1024 : null };
+  });
+}
+
+/** `helm template` of the official Apache Airflow chart, when a helm binary and the chart are at hand. */
+function helmContender(): Contender | { missing: string } {
+  const chart = process.env.AIRFLOW_HELM_CHART;
+  if (spawnSync("helm", ["version", "--short"], { encoding: "utf8" }).status !== 0) return { missing: "no helm binary on PATH" };
+  if (!chart) return { missing: "AIRFLOW_HELM_CHART (a path to the official apache-airflow chart, directory or .tgz) is not set" };
+  return { name: "helm template of the official Airflow chart (yardstick)", run: () => timeProcess("helm", ["template", "airflow", chart]) };
+}
+
+/**
+ * `validate` of a large repository with the cache: every build checked (a fresh cache), then the same
+ * tree again (every verdict reused), then with one environment's overlay changed (one build).
+ */
+function benchValidateCache(dir: string): Result[] {
+  const cacheDir = tempDir();
+  try {
+    const validate = (name: string, note: (report: { cached: number; targets: unknown[] }) => string): Result => {
+      const started = performance.now();
+      const run = spawnSync(process.execPath, [LAUNCH, "validate", "--json", "--cache-dir", cacheDir], { cwd: dir, encoding: "utf8", maxBuffer: 256 << 20 });
+      const ms = performance.now() - started;
+      if (run.status !== 0) throw new Error(`${name}: exit ${run.status}\n${run.stderr}`);
+      const report = JSON.parse(run.stdout) as { cached: number; targets: unknown[] };
+      return { ...summarize(name, [ms]), peakRssMb: null, note: note(report) };
+    };
+    const describe = (r: { cached: number; targets: unknown[] }) => `${r.targets.length - r.cached} built, ${r.cached} from the cache`;
+    const cold = validate("validate (200 environments, empty cache)", describe);
+    const warm = validate("validate (200 environments, unchanged)", describe);
+    const kustomization = join(dir, "overlays", "env-7", "kustomization.yaml");
+    writeFileSync(kustomization, `${readFileSync(kustomization, "utf8")}# changed\n`);
+    const one = validate("validate (200 environments, one changed)", describe);
+    return [cold, warm, one];
+  } finally {
+    rmSync(cacheDir, { recursive: true, force: true });
+  }
 }
 
 /** The example config with `count` environments, each like prod in its own namespace. */
@@ -114,12 +184,22 @@ async function main(): Promise<void> {
   const runs = Number(process.argv.find((a) => a.startsWith("--runs="))?.slice(7) ?? 5);
   await ensureBundle();
   const results: Result[] = [];
+  const notes: string[] = [];
   const temps: string[] = [];
   const log = (line: string) => !json && process.stderr.write(`${line}\n`);
 
   try {
-    log("gen --check (example) ...");
-    results.push(benchCli("gen --check (example, all layers)", ["gen", "--check"], { cwd: ROOT, runs }));
+    log("gen --check, kubectl kustomize overlays/prod and helm template, interleaved ...");
+    const helm = helmContender();
+    const contenders: Contender[] = [
+      { name: "gen --check (example, all layers)", run: () => timeProcess(process.execPath, [LAUNCH, "gen", "--check"], { ours: true }) },
+      { name: "kubectl kustomize overlays/prod (yardstick)", run: () => timeProcess("kubectl", ["kustomize", join(ROOT, "overlays", "prod")]) },
+      ...("run" in helm ? [helm] : []),
+    ];
+    const [gen, kustomize, helmResult] = interleaved(contenders, runs);
+    gen!.note = `${(gen!.medianMs / kustomize!.medianMs).toFixed(2)}x kubectl kustomize${helmResult ? `, ${(gen!.medianMs / helmResult.medianMs).toFixed(2)}x helm template` : ""} (same rounds)`;
+    results.push(gen!, kustomize!, ...(helmResult ? [helmResult] : []));
+    if ("missing" in helm) notes.push(`helm template not measured: ${helm.missing}.`);
 
     const copy = tempDir();
     temps.push(copy);
@@ -160,14 +240,9 @@ async function main(): Promise<void> {
 
     log("validate (example) ...");
     results.push(benchValidate("validate (example, all builds)", ROOT, runs));
-    log("validate (50 environments) ...");
-    results.push(benchValidate("validate (50 environments)", scaleDirs[50]!, 2));
 
-    log("kubectl kustomize overlays/prod ...");
-    const yardstick = benchKustomize(runs);
-    results.push(yardstick);
-    const gen = results.find((r) => r.name.startsWith("gen (example"))!;
-    gen.note = `${(gen.medianMs / yardstick.medianMs).toFixed(2)}x kubectl kustomize overlays/prod`;
+    log("validate (200 environments: no cache, then unchanged, then one environment changed) ...");
+    results.push(...benchValidateCache(scaleDirs[200]!));
   } finally {
     for (const dir of temps) rmSync(dir, { recursive: true, force: true });
   }
@@ -175,10 +250,10 @@ async function main(): Promise<void> {
   const machine = `${cpus().length} x ${cpus()[0]?.model.trim() ?? "cpu"}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`;
   const cleaned = results.map(({ lastStdout: _unused, ...r }: Result & { lastStdout?: string }) => r);
   if (json) {
-    process.stdout.write(`${JSON.stringify({ machine, results: cleaned }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ machine, results: cleaned, notes }, null, 2)}\n`);
     return;
   }
-  process.stdout.write(`${table(cleaned)}\n\nmachine: ${machine}\n`);
+  process.stdout.write(`${table(cleaned)}\n\nmachine: ${machine}\n${notes.map((n) => `${n}\n`).join("")}`);
 }
 
 function table(results: readonly Result[]): string {

@@ -5,6 +5,8 @@
  * rebuilt (in a fraction of a second) whenever a source file is newer than it, so it is never stale.
  */
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import module from "node:module";
+import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 
@@ -91,7 +93,10 @@ async function precompileConfigValidator(build, outDir) {
 
 const invokedDirectly = process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url;
 if (invokedDirectly) {
+  // Node 22.1 and later keep the compiled bundle between runs (compiling it is much of start-up); Node 20 lacks this.
+  module.enableCompileCache?.(join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "airflow-gitops", "node-compile-cache"));
   await ensureBundle();
-  const { main } = await import(pathToFileURL(BUNDLE).href);
+  const { exitQuietlyOnClosedPipe, main } = await import(pathToFileURL(BUNDLE).href);
+  exitQuietlyOnClosedPipe();
   process.exitCode = await main(process.argv.slice(2));
 }

@@ -3,8 +3,9 @@
  * or bring the tree up to date. Everything that can fail on bad input fails before the first write.
  */
 import { readFile } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
-import { loadConfig } from "./config/load.js";
+import { dirname, relative, resolve, sep } from "node:path";
+import { loadConfigWithWarnings } from "./config/load.js";
+import type { ConfigIssue } from "./config/issues.js";
 import { readBuilderSource } from "./builder-source.js";
 import { configJsonSchema, type Config } from "./config/schema.js";
 import { weekPlan } from "./core/schedule.js";
@@ -12,9 +13,11 @@ import { resolveEnvironment } from "./core/target.js";
 import { configReference } from "./docs/config-doc.js";
 import { scheduleSvg } from "./docs/schedule-svg.js";
 import { generate, OWNED_DIRS, type GeneratedFile } from "./core/index.js";
-import { renderAll } from "./render/render.js";
+import { generatedHeader, renderAll } from "./render/render.js";
 import { isUpToDate, plan, type Plan } from "./fs/plan.js";
-import { applyPlan, readOwnedTree } from "./fs/tree.js";
+import { applyPlan, readOwnedTree, removeStaleTempFiles } from "./fs/tree.js";
+import { fileSystemProblem } from "./fs/errors.js";
+import { statSync } from "node:fs";
 
 export const CONFIG_FILE = "airflow-gitops.yaml";
 export const SCHEMA_FILE = "airflow-gitops.schema.json";
@@ -36,6 +39,8 @@ export interface GenResult {
   /** The generated text of every file, and what the tree held, by path. */
   desired: ReadonlyMap<string, string>;
   current: ReadonlyMap<string, string>;
+  /** Findings about the config that did not stop generation. */
+  warnings: readonly ConfigIssue[];
 }
 
 export class UserError extends Error {
@@ -43,10 +48,15 @@ export class UserError extends Error {
 }
 
 export async function desiredTree(configText: string, configName: string): Promise<Map<string, string>> {
-  const config = loadConfig(configText, configName);
+  return (await desiredTreeWithWarnings(configText, configName, CONFIG_FILE)).desired;
+}
+
+/** `source` is the config file as the headers name it: its path from the root of the tree. */
+async function desiredTreeWithWarnings(configText: string, configName: string, source: string) {
+  const { config, warnings } = loadConfigWithWarnings(configText, configName);
   const builderSource = config.dags.taskSpecs ? readBuilderSource() : undefined;
   const files: GeneratedFile[] = [...generate(config, builderSource), schemaFile(), ...docFiles(config)];
-  return renderAll(files);
+  return { desired: renderAll(files, generatedHeader(source)), warnings };
 }
 
 export function schemaFile(): GeneratedFile {
@@ -76,11 +86,21 @@ export async function runGen(options: GenOptions): Promise<GenResult> {
   const configPath = resolve(options.configPath);
   const root = resolve(options.outDir ?? dirname(configPath));
   const text = await readConfigText(options.configPath);
-  const desired = await desiredTree(text, options.configPath);
-  const current = await readOwnedTree(root, OWNED_DIRS, [SCHEMA_FILE], OWNED_DOCS);
-  const p = plan(desired, current);
-  if (!options.check && !isUpToDate(p)) await applyPlan(root, p, desired);
-  return { plan: p, upToDate: isUpToDate(p), desired, current };
+  const source = relative(root, configPath).split(sep).join("/");
+  const { desired, warnings } = await desiredTreeWithWarnings(text, options.configPath, source);
+  const outKind = statSync(root, { throwIfNoEntry: false });
+  if (outKind && !outKind.isDirectory()) throw new UserError(`${options.outDir ?? root}: is a file; the output must be a directory`);
+  try {
+    const current = await readOwnedTree(root, OWNED_DIRS, [SCHEMA_FILE], OWNED_DOCS);
+    const p = plan(desired, current);
+    if (!options.check) {
+      await removeStaleTempFiles(root, [...OWNED_DIRS, OWNED_DOCS.dir], [SCHEMA_FILE]);
+      if (!isUpToDate(p)) await applyPlan(root, p, desired);
+    }
+    return { plan: p, upToDate: isUpToDate(p), desired, current, warnings };
+  } catch (error) {
+    throw fileSystemProblem(error, root) ?? error;
+  }
 }
 
 async function readConfigText(path: string): Promise<string> {
@@ -91,5 +111,5 @@ async function readConfigText(path: string): Promise<string> {
 
 /** The config file, loaded and checked (a ConfigError lists every problem). */
 export async function loadConfigFile(path: string): Promise<Config> {
-  return loadConfig(await readConfigText(path), path);
+  return loadConfigWithWarnings(await readConfigText(path), path).config;
 }

@@ -81,7 +81,7 @@ describe("bad input", () => {
     {
       name: "wrong type",
       edit: (t) => t.replace("    size: 100Gi", "    size: 100"),
-      expected: /\/airflow-gitops\.yaml:\d+:11 storage\.logs\.size: must be string, found number 100$/,
+      expected: /\/airflow-gitops\.yaml:\d+:11 storage\.logs\.size: must be string, found number 100: YAML reads unquoted digits as a number \(and drops leading zeros\); put the value in quotes$/,
     },
     {
       name: "missing required field",

@@ -96,7 +96,7 @@ describe("loadConfig", () => {
 
   it.each([
     [(d: any) => (d.ingress.scheme = "public"), 'ingress.scheme: must be one of "internal", "internet-facing", found "public"'],
-    [(d: any) => (d.airflow.image.tag = "latest"), 'airflow.image.tag: must be a pinned image tag (not latest), found "latest"'],
+    [(d: any) => (d.airflow.image.tag = "latest"), 'airflow.image.tag: must be an image tag (not latest), optionally pinned to a digest: 3.2.2 or 3.2.2@sha256:<64 hex digits>, found "latest"'],
     [(d: any) => (d.environments = {}), "environments: must have at least 1 entry"],
     [(d: any) => (d.environments = { Prod: {} }), `environments.Prod: invalid name "Prod": must be lower-case letters`],
     [(d: any) => (d.dags.builder = { image: "acme/dag-builder:1.4.0", command: [] }), "dags.builder.command: must have at least 1 item(s)"],

@@ -40,18 +40,18 @@ describe("gen reports what it did", () => {
         "argocd                      5 created",
         "base                        36 created",
         "docs                        2 created",
-        "overlays/dev                11 created",
+        "overlays/dev                13 created",
         "overlays/prod               25 created",
         "secrets/dev                 9 created",
         "secrets/prod                9 created",
-        "98 created, 0 changed, 0 deleted, 0 unchanged",
+        "100 created, 0 changed, 0 deleted, 0 unchanged",
       ].join("\n"),
     );
-    expect((await gen(dir)).out).toBe("0 created, 0 changed, 0 deleted, 98 unchanged");
+    expect((await gen(dir)).out).toBe("0 created, 0 changed, 0 deleted, 100 unchanged");
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace("      replicas: { apiServer: 2 }", "      replicas: { apiServer: 3 }"));
     expect((await gen(dir)).out).toBe(
-      ["docs           1 changed, 1 unchanged", "overlays/prod  1 changed, 24 unchanged", "0 created, 2 changed, 0 deleted, 96 unchanged"].join("\n"),
+      ["docs           1 changed, 1 unchanged", "overlays/prod  1 changed, 24 unchanged", "0 created, 2 changed, 0 deleted, 98 unchanged"].join("\n"),
     );
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace(/\n {2}prod:\n[\s\S]*$/, "\n"));
@@ -61,7 +61,7 @@ describe("gen reports what it did", () => {
         "docs           1 deleted, 1 unchanged",
         "overlays/prod  25 deleted",
         "secrets/prod   9 deleted",
-        "0 created, 2 changed, 36 deleted, 60 unchanged",
+        "0 created, 2 changed, 36 deleted, 62 unchanged",
       ].join("\n"),
     );
   });
@@ -107,7 +107,7 @@ describe("gen --diff", () => {
     expect(lines).toContain("+++ b/overlays/prod/api-server-scaledobject.yaml");
     expect(lines).toContain('-        desiredReplicas: "2"');
     expect(lines).toContain('+        desiredReplicas: "3"');
-    expect(lines.at(-1)).toBe("would be: 0 created, 2 changed, 0 deleted, 96 unchanged");
+    expect(lines.at(-1)).toBe("would be: 0 created, 2 changed, 0 deleted, 98 unchanged");
     const checked = await gen(dir, "--diff", "--check");
     expect(checked.code).toBe(1);
     expect(snapshot(dir)).toEqual(before);
@@ -136,8 +136,19 @@ describe("diff <envA> <envB>", () => {
     expect(lines).toContain("    spec.resources.requests.storage: 20Gi -> 100Gi");
     expect(lines).toContain("    spec.replicas: 1 -> (absent)");
     expect(lines.at(-1)).toMatch(/^0 only in dev, \d+ only in prod, \d+ different, \d+ identical$/);
-    // The environments' own names and namespaces are not differences.
+    // The environments' own names and namespaces are not differences, and the output says so.
     expect(out).not.toMatch(/StorageClass\/airflow-(dev|prod)-efs|Namespace\/airflow/);
+    expect(lines.at(-2)).toMatch(
+      /^names compared with "dev" and "prod" read as <env>, namespaces "airflow-dev" and "airflow" as <namespace>; \d+ differing checksum annotation\(s\) not shown \(--checksums shows them\)$/,
+    );
+    // Checksum annotations follow from other changes: hidden unless asked for.
+    expect(out).not.toContain("checksum/");
+    // Text fields show their changed lines.
+    const cfg = lines.indexOf('    data."airflow.cfg": text (dev -> prod)');
+    expect(cfg).toBeGreaterThan(0);
+    expect(lines.slice(cfg + 1)).toEqual(expect.arrayContaining(["      - parallelism = 64", "      + parallelism = 128"]));
+    const withChecksums = await runCli(["diff", "dev", "prod", "--dir", dir, "--checksums"]);
+    expect(withChecksums.out).toMatch(/annotations\."checksum\/airflow-config": [0-9a-f]{64} -> [0-9a-f]{64}/);
   });
 
   it("names the known environments when given an unknown one", async () => {

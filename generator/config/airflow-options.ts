@@ -41,6 +41,9 @@ export function judgeOption(section: string, option: string): OptionVerdict {
   return { kind: "known", deprecated: flags.includes("deprecated") };
 }
 
+/** The Airflow series (`3.2`) the option table was compiled from. */
+export const OPTION_TABLE_SERIES = options.airflowSeries;
+
 export function allowedValues(section: string, option: string): readonly string[] | undefined {
   return options.enums[`${section}.${option}`];
 }

@@ -24,6 +24,11 @@ export function formatIssue(file: string, issue: ConfigIssue): string {
   return issue.path ? `${where} ${issue.path}: ${issue.message}` : `${where} ${issue.message}`;
 }
 
+/** `airflow-gitops.yaml:24:8 airflow.image.tag: warning: ...` */
+export function formatWarning(file: string, issue: ConfigIssue): string {
+  return formatIssue(file, { ...issue, message: `warning: ${issue.message}` });
+}
+
 export function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
   return [...issues].sort(
     (a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.col ?? 0) - (b.col ?? 0) || a.path.localeCompare(b.path),

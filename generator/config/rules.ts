@@ -4,12 +4,16 @@
  */
 import type { Config } from "./schema.js";
 import { joinPath, type ConfigIssue } from "./issues.js";
-import { allowedValues, judgeOption } from "./airflow-options.js";
+import { allowedValues, judgeOption, OPTION_TABLE_SERIES } from "./airflow-options.js";
+import { majorMinor, tagVersion } from "./image-tag.js";
 import { closest } from "./schema-check.js";
 import { FAB_AUTH_MANAGER, MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../core/airflow-cfg.js";
 import { ENVIRONMENT_RULES } from "./environment-rules.js";
+import { environmentsHaveTheirOwnNamespace, type LineOf } from "./namespace-rules.js";
+import { requestsFitUnderLimits } from "./resource-rules.js";
 
-export type Rule = (config: Config) => ConfigIssue[];
+/** A rule gets the config and, to name other places in its message, a way to find a field's line. */
+export type Rule = (config: Config, lineOf?: LineOf) => ConfigIssue[];
 
 interface AirflowOption {
   path: string;
@@ -83,19 +87,43 @@ export const gitSyncAuthMatchesRepositoryUrl: Rule = (config) => {
 };
 
 export const airflowImageIsAirflow3: Rule = (config) => {
-  const tags = [
+  const tags = airflowTags(config);
+  return tags.flatMap(({ path, tag }) => {
+    const major = majorMinor(tag)?.[0];
+    return major !== undefined && major !== 3
+      ? [{ path, message: `Airflow ${tag} is not Airflow 3; this generator writes Airflow 3 deployments` }]
+      : [];
+  });
+};
+
+/**
+ * Warnings: an Airflow newer than the option table may have renamed or removed options the table
+ * still accepts, so the option check cannot be trusted blindly there.
+ */
+export const airflowNewerThanOptionTable: Rule = (config) => {
+  const [tableMajor, tableMinor] = OPTION_TABLE_SERIES.split(".").map(Number) as [number, number];
+  return airflowTags(config).flatMap(({ path, tag }) => {
+    const version = majorMinor(tag);
+    if (!version || version[0] !== tableMajor || version[1] <= tableMinor) return [];
+    return [
+      {
+        path,
+        message:
+          `Airflow ${tagVersion(tag)} is newer than the airflow.cfg option table (Airflow ${OPTION_TABLE_SERIES}): ` +
+          "options renamed or removed since then are not caught; check the release notes",
+      },
+    ];
+  });
+};
+
+function airflowTags(config: Config): { path: string; tag: string }[] {
+  return [
     { path: "airflow.image.tag", tag: config.airflow.image.tag },
     ...Object.entries(config.environments).flatMap(([name, env]) =>
       env.airflow?.image?.tag ? [{ path: joinPath(["environments", name, "airflow", "image", "tag"]), tag: env.airflow.image.tag }] : [],
     ),
   ];
-  return tags.flatMap(({ path, tag }) => {
-    const major = /^v?(\d+)\.\d+/.exec(tag)?.[1];
-    return major !== undefined && major !== "3"
-      ? [{ path, message: `Airflow ${tag} is not Airflow 3; this generator writes Airflow 3 deployments` }]
-      : [];
-  });
-};
+}
 
 export const argocdNamesKnownEnvironments: Rule = (config) => {
   const known = Object.keys(config.environments);
@@ -190,6 +218,8 @@ export const podArgumentsUseKnownPlaceholders: Rule = (config) => {
     ),
   );
 };
+/** Rules whose findings do not stop generation: printed as warnings. */
+export const WARNING_RULES: readonly Rule[] = [airflowNewerThanOptionTable];
 
 export const RULES: readonly Rule[] = [
   airflowConfigOptionsExist,
@@ -204,6 +234,8 @@ export const RULES: readonly Rule[] = [
   oneDagBuilder,
   podOperatorHasPod,
   podArgumentsUseKnownPlaceholders,
+  environmentsHaveTheirOwnNamespace,
+  requestsFitUnderLimits,
   ...ENVIRONMENT_RULES,
 ];
 

@@ -2,8 +2,10 @@
  * Checks data against the config JSON Schema with ajv, filling every default on the way (the one
  * place defaults are applied), and turns ajv's errors into located, readable issues.
  */
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import { createRequire } from "node:module";
+import type { ErrorObject, ValidateFunction } from "ajv";
 import { ConfigSchema, PATTERN_HINTS, type Config } from "./schema.js";
+import { P } from "./schema-kit.js";
 import { joinPath, type ConfigIssue } from "./issues.js";
 import type { ConfigSource } from "./source.js";
 
@@ -15,9 +17,15 @@ declare const precompiledConfigValidator: ValidateFunction | undefined;
 
 let compiled: ValidateFunction | undefined;
 
+/** The bundled CLI never takes the second branch, so it never loads ajv's compiler (a large share of start-up). */
 function validator(): ValidateFunction {
-  compiled ??=
-    typeof precompiledConfigValidator === "function" ? precompiledConfigValidator : new Ajv(CONFIG_AJV_OPTIONS).compile(ConfigSchema);
+  if (!compiled) {
+    if (typeof precompiledConfigValidator === "function") compiled = precompiledConfigValidator;
+    else {
+      const { Ajv } = createRequire(import.meta.url)("ajv") as typeof import("ajv");
+      compiled = new Ajv(CONFIG_AJV_OPTIONS).compile(ConfigSchema);
+    }
+  }
   return compiled;
 }
 
@@ -55,11 +63,16 @@ function describe(e: ErrorObject, value: unknown): { message: string; child?: st
     }
     case "required":
       return { child: String(p.missingProperty), message: "is required" };
-    case "type":
-      return { message: `must be ${[p.type].flat().join(" or ")}, found ${kindOf(value)}` };
+    case "type": {
+      const quote = [p.type].flat().includes("string") && typeof value === "number" ? NUMBER_TO_QUOTE : "";
+      return { message: `must be ${[p.type].flat().join(" or ")}, found ${kindOf(value)}${quote}` };
+    }
     case "enum":
       return { message: `must be one of ${(p.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(", ")}, found ${show(value)}` };
     case "pattern":
+      if (typeof value === "string" && value.length > 63 && String(p.pattern) === P.dnsLabel) {
+        return { message: `must be at most 63 characters (a DNS label), found ${value.length}: "${value}"` };
+      }
       return { message: `${PATTERN_HINTS[String(p.pattern)] ?? `must match ${String(p.pattern)}`}, found ${show(value)}` };
     case "minimum":
     case "maximum":
@@ -107,6 +120,9 @@ function valueAt(data: unknown, path: readonly (string | number)[]): unknown {
   for (const s of path) v = v !== null && typeof v === "object" ? (v as Record<string, unknown>)[s] : undefined;
   return v;
 }
+
+/** YAML reads an unquoted 012345678901 (an account id) as a number, dropping its leading zero. */
+const NUMBER_TO_QUOTE = ": YAML reads unquoted digits as a number (and drops leading zeros); put the value in quotes";
 
 function kindOf(value: unknown): string {
   if (value === null) return "null";

@@ -9,10 +9,18 @@ export const PATTERNS = {
   dnsLabel: ["^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", "must be a DNS label: lower-case letters, digits and '-', starting with a letter"],
   quantity: ["^[0-9]+(\\.[0-9]+)?(m|k|Ki|Mi|Gi|Ti|M|G|T)?$", "must be a Kubernetes quantity such as 500m, 2, 512Mi or 10Gi"],
   duration: ["^([0-9]+(ms|s|m|h))+$", "must be a duration such as 30s, 5m or 1h"],
-  imageTag: ["^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", "must be a pinned image tag (not latest)"],
+  imageTag: [
+    "^(?!latest(@|$))[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$",
+    "must be an image tag (not latest), optionally pinned to a digest: 3.2.2 or 3.2.2@sha256:<64 hex digits>",
+  ],
+  imageRepository: [
+    "^([a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$",
+    "must be an image repository without tag or digest, like apache/airflow or registry.example.com:5000/team/airflow (the tag goes in tag)",
+  ],
   imageRef: [
-    "^[a-z0-9]+([._/:-][a-z0-9]+)*:(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$",
-    "must be an image with a pinned tag, like registry.example.com/team/image:1.2.3 (not latest)",
+    "^[a-z0-9]+([._/:-][a-z0-9]+)*(:(?!latest(@|$))[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?|@sha256:[a-f0-9]{64})$",
+    "must be an image with a tag (not latest) or a digest, like registry.example.com/team/image:1.2.3, " +
+      "image:1.2.3@sha256:<64 hex digits> or image@sha256:<64 hex digits>",
   ],
   environmentName: ["^[a-z][a-z0-9-]{0,19}$", "must be lower-case letters, digits and '-', starting with a letter, at most 20 characters"],
   airflowSection: ["^[a-z][a-z0-9_.]*$", "must be an airflow.cfg section name in lower case"],

@@ -34,13 +34,14 @@ const Airflow = Type.Object(
     image: Type.Object(
       {
         repository: Type.String({
-          minLength: 1,
-          description: "Airflow image repository, used by every Airflow container and by task pods.",
+          pattern: P.imageRepository,
+          description: "Airflow image repository (without tag), used by every Airflow container and by task pods.",
           default: "apache/airflow",
         }),
         tag: Type.String({
           pattern: P.imageTag,
-          description: "Airflow image tag (never `latest`). Must be an Airflow 3 image.",
+          description:
+            "Airflow image tag (never `latest`), optionally pinned to a digest as `3.2.2@sha256:<digest>`. Must be an Airflow 3 image.",
           default: "3.2.2",
         }),
       },

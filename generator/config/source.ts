@@ -14,10 +14,13 @@ export interface ConfigSource {
 export function parseConfigText(text: string): { source?: ConfigSource; issues: ConfigIssue[] } {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
-  const issues: ConfigIssue[] = [...doc.errors, ...doc.warnings].map((e) => {
-    const pos = lineCounter.linePos(e.pos[0]);
-    return { path: "", message: `YAML: ${firstLine(e.message)}`, line: pos.line, col: pos.col };
-  });
+  const issues: ConfigIssue[] = firstPerLine(
+    [...doc.errors, ...doc.warnings].map((e) => {
+      const pos = lineCounter.linePos(e.pos[0]);
+      const message = e.code === "TAB_AS_INDENT" ? "a tab indents this line; YAML indents with spaces only" : firstLine(e.message);
+      return { path: "", message: `YAML: ${message}`, line: pos.line, col: pos.col };
+    }),
+  );
   if (doc.errors.length > 0) return { issues };
   const data: unknown = doc.toJS({ maxAliasCount: 100 });
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
@@ -48,6 +51,12 @@ function locate(
   }
   const offset = found?.range?.[0];
   return offset === undefined ? undefined : lineCounter.linePos(offset);
+}
+
+/** The parser's first complaint about a line; the others follow from it (a tab gives three). */
+function firstPerLine(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<number | undefined>();
+  return issues.filter((issue) => !seen.has(issue.line) && (seen.add(issue.line), true));
 }
 
 function firstLine(message: string): string {

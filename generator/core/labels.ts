@@ -1,4 +1,5 @@
 /** The app.kubernetes.io labels: the full set on objects, the stable subset in selectors. */
+import { tagVersion } from "../config/image-tag.js";
 import type { Config } from "../config/schema.js";
 import type { Part } from "./names.js";
 
@@ -18,7 +19,7 @@ export function labels(config: Pick<Config, "name" | "airflow">, component: Part
     ...selectorLabels(config, component),
     "app.kubernetes.io/part-of": "airflow",
     "app.kubernetes.io/managed-by": MANAGED_BY,
-    "app.kubernetes.io/version": config.airflow.image.tag,
+    "app.kubernetes.io/version": tagVersion(config.airflow.image.tag),
   };
 }
 

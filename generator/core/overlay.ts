@@ -7,6 +7,7 @@
  * A difference that neither a patch aspect nor a transformer covers is a generator bug and fails
  * generation, so an overlay can never silently build something other than the environment's config.
  */
+import { tagVersion } from "../config/image-tag.js";
 import type { Config } from "../config/schema.js";
 import { buildManifests, BASE_DIR } from "./base.js";
 import type { Manifest } from "./components/types.js";
@@ -118,7 +119,7 @@ function transformsOf(config: Config, target: Target, base: Map<string, KubeObje
   return {
     namespace: target.namespace,
     image: { name: config.airflow.image.repository, ...(repository !== config.airflow.image.repository ? { newName: repository } : {}), newTag: tag },
-    labels: { "app.kubernetes.io/version": tag },
+    labels: { "app.kubernetes.io/version": tagVersion(tag) },
     renames,
   };
 }

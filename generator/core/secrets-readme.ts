@@ -8,6 +8,8 @@ import { s3LogFolder } from "./airflow-cfg.js";
 import { secretSpecs, type SecretParameter } from "./secrets.js";
 import type { Target } from "./target.js";
 
+export { FERNET_KEY_COMMAND };
+
 export function secretsReadme(config: Target): string {
   const env = config.environment!.name;
   const n = names(config);
@@ -30,15 +32,10 @@ export function secretsReadme(config: Target): string {
     "|---|---|---|---|",
     ...parameters.map((p) => `| \`${p.parameter}\` | SecureString | \`${p.secretName}\` / \`${p.key}\` | ${p.purpose} |`),
     "",
-    "For example:",
+    "One command per entry (AWS CLI; values that span lines or must not reach the shell history are read from files):",
     "",
     "```sh",
-    `aws ssm put-parameter --region ${region} --type SecureString --name ${fernet.parameter} \\`,
-    `  --value "$(python3 -c 'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())')"`,
-    ...parameters
-      .filter((p) => /api-secret-key|jwt-secret/.test(p.secretName))
-      .map((p) => `aws ssm put-parameter --region ${region} --type SecureString --name ${p.parameter} --value "$(openssl rand -base64 48)"`),
-    ...(admin ? [`aws ssm put-parameter --region ${region} --type SecureString --name ${admin.parameter} --value '<admin-password>'`] : []),
+    ...parameters.flatMap((p) => putParameter(p, region, gitHost(config.dags.gitSync.repository))),
     "```",
     "",
     "A database URL must URL-encode special characters of the password (`@` as `%40`, `/` as `%2F`).",
@@ -63,7 +60,7 @@ export function secretsReadme(config: Target): string {
     "",
     "Airflow decrypts with every key of a comma-separated list and encrypts with the first, so a rotation never breaks stored connections:",
     "",
-    `1. Generate a new key and set \`${fernet.parameter}\` to \`<new-key>,<old-key>\`.`,
+    `1. Generate a new key (\`${FERNET_KEY_COMMAND}\`) and set \`${fernet.parameter}\` to \`<new-key>,<old-key>\`.`,
     `2. Let the operator refresh the Secret (every ${config.secrets.refreshInterval}, or at once:`,
     `   \`kubectl -n ${n.namespace} annotate externalsecret ${fernet.secretName} force-sync=$(date +%s) --overwrite\`).`,
     reload
@@ -136,6 +133,42 @@ function adminUserSection(config: Target, admin: SecretParameter): string[] {
     "With single sign-on, set `airflow.adminUser.enabled: false`: neither the Job nor this parameter is needed.",
     "",
   ];
+}
+
+/** The host of a git URL: git@host:org/repo.git, ssh://user@host:22/org/repo.git or https://host/org/repo.git. */
+function gitHost(url: string): string {
+  const scp = /^[^@/]+@([^:/]+):/.exec(url);
+  if (scp) return scp[1]!;
+  const port = /^ssh:\/\/(?:[^@/]+@)?([^:/]+):(\d+)/.exec(url);
+  if (port) return `-p ${port[2]} ${port[1]}`;
+  return /^[a-z]+:\/\/(?:[^@/]+@)?([^:/]+)/.exec(url)?.[1] ?? "<git-host>";
+}
+
+/** 32 random bytes as URL-safe base64: a Fernet key, with nothing beyond coreutils. */
+const FERNET_KEY_COMMAND = "head -c 32 /dev/urandom | base64 | tr '+/' '-_'";
+const RANDOM_SECRET_COMMAND = "head -c 48 /dev/urandom | base64 | tr -d '\\n'";
+
+/** The command that creates one entry, preceded by how to produce its value where that takes a step. */
+function putParameter(p: SecretParameter, region: string, host: string): string[] {
+  const put = (value: string) => `aws ssm put-parameter --region ${region} --type SecureString --name ${p.parameter} --value ${value}`;
+  const file = p.parameter.split("/").filter(Boolean).slice(-2).join("-");
+  if (/Fernet/.test(p.purpose)) return [put(`"$(${FERNET_KEY_COMMAND})"`)];
+  if (/secret key|signing secret/.test(p.purpose)) return [put(`"$(${RANDOM_SECRET_COMMAND})"`)];
+  if (/SSH private key/.test(p.purpose)) {
+    // file:// keeps the key's final newline, without which OpenSSH refuses the key.
+    return ["# a deploy key: ssh-keygen -t ed25519 -N '' -C git-sync -f git-sync-key (add git-sync-key.pub to the repository)", put("file://git-sync-key")];
+  }
+  if (/known_hosts/.test(p.purpose)) return [`ssh-keyscan ${host} > known_hosts   # check the fingerprints against the host's published ones`, put("file://known_hosts")];
+  if (/database URL/.test(p.purpose)) {
+    return [
+      `# ${file}: one line, postgresql://<user>:<password>@<host>:5432/<database>, the password URL-encoded`,
+      put(`"$(cat ${file})"`),
+    ];
+  }
+  const part = /database (host|port|name|username)$/.exec(p.purpose)?.[1];
+  if (part) return [put(part === "port" ? "5432" : `'<${part === "name" ? "database" : part === "username" ? "user" : "host"}>'`)];
+  if (/HTTPS user/.test(p.purpose)) return [put("'<user>'")];
+  return [`# ${file}: the ${p.purpose}`, put(`"$(cat ${file})"`)];
 }
 
 function iamPolicy(parameters: readonly SecretParameter[], region: string, account: string) {

@@ -83,6 +83,8 @@ function walk(schema: Schema, path: string, required: boolean, rows: Row[]): voi
   for (const sub of Object.values(schema.patternProperties ?? {})) {
     if (sub.properties || sub.patternProperties) walk(sub, `${path}.${MAP_KEYS[path] ?? "<name>"}`, false, rows);
   }
+  // The fields of each list item (peak windows: days, start, end).
+  for (const [name, sub] of Object.entries(schema.items?.properties ?? {})) walk(sub, `${path}[].${name}`, (schema.items?.required ?? []).includes(name), rows);
 }
 
 function typeOf(schema: Schema): string {

@@ -5,6 +5,9 @@ import { readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, sep } from "node:path";
 import type { Plan } from "./plan.js";
 
+/** The suffix of files staged by applyPlan; one left behind by a killed run is not part of the tree. */
+const TEMP_SUFFIX = ".tmp-gen";
+
 /** Every file under the owned directories plus the owned top-level files that exist, by relative path. */
 export async function readOwnedTree(
   root: string,
@@ -16,7 +19,9 @@ export async function readOwnedTree(
     ...ownedDirs.flatMap((dir) => filesBelow(root, dir)),
     ...ownedFiles.filter((file) => statSync(join(root, file), { throwIfNoEntry: false })?.isFile()),
     ...(ownedIn ? filesIn(root, ownedIn.dir).filter((path) => ownedIn.names.test(path.slice(ownedIn.dir.length + 1))) : []),
-  ].sort();
+  ]
+    .filter((path) => !path.endsWith(TEMP_SUFFIX))
+    .sort();
   const contents = await Promise.all(paths.map((p) => readFile(join(root, p), "utf8")));
   return new Map(paths.map((p, i) => [p, contents[i]!]));
 }
@@ -26,24 +31,37 @@ export async function readOwnedTree(
  * are they renamed into place and stale files deleted. A failure while staging leaves the tree as it was.
  */
 export async function applyPlan(root: string, p: Plan, desired: ReadonlyMap<string, string>): Promise<void> {
-  const suffix = `.${randomBytes(4).toString("hex")}.tmp-gen`;
+  const suffix = `.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`;
   const toWrite = [...p.create, ...p.update];
-  const staged: string[] = [];
+  // Recorded before the write starts, so a write that fails half-way is cleaned up too.
+  const staged = new Set<string>();
+  const renamed = new Set<string>();
   try {
     for (const dir of new Set(toWrite.map((path) => dirname(join(root, path))))) await mkdir(dir, { recursive: true });
     await inParallel(toWrite, async (path) => {
+      staged.add(path);
       await writeFile(join(root, path) + suffix, desired.get(path)!, "utf8");
-      staged.push(path);
+    });
+    await inParallel([...staged], async (path) => {
+      await rename(join(root, path) + suffix, join(root, path));
+      renamed.add(path);
     });
   } catch (error) {
-    await Promise.all(staged.map((path) => rm(join(root, path) + suffix, { force: true })));
+    await Promise.all([...staged].filter((path) => !renamed.has(path)).map((path) => rm(join(root, path) + suffix, { force: true }).catch(() => {})));
     throw error;
   }
-  await inParallel(staged, (path) => rename(join(root, path) + suffix, join(root, path)));
   for (const path of p.delete) {
     await rm(join(root, path), { force: true });
     await removeEmptyParents(root, dirname(path));
   }
+}
+
+/** Removes staged files a killed run left in the owned directories. */
+export async function removeStaleTempFiles(root: string, ownedDirs: readonly string[], ownedFiles: readonly string[]): Promise<void> {
+  const stale = [...ownedDirs.flatMap((dir) => filesBelow(root, dir)), ...filesIn(root, ".").map((path) => path.slice(2))].filter(
+    (path) => path.endsWith(TEMP_SUFFIX) && (path.includes("/") || ownedFiles.some((file) => path.startsWith(`${file}.`))),
+  );
+  await Promise.all(stale.map((path) => rm(join(root, path), { force: true })));
 }
 
 async function removeEmptyParents(root: string, dir: string): Promise<void> {

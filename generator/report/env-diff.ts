@@ -12,6 +12,8 @@ export interface FieldChange {
   path: string;
   from: string;
   to: string;
+  /** For text (airflow.cfg, the pod template): the changed lines, `-` from A and `+` from B. */
+  lines?: string[];
 }
 
 export interface BuildDiff {
@@ -19,22 +21,48 @@ export interface BuildDiff {
   onlyInB: string[];
   differing: { object: string; changes: FieldChange[] }[];
   identical: number;
+  /** What was read as a placeholder: each environment's name as `<env>`, its namespace as `<namespace>`. */
+  normalised: { env: [string, string]; namespace: [string | undefined, string | undefined] };
+  /** Checksum annotations that differ but are not listed (they follow from the changes that are). */
+  hiddenChecksums: number;
 }
+
+export interface DiffOptions {
+  /** List checksum annotations too (they change whenever what they sum changes). */
+  checksums?: boolean;
+}
+
+const CHECKSUM = /(^|\.)annotations\."?checksum\//;
 
 const ABSENT = "(absent)";
 
-export function diffBuilds(a: readonly KubeDocument[], envA: string, b: readonly KubeDocument[], envB: string): BuildDiff {
+export function diffBuilds(
+  a: readonly KubeDocument[],
+  envA: string,
+  b: readonly KubeDocument[],
+  envB: string,
+  options: DiffOptions = {},
+): BuildDiff {
   const left = index(a.map((o) => normalize(o, envA, namespaceOf(a))));
   const right = index(b.map((o) => normalize(o, envB, namespaceOf(b))));
-  const result: BuildDiff = { onlyInA: [], onlyInB: [], differing: [], identical: 0 };
+  const result: BuildDiff = {
+    onlyInA: [],
+    onlyInB: [],
+    differing: [],
+    identical: 0,
+    normalised: { env: [envA, envB], namespace: [namespaceOf(a), namespaceOf(b)] },
+    hiddenChecksums: 0,
+  };
   for (const [id, object] of left) {
     const other = right.get(id);
     if (!other) {
       result.onlyInA.push(id);
       continue;
     }
-    const changes: FieldChange[] = [];
-    compare(withoutNamespace(object), withoutNamespace(other), "", changes);
+    const all: FieldChange[] = [];
+    compare(withoutNamespace(object), withoutNamespace(other), "", all);
+    const changes = options.checksums ? all : all.filter((c) => !CHECKSUM.test(c.path));
+    result.hiddenChecksums += all.length - changes.length;
     if (changes.length > 0) result.differing.push({ object: id, changes });
     else result.identical++;
   }
@@ -89,7 +117,8 @@ function compare(x: unknown, y: unknown, path: string, changes: FieldChange[]): 
     const parts = diffLines(x, y);
     const removed = parts.filter((p) => p.removed).reduce((n, p) => n + (p.count ?? 0), 0);
     const added = parts.filter((p) => p.added).reduce((n, p) => n + (p.count ?? 0), 0);
-    changes.push({ path, from: `text, ${removed} line(s) only here`, to: `text, ${added} line(s) only here` });
+    const lines = parts.flatMap((p) => (p.added || p.removed ? p.value.replace(/\n$/, "").split("\n").map((l) => `${p.added ? "+" : "-"} ${l}`) : []));
+    changes.push({ path, from: `text, ${removed} line(s) only here`, to: `text, ${added} line(s) only here`, lines });
     return;
   }
   changes.push({ path, from: show(x), to: show(y) });
@@ -126,8 +155,23 @@ export function buildDiffText(diff: BuildDiff, envA: string, envB: string, style
   if (diff.differing.length === 0) lines.push("  (none)");
   for (const { object, changes } of diff.differing) {
     lines.push(`  ${object}`);
-    for (const c of changes) lines.push(`    ${c.path}: ${style.red(c.from)} -> ${style.green(c.to)}`);
+    for (const c of changes) {
+      if (!c.lines) {
+        lines.push(`    ${c.path}: ${style.red(c.from)} -> ${style.green(c.to)}`);
+        continue;
+      }
+      lines.push(`    ${c.path}: text (${envA} -> ${envB})`);
+      for (const line of c.lines) lines.push(`      ${line.startsWith("+") ? style.green(line) : style.red(line)}`);
+    }
   }
+  const [nsA, nsB] = diff.normalised.namespace;
+  lines.push(
+    style.dim(
+      `names compared with "${envA}" and "${envB}" read as <env>` +
+        (nsA !== undefined || nsB !== undefined ? `, namespaces "${nsA ?? "-"}" and "${nsB ?? "-"}" as <namespace>` : "") +
+        (diff.hiddenChecksums > 0 ? `; ${diff.hiddenChecksums} differing checksum annotation(s) not shown (--checksums shows them)` : ""),
+    ),
+  );
   lines.push(
     `${diff.onlyInA.length} only in ${envA}, ${diff.onlyInB.length} only in ${envB}, ${diff.differing.length} different, ${diff.identical} identical`,
   );

@@ -55,17 +55,20 @@ const execFileAsync = promisify(execFile);
 
 /** kustomizeBuild without blocking, so several builds can run at once. */
 export async function kustomizeBuildAsync(dir: string): Promise<KubeDocument[]> {
+  return parseDocuments(await kustomizeBuildTextAsync(dir));
+}
+
+/** The build as kustomize prints it. */
+export async function kustomizeBuildTextAsync(dir: string): Promise<string> {
   const [command, args] = kustomizeCommand();
-  let text: string;
   try {
-    ({ stdout: text } = await execFileAsync(command, [...args, dir], { encoding: "utf8", maxBuffer: 64 << 20 }));
+    return (await execFileAsync(command, [...args, dir], { encoding: "utf8", maxBuffer: 64 << 20 })).stdout;
   } catch (error) {
     throw buildError(command, [...args, dir], error);
   }
-  return parseDocuments(text);
 }
 
-function parseDocuments(text: string): KubeDocument[] {
+export function parseDocuments(text: string): KubeDocument[] {
   return (jsyaml.loadAll(text, undefined, { schema: jsyaml.CORE_SCHEMA }) as (KubeDocument | null)[]).filter((d): d is KubeDocument => d !== null);
 }
 

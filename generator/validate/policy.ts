@@ -3,6 +3,7 @@
  * every container, probes on long-running containers that serve a port, pinned images, and no Secret
  * carrying data.
  */
+import { quantityValue } from "../config/quantity.js";
 import type { KubeDocument } from "./kustomize.js";
 import { containersOf, podSites } from "./pods.js";
 import type { Finding } from "./references.js";
@@ -42,6 +43,13 @@ export function checkPolicy(objects: readonly KubeDocument[]): Finding[] {
       const requests = c.resources?.requests ?? {};
       if (requests.cpu === undefined || requests.memory === undefined) add(owner, `${where}/resources/requests`, "needs cpu and memory requests");
       if (c.resources?.limits?.memory === undefined) add(owner, `${where}/resources/limits/memory`, "needs a memory limit");
+      const limits = c.resources?.limits ?? {};
+      for (const resource of ["cpu", "memory"]) {
+        const [request, limit] = [requests[resource], limits[resource]].map((q) => (q === undefined ? undefined : quantityValue(String(q))));
+        if (request !== undefined && limit !== undefined && request > limit) {
+          add(owner, `${where}/resources/requests/${resource}`, `request ${String(requests[resource])} is above the limit ${String(limits[resource])}: the API server refuses the pod`);
+        }
+      }
 
       const image = c.image ?? "";
       const tag = /^(?:.*\/)?[^/:@]+(?::([^/@]+))?(?:@(sha256:[0-9a-f]{64}))?$/.exec(image);

@@ -5,7 +5,9 @@
  */
 import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { kustomizeBuildAsync, KustomizeError, type KubeDocument } from "./kustomize.js";
+import { cpus } from "node:os";
+import type { ValidateCache } from "./cache.js";
+import { kustomizeBuildTextAsync, KustomizeError, parseDocuments, type KubeDocument } from "./kustomize.js";
 import { validateWithModels } from "./models.js";
 import { embeddedPods } from "./pods.js";
 import { checkPolicy } from "./policy.js";
@@ -32,6 +34,8 @@ export interface ValidationReport {
   passed: number;
   failed: number;
   timings: { kustomizeMs: number; checksMs: number };
+  /** Builds whose verdict came from the cache. */
+  cached: number;
 }
 
 export interface ValidateOptions {
@@ -39,6 +43,10 @@ export interface ValidateOptions {
   schemasDir?: string;
   /** Only these builds (`overlays/prod`, `argocd`); each must be one the repository has. */
   targets?: readonly string[];
+  /** Reuse verdicts of builds whose inputs have not changed, and store new ones. */
+  cache?: ValidateCache<Problem>;
+  /** Told after each build is rendered and after each is checked. */
+  onProgress?: (progress: { built: number; checked: number; cached: number; total: number }) => void;
 }
 
 /** What to validate: every overlay with a kustomization, then argocd/. */
@@ -60,13 +68,34 @@ export async function validateRepository(root: string, options: ValidateOptions 
   if (unknown.length > 0) throw new KustomizeError(`no build ${unknown.join(", ")} to validate; the repository has: ${known.join(", ")}`);
   const targets = wanted;
   const strict = options.schemasDir ? schemaDirValidator(options.schemasDir) : undefined;
-  const report: ValidationReport = { targets: [], problems: [], passed: 0, failed: 0, timings: { kustomizeMs: 0, checksMs: 0 } };
-  // Builds are separate processes: run them together, then check one after the other.
+  const report: ValidationReport = { targets: [], problems: [], passed: 0, failed: 0, timings: { kustomizeMs: 0, checksMs: 0 }, cached: 0 };
+  const { cache } = options;
+  const keys = targets.map((target) => cache?.key(target, join(root, target)));
+  const verdicts = keys.map((key) => (key ? cache!.get(key) : undefined));
+  const progress = { built: 0, checked: 0, cached: verdicts.filter(Boolean).length, total: targets.length };
+  const tell = () => options.onProgress?.({ ...progress });
+  // Builds are separate processes: run them together (a few at a time), then check one after the other.
   const started = performance.now();
-  const builds = await Promise.all(targets.map((target) => kustomizeBuildAsync(join(root, target)).catch((error: unknown) => error)));
+  const texts = await inPool(
+    targets.map((target, i) => async () => {
+      if (verdicts[i]) return undefined;
+      const text = await kustomizeBuildTextAsync(join(root, target)).catch((error: unknown) => error);
+      progress.built++;
+      tell();
+      return text;
+    }),
+    Math.max(4, 2 * cpus().length),
+  );
   report.timings.kustomizeMs = performance.now() - started;
   for (const [i, target] of targets.entries()) {
-    const objects = builds[i];
+    const verdict = verdicts[i];
+    if (verdict) {
+      report.cached++;
+      record(report, target, verdict.objects, verdict.problems);
+      continue;
+    }
+    const text = texts[i];
+    const objects = typeof text === "string" ? parseDocuments(text) : text;
     if (!Array.isArray(objects)) {
       if (!(objects instanceof KustomizeError)) throw objects;
       report.problems.push({ target, object: "kustomization", path: "/", message: `kustomize build failed: ${objects.message}` });
@@ -77,13 +106,34 @@ export async function validateRepository(root: string, options: ValidateOptions 
     const checking = performance.now();
     const problems = await validateBuild(target, objects, strict);
     report.timings.checksMs += performance.now() - checking;
-    const failedObjects = new Set(problems.map((p) => p.object));
-    report.problems.push(...problems);
-    report.targets.push({ target, objects: objects.length, failed: failedObjects.size });
-    report.failed += failedObjects.size;
-    report.passed += objects.length - failedObjects.size;
+    record(report, target, objects.length, problems);
+    if (keys[i]) cache!.set(keys[i], { objects: objects.length, problems }, text as string);
+    progress.checked++;
+    tell();
   }
   return report;
+}
+
+function record(report: ValidationReport, target: string, objects: number, problems: readonly Problem[]): void {
+  const failedObjects = new Set(problems.map((p) => p.object));
+  report.problems.push(...problems);
+  report.targets.push({ target, objects, failed: failedObjects.size });
+  report.failed += failedObjects.size;
+  report.passed += objects - failedObjects.size;
+}
+
+/** Runs the tasks with at most `limit` at a time, results in order. */
+async function inPool<T>(tasks: readonly (() => Promise<T>)[], limit: number): Promise<T[]> {
+  const results: T[] = new Array(tasks.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < tasks.length) {
+      const i = next++;
+      results[i] = await tasks[i]!();
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  return results;
 }
 
 /** Every problem of one rendered build. */
