@@ -1,0 +1,146 @@
+/**
+ * Builds the pinned upstream programs (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
+ * kwok, kustomize) from the Go modules beside this file, once, into a cache outside the repository keyed
+ * by their go.mod/go.sum files. Later runs find them there and build nothing.
+ */
+import { execFile, spawnSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { homedir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+
+export const MODULES_DIR = import.meta.dirname;
+
+export type BinaryName = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kwok" | "kustomize";
+
+interface Target {
+  binary: BinaryName;
+  module: "kubernetes" | "kwok" | "kustomize";
+  pkg: string;
+  /** `-X` settings, from the versions pinned in the module's go.mod. */
+  versionFlags: (pinned: (module: string) => string) => string[];
+}
+
+const kubernetesVersion = (pinned: (module: string) => string): string[] => {
+  const version = pinned("k8s.io/kubernetes");
+  const [major, minor] = version.replace(/^v/, "").split(".");
+  return ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"].flatMap((pkg) => [
+    `${pkg}.gitVersion=${version}`,
+    `${pkg}.gitMajor=${major}`,
+    `${pkg}.gitMinor=${minor}`,
+    `${pkg}.gitTreeState=clean`,
+  ]);
+};
+
+const TARGETS: readonly Target[] = [
+  { binary: "etcd", module: "kubernetes", pkg: "go.etcd.io/etcd/server/v3", versionFlags: () => [] },
+  { binary: "kube-apiserver", module: "kubernetes", pkg: "k8s.io/kubernetes/cmd/kube-apiserver", versionFlags: kubernetesVersion },
+  { binary: "kube-controller-manager", module: "kubernetes", pkg: "k8s.io/kubernetes/cmd/kube-controller-manager", versionFlags: kubernetesVersion },
+  { binary: "kube-scheduler", module: "kubernetes", pkg: "k8s.io/kubernetes/cmd/kube-scheduler", versionFlags: kubernetesVersion },
+  {
+    binary: "kwok",
+    module: "kwok",
+    pkg: "sigs.k8s.io/kwok/cmd/kwok",
+    versionFlags: (pinned) => [`sigs.k8s.io/kwok/pkg/consts.Version=${pinned("sigs.k8s.io/kwok")}`],
+  },
+  {
+    binary: "kustomize",
+    module: "kustomize",
+    pkg: "sigs.k8s.io/kustomize/kustomize/v5",
+    versionFlags: (pinned) => [`sigs.k8s.io/kustomize/api/provenance.version=${pinned("sigs.k8s.io/kustomize/kustomize/v5")}`],
+  },
+];
+
+const MODULES = ["kubernetes", "kwok", "kustomize"] as const;
+
+/** A build problem of the machine (no Go) or of a pinned module: names the program and the log. */
+export class BuildError extends Error {
+  override name = "BuildError";
+}
+
+/** The version a module's go.mod requires of `dependency`. */
+export function pinnedVersion(module: string, dependency: string): string {
+  const text = readFileSync(join(MODULES_DIR, module, "go.mod"), "utf8");
+  const escaped = dependency.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
+  const match = new RegExp(`^\\s*(?:require\\s+)?${escaped}\\s+(v\\S+)`, "m").exec(text);
+  if (!match) throw new BuildError(`${module}/go.mod does not require ${dependency}`);
+  return match[1]!;
+}
+
+export function cacheRoot(): string {
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "airflow-gitops");
+}
+
+/** The binaries' directory for the current pins: a hash of every go.mod and go.sum. */
+export function binDir(): string {
+  const hash = createHash("sha256");
+  for (const module of MODULES) {
+    for (const file of ["go.mod", "go.sum"]) hash.update(`${module}/${file}\n`).update(readFileSync(join(MODULES_DIR, module, file)));
+  }
+  return join(cacheRoot(), "cluster-bin", hash.digest("hex").slice(0, 16));
+}
+
+export type Binaries = Record<BinaryName, string>;
+
+function paths(dir: string): Binaries {
+  return Object.fromEntries(TARGETS.map((t) => [t.binary, join(dir, t.binary)])) as Binaries;
+}
+
+export function builtBinaries(): Binaries | undefined {
+  const dir = binDir();
+  return existsSync(join(dir, "complete")) ? paths(dir) : undefined;
+}
+
+function requireGo(): void {
+  const probe = spawnSync("go", ["version"], { encoding: "utf8" });
+  if (probe.error || probe.status !== 0) {
+    throw new BuildError("the Go toolchain (`go`, 1.26 or newer) is needed to build the local control plane; install it and put it on PATH");
+  }
+}
+
+const execFileAsync = promisify(execFile);
+
+/**
+ * The path of every binary, building what is missing. A build writes into a fresh directory and moves it
+ * into place at the end, so an interrupted or concurrent build never leaves a half-filled cache entry.
+ */
+export async function ensureBinaries(log: (line: string) => void = () => {}): Promise<Binaries> {
+  const ready = builtBinaries();
+  if (ready) return ready;
+  requireGo();
+  const dir = binDir();
+  const staging = `${dir}.build-${process.pid}`;
+  rmSync(staging, { recursive: true, force: true });
+  mkdirSync(staging, { recursive: true });
+  const started = Date.now();
+  try {
+    for (const target of TARGETS) {
+      const moduleDir = join(MODULES_DIR, target.module);
+      const ldflags = ["-s", "-w", ...target.versionFlags((dep) => pinnedVersion(target.module, dep)).flatMap((x) => ["-X", x])].join(" ");
+      const logFile = join(staging, `${target.binary}.build.log`);
+      log(`building ${target.binary} (${target.pkg})`);
+      try {
+        await execFileAsync("go", ["build", "-p", "2", "-trimpath", "-mod=readonly", "-ldflags", ldflags, "-o", join(staging, target.binary), target.pkg], {
+          cwd: moduleDir,
+          maxBuffer: 64 << 20,
+          env: { ...process.env, GOFLAGS: "-buildvcs=false", CGO_ENABLED: "0" },
+        });
+      } catch (error) {
+        const failedLog = join(cacheRoot(), "cluster-bin", `${target.binary}.build.log`);
+        writeFileSync(failedLog, String((error as { stderr?: unknown }).stderr ?? (error as Error).message));
+        throw new BuildError(`building ${target.binary} from ${target.module}/go.mod failed: see ${failedLog}`);
+      }
+      rmSync(logFile, { force: true });
+    }
+    writeFileSync(join(staging, "complete"), `built in ${Math.round((Date.now() - started) / 1000)}s\n`);
+    try {
+      renameSync(staging, dir);
+    } catch {
+      if (!builtBinaries()) throw new BuildError(`could not move the built binaries into ${dir}`);
+    }
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+  return paths(dir);
+}

@@ -1,0 +1,75 @@
+/**
+ * The CustomResourceDefinitions the generated objects use, read from the projects' own Go modules at
+ * pinned versions (`go mod download`), so the local API server enforces their real schemas and CEL rules.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseAllDocuments } from "yaml";
+
+interface CrdSource {
+  module: string;
+  /** The newest release whose go.mod the Go 1.26 toolchain accepts. */
+  version: string;
+  files: readonly string[];
+}
+
+export const CRD_SOURCES: readonly CrdSource[] = [
+  {
+    // v1.x serves external-secrets.io/v1, the version the generator writes.
+    module: "github.com/external-secrets/external-secrets",
+    version: "v1.3.2",
+    files: ["config/crds/bases/external-secrets.io_externalsecrets.yaml", "config/crds/bases/external-secrets.io_secretstores.yaml", "config/crds/bases/external-secrets.io_clustersecretstores.yaml"],
+  },
+  { module: "github.com/kedacore/keda/v2", version: "v2.21.0", files: ["config/crd/bases/keda.sh_scaledobjects.yaml", "config/crd/bases/keda.sh_triggerauthentications.yaml"] },
+  {
+    module: "github.com/argoproj/argo-cd/v3",
+    version: "v3.5.7",
+    files: ["manifests/crds/application-crd.yaml", "manifests/crds/appproject-crd.yaml", "manifests/crds/applicationset-crd.yaml"],
+  },
+  // The NodePool names an EC2NodeClass but the tree creates none, so the AWS provider's CRD is not needed.
+  { module: "sigs.k8s.io/karpenter", version: "v1.14.1", files: ["pkg/apis/crds/karpenter.sh_nodepools.yaml"] },
+];
+
+export interface Crd {
+  apiVersion: string;
+  kind: "CustomResourceDefinition";
+  metadata: { name: string };
+  spec: Record<string, unknown>;
+}
+
+/** Where `go mod download` unpacked each module (downloading it once into the module cache). */
+export function moduleDirs(modules: readonly { module: string; version: string }[]): Map<string, string> {
+  const args = modules.map(({ module, version }) => `${module}@${version}`);
+  let out: string;
+  try {
+    out = execFileSync("go", ["mod", "download", "-json", ...args], { cwd: tmpdir(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    out = String((error as { stdout?: unknown }).stdout ?? "");
+    if (!out.includes("{")) throw new Error(`go mod download ${args.join(" ")}: ${String((error as { stderr?: unknown }).stderr ?? (error as Error).message).trim()}`);
+  }
+  const dirs = new Map<string, string>();
+  for (const chunk of out.split(/\n(?=\{)/)) {
+    const info = JSON.parse(chunk) as { Path: string; Version: string; Dir?: string; Error?: string };
+    if (info.Error || !info.Dir) throw new Error(`go mod download ${info.Path}@${info.Version}: ${info.Error ?? "no directory reported"}`);
+    dirs.set(info.Path, info.Dir);
+  }
+  return dirs;
+}
+
+export function moduleDir(module: string, version: string): string {
+  return moduleDirs([{ module, version }]).get(module)!;
+}
+
+export function pinnedCrds(): Crd[] {
+  const dirs = moduleDirs(CRD_SOURCES);
+  return CRD_SOURCES.flatMap(({ module, files }) => {
+    const dir = dirs.get(module)!;
+    return files.flatMap((file) =>
+      parseAllDocuments(readFileSync(join(dir, file), "utf8"))
+        .map((d) => d.toJS() as Crd | null)
+        .filter((d): d is Crd => d?.kind === "CustomResourceDefinition"),
+    );
+  });
+}

@@ -1,0 +1,81 @@
+/** The certificates and keys of a throwaway control plane, made with the openssl command-line tool. */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
+
+export interface Pki {
+  caCert: string;
+  caKey: string;
+  serverCert: string;
+  serverKey: string;
+  serviceAccountKey: string;
+  serviceAccountPub: string;
+  /** Client certificate and key per user: admin (system:masters), controller-manager, scheduler. */
+  clients: Record<ClientName, { cert: string; key: string }>;
+}
+
+export type ClientName = "admin" | "kube-controller-manager" | "kube-scheduler";
+
+const SUBJECTS: Record<ClientName, string> = {
+  admin: "/O=system:masters/CN=kubernetes-admin",
+  "kube-controller-manager": "/CN=system:kube-controller-manager",
+  "kube-scheduler": "/CN=system:kube-scheduler",
+};
+
+const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
+function openssl(args: string[]): void {
+  try {
+    execFileSync("openssl", args, { stdio: ["ignore", "pipe", "pipe"] });
+  } catch (error) {
+    const stderr = String((error as { stderr?: unknown }).stderr ?? "").trim();
+    throw new Error(`openssl ${args[0]} failed: ${stderr || (error as Error).message}`);
+  }
+}
+
+/** Writes a CA, the API server's serving certificate, client certificates and the service-account key pair into `dir`. */
+export function generatePki(dir: string, serviceIp: string): Pki {
+  const p = (name: string) => join(dir, name);
+  openssl(["req", "-x509", ...EC, "-keyout", p("ca.key"), "-out", p("ca.crt"), "-days", "2", "-subj", "/CN=airflow-gitops-test-ca"]);
+  const signed = (name: string, subject: string, extensions: string[]) =>
+    openssl(["req", "-x509", ...EC, "-keyout", p(`${name}.key`), "-out", p(`${name}.crt`), "-days", "2", "-subj", subject, "-CA", p("ca.crt"), "-CAkey", p("ca.key"), ...extensions]);
+  const sans = ["IP:127.0.0.1", `IP:${serviceIp}`, "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local"];
+  signed("apiserver", "/CN=kube-apiserver", ["-addext", `subjectAltName=${sans.join(",")}`, "-addext", "extendedKeyUsage=serverAuth"]);
+  for (const [name, subject] of Object.entries(SUBJECTS)) signed(name, subject, ["-addext", "extendedKeyUsage=clientAuth"]);
+  openssl(["genrsa", "-out", p("sa.key"), "2048"]);
+  openssl(["rsa", "-in", p("sa.key"), "-pubout", "-out", p("sa.pub")]);
+  return {
+    caCert: p("ca.crt"),
+    caKey: p("ca.key"),
+    serverCert: p("apiserver.crt"),
+    serverKey: p("apiserver.key"),
+    serviceAccountKey: p("sa.key"),
+    serviceAccountPub: p("sa.pub"),
+    clients: Object.fromEntries(Object.keys(SUBJECTS).map((n) => [n, { cert: p(`${n}.crt`), key: p(`${n}.key`) }])) as Pki["clients"],
+  };
+}
+
+/** A kubeconfig file for one client certificate. */
+export function kubeconfigText(server: string, pki: Pki, client: ClientName): string {
+  const { cert, key } = pki.clients[client];
+  return [
+    "apiVersion: v1",
+    "kind: Config",
+    "clusters:",
+    "- name: airflow-gitops-test",
+    "  cluster:",
+    `    server: ${server}`,
+    `    certificate-authority: ${pki.caCert}`,
+    "users:",
+    `- name: ${client}`,
+    "  user:",
+    `    client-certificate: ${cert}`,
+    `    client-key: ${key}`,
+    "contexts:",
+    "- name: airflow-gitops-test",
+    "  context:",
+    "    cluster: airflow-gitops-test",
+    `    user: ${client}`,
+    "current-context: airflow-gitops-test",
+    "",
+  ].join("\n");
+}

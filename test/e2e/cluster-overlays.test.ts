@@ -1,0 +1,206 @@
+/**
+ * Every overlay of the example and of the config variants, against a real control plane: rendered alike by
+ * kustomize 5.8 and kubectl, synced as Argo CD does, every pod created under Pod Security "restricted" and
+ * bound by the scheduler, the RBAC table, and in prod the placement on on-demand and peak-pool nodes.
+ */
+import { readdirSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { readFileSync } from "node:fs";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describeObject, type KubeObject, type RawApi } from "../cluster/index.js";
+import { rbacProblems } from "./cluster-rbac.js";
+import {
+  cpuMillis,
+  deploy,
+  events,
+  eventually,
+  key,
+  kubectlKustomize,
+  kustomize58,
+  nodes,
+  pods,
+  project,
+  taskPod,
+  undeploy,
+  useCluster,
+  VARIANTS,
+  type Node,
+  type Pod,
+} from "./cluster-workloads.js";
+
+const { api } = useCluster();
+
+const CONTROL_PLANE = ["scheduler", "api-server", "dag-processor", "triggerer", "statsd", "dag-sync"];
+
+/** Every pod of the overlay's workloads exists, is bound to a node and runs (or, for the hook, completed). */
+async function podProblems(api: RawApi, namespace: string, objects: KubeObject[]): Promise<string[] | undefined> {
+  const problems: string[] = [];
+  const live = await pods(api, namespace);
+  for (const deployment of objects.filter((o) => o.kind === "Deployment")) {
+    const selector = (deployment as any).spec.selector.matchLabels as Record<string, string>;
+    const replicas = (deployment as any).spec.replicas ?? 1;
+    const mine = live.filter((p) => Object.entries(selector).every(([k, v]) => p.metadata.labels?.[k] === v) && !p.metadata.deletionTimestamp);
+    const running = mine.filter((p) => p.spec.nodeName && p.status?.phase === "Running");
+    if (running.length !== replicas) problems.push(`${describeObject(deployment)}: ${running.length}/${replicas} pods bound and running`);
+  }
+  return problems.length ? problems : undefined;
+}
+
+function zoneOf(nodeMap: Map<string, Node>, pod: Pod): string {
+  return nodeMap.get(pod.spec.nodeName!)!.metadata.labels["topology.kubernetes.io/zone"]!;
+}
+
+for (const variant of VARIANTS) {
+  describe(variant.name, () => {
+    let dir: string;
+    let config: any;
+    beforeAll(async () => {
+      dir = await project(variant.change);
+      config = parse(readFileSync(join(dir, "airflow-gitops.yaml"), "utf8"));
+    });
+
+    it("argocd/: kustomize 5.8 and kubectl render the same objects, and the API server accepts every one", async () => {
+      const objects = await kustomize58(join(dir, "argocd"));
+      expect(objects.map(key).sort()).toEqual(kubectlKustomize(join(dir, "argocd")).map(key).sort());
+      expect(objects).toEqual(expect.arrayContaining(kubectlKustomize(join(dir, "argocd"))));
+      const namespace = { apiVersion: "v1", kind: "Namespace", metadata: { name: config.argocd?.namespace ?? "argocd" } };
+      await api().apply(namespace, { fieldManager: "e2e" });
+      for (const o of objects) await api().apply(o, { fieldManager: "argocd-controller", dryRun: true });
+    });
+
+    for (const environment of ["dev", "prod"]) {
+      describe(`overlay ${environment}`, () => {
+        let objects: KubeObject[] = [];
+        let namespace: string;
+        afterAll(async () => {
+          if (objects.length) await undeploy(api(), objects);
+        });
+
+        it("kustomize 5.8 and kubectl kustomize build the same objects", async () => {
+          expect(readdirSync(join(dir, "overlays"))).toContain(environment);
+          objects = await kustomize58(join(dir, "overlays", environment));
+          const viaKubectl = kubectlKustomize(join(dir, "overlays", environment));
+          expect(objects.map(key).sort()).toEqual(viaKubectl.map(key).sort());
+          const byKey = new Map(viaKubectl.map((o) => [key(o), o]));
+          for (const o of objects) expect(o, key(o)).toEqual(byKey.get(key(o)));
+          namespace = objects.find((o) => o.kind === "Namespace")!.metadata.name;
+        });
+
+        it("syncs as Argo CD does (server-side apply, strict, waves, the migration hook) and every object is accepted", async () => {
+          await deploy(api(), objects);
+          const hook = objects.find((o) => o.metadata.annotations?.["argocd.argoproj.io/hook"] === "Sync");
+          expect(hook?.kind).toBe("Job");
+          const job = await api().get<KubeObject & { status: { succeeded?: number } }>(hook!);
+          expect(job.status.succeeded).toBe(1);
+        });
+
+        it("the controllers create every pod under Pod Security restricted and the scheduler binds each", async () => {
+          await eventually("pods of every Deployment bound and running", () => podProblems(api(), namespace, objects));
+          const refused = (await events(api(), namespace)).filter((e) => ["FailedCreate", "FailedScheduling"].includes(e.reason));
+          expect(refused.map((e) => `${e.involvedObject.kind} ${e.involvedObject.name}: ${e.reason}: ${e.message}`)).toEqual([]);
+          const labels = (objects.find((o) => o.kind === "Namespace")!.metadata.labels ?? {}) as Record<string, string>;
+          expect(labels["pod-security.kubernetes.io/enforce"]).toBe("restricted");
+        });
+
+        it("every ServiceAccount has exactly the permissions of the RBAC table", async () => {
+          expect(await rbacProblems(api(), objects, config.name)).toEqual([]);
+        });
+
+        if (environment === "prod") {
+          it("control-plane pods run on on-demand nodes spread over zones; placeholders only on the peak pool", async () => {
+            const pool = config.environments.prod.peakHours.nodePool;
+            const inPool = (n: Node) => Object.entries(pool.labels as Record<string, string>).every(([k, v]) => n.metadata.labels[k] === v);
+            const nodeMap = await nodes(api());
+            const live = (await pods(api(), namespace)).filter((p) => p.status?.phase === "Running");
+            for (const component of CONTROL_PLANE) {
+              const mine = live.filter((p) => p.metadata.labels?.["app.kubernetes.io/component"] === component);
+              for (const p of mine) {
+                const node = nodeMap.get(p.spec.nodeName!)!;
+                expect(node.metadata.labels["karpenter.sh/capacity-type"], `${p.metadata.name} on ${node.metadata.name}`).toBe("on-demand");
+                expect(inPool(node), `${p.metadata.name} on ${node.metadata.name}`).toBe(false);
+              }
+              const zones = new Set(mine.map((p) => zoneOf(nodeMap, p)));
+              expect(zones.size, `${component}: zones of ${mine.length} pods`).toBe(Math.min(mine.length, 3));
+            }
+            const placeholders = live.filter((p) => p.metadata.labels?.["app.kubernetes.io/component"] === "peak-placeholder");
+            expect(placeholders.length).toBe(config.environments.prod.peakHours.warmCapacity.placeholders);
+            for (const p of placeholders) expect(inPool(nodeMap.get(p.spec.nodeName!)!), `${p.metadata.name} on ${p.spec.nodeName}`).toBe(true);
+          });
+
+          it("a task pod made from the pod template (as the scheduler's account) lands on a peak-pool node", async () => {
+            const scheduler = api().as(`system:serviceaccount:${namespace}:${config.name}-scheduler`);
+            const pod = taskPod(objects, "e2e-task-placement");
+            await scheduler.request("POST", `/api/v1/namespaces/${namespace}/pods`, JSON.stringify(pod));
+            let bound: Pod | undefined;
+            await eventually("the task pod bound", async () => {
+              bound = (await pods(api(), namespace, "task_id=e2e-task-placement"))[0];
+              return bound?.spec.nodeName ? undefined : "unbound";
+            });
+            const node = (await nodes(api())).get(bound!.spec.nodeName!)!;
+            const pool = config.environments.prod.peakHours.nodePool.labels as Record<string, string>;
+            for (const [k, v] of Object.entries(pool)) expect(node.metadata.labels[k], node.metadata.name).toBe(v);
+            await scheduler.delete(pod);
+          });
+
+          if (variant.name === "the example") {
+            it("when placeholders fill the pool, a task pod preempts one", async () => {
+              const pool = config.environments.prod.peakHours.nodePool.labels as Record<string, string>;
+              const nodeMap = await nodes(api());
+              const peakNodes = [...nodeMap.values()].filter((n) => Object.entries(pool).every(([k, v]) => n.metadata.labels[k] === v));
+              const others = [...nodeMap.values()].filter((n) => !peakNodes.includes(n));
+              // The task template only prefers the pool: with room elsewhere the scheduler would go there
+              // instead of preempting. The other nodes are cordoned, as if Karpenter had packed them full.
+              const cordon = (n: Node, on: boolean) =>
+                api().request("PATCH", `/api/v1/nodes/${n.metadata.name}`, JSON.stringify({ spec: { unschedulable: on } }), "application/merge-patch+json");
+              for (const n of others) await cordon(n, true);
+              try {
+                const placeholder = objects.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-peak-placeholder"))!;
+                const requests = (placeholder as any).spec.template.spec.containers[0].resources.requests;
+                const free = async () => {
+                  const live = (await pods(api(), namespace)).filter((p) => p.spec.nodeName && !["Succeeded", "Failed"].includes(p.status?.phase ?? ""));
+                  return peakNodes.map((n) => {
+                    const used = live
+                      .filter((p) => p.spec.nodeName === n.metadata.name)
+                      .reduce((sum, p) => sum + (p.spec.containers as any[]).reduce((s, c) => s + cpuMillis(c.resources?.requests?.cpu ?? "0"), 0), 0);
+                    return cpuMillis(n.status.allocatable.cpu!) - used;
+                  });
+                };
+                const fit = (await free()).reduce((sum, f) => sum + Math.floor(f / cpuMillis(requests.cpu)), 0);
+                const current = config.environments.prod.peakHours.warmCapacity.placeholders as number;
+                // KEDA's part: scale the placeholders so that the pool is full and one more waits.
+                await api().request(
+                  "PATCH",
+                  `/apis/apps/v1/namespaces/${namespace}/deployments/${placeholder.metadata.name}/scale`,
+                  JSON.stringify({ spec: { replicas: current + fit + 1 } }),
+                  "application/merge-patch+json",
+                );
+                await eventually("placeholders fill the pool", async () => {
+                  const bound = (await pods(api(), namespace, "app.kubernetes.io/component=peak-placeholder")).filter((p) => p.spec.nodeName);
+                  return bound.length === current + fit ? undefined : `${bound.length} bound`;
+                });
+                const task = taskPod(objects, "x").spec as any;
+                const taskCpu = cpuMillis(task.containers.find((c: any) => c.name === "base").resources.requests.cpu);
+                const count = (await free()).reduce((sum, f) => sum + Math.floor(f / taskCpu), 0) + 1;
+                const scheduler = api().as(`system:serviceaccount:${namespace}:${config.name}-scheduler`);
+                for (let i = 0; i < count; i++) {
+                  await scheduler.request("POST", `/api/v1/namespaces/${namespace}/pods`, JSON.stringify(taskPod(objects, `e2e-task-${i}`)));
+                }
+                await eventually(`all ${count} task pods bound on the pool`, async () => {
+                  const tasks = await pods(api(), namespace, "airflow_worker=1");
+                  const unbound = tasks.filter((p) => !p.spec.nodeName || !peakNodes.some((n) => n.metadata.name === p.spec.nodeName));
+                  return unbound.length === 0 && tasks.length === count ? undefined : unbound.map((p) => p.metadata.name);
+                });
+                const preempted = (await events(api(), namespace)).filter((e) => e.reason === "Preempted");
+                expect(preempted.length).toBeGreaterThan(0);
+                expect(preempted.every((e) => e.involvedObject.name.startsWith(placeholder.metadata.name))).toBe(true);
+              } finally {
+                for (const n of others) await cordon(n, false);
+              }
+            });
+          }
+        }
+      });
+    }
+  });
+}
