@@ -109,7 +109,7 @@ export class HostLayout {
   hostAirflowCfg(text: string, addresses: HostAddresses): string {
     let out = this.hostText(text);
     for (const [, service] of addresses.services) out = replaceServiceAddress(out, service);
-    const api = [...addresses.services.values()].find((s) => s.serviceName.endsWith("api-server"));
+    const api = [...addresses.services.values()].find((s) => s.serviceName.split(".")[0]!.endsWith("api-server"));
     if (api) {
       out = setOption(out, "api", "host", "127.0.0.1");
       out = setOption(out, "api", "port", String(api.hostPort));
