@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
-import { airflowSecrets } from "../generator/core/secret-refs.js";
+import { adminUserSecret, airflowSecrets } from "../generator/core/secret-refs.js";
 import { ROOT } from "./helpers.js";
 
 let objects: KubeDocument[];
@@ -114,6 +114,7 @@ describe("pods", () => {
     const has = (kind: string, name: string) => objects.some((o) => o.kind === kind && o.metadata.name === name);
     const secretNames = new Set(Object.values(airflowSecrets({ name: "airflow" })).map((s) => s.secretName));
     secretNames.add("airflow-git-credentials");
+    secretNames.add(adminUserSecret({ name: "airflow" }).secretName);
     const problems: string[] = [];
     for (const [owner, spec] of podSpecs()) {
       if (!spec.serviceAccountName || !has("ServiceAccount", spec.serviceAccountName)) problems.push(`${owner}: service account`);
@@ -206,11 +207,17 @@ describe("Airflow wiring", () => {
     expect(mounts.some((m: any) => m.mountPath === path && m.subPath === "pod_template_file.yaml")).toBe(true);
   });
 
-  it("wires the four Airflow secrets into every control-plane container", () => {
-    const expected = ["AIRFLOW__API_AUTH__JWT_SECRET", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"];
-    for (const name of ["api-server", "scheduler", "dag-processor", "triggerer"]) {
+  it("wires into each control-plane container exactly the Airflow secrets its process needs", () => {
+    const [fernet, db, apiKey, jwt] = ["AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"];
+    const expected: Record<string, string[]> = {
+      "api-server": [fernet!, db!, apiKey!, jwt!],
+      scheduler: [fernet!, db!, jwt!],
+      "dag-processor": [fernet!, db!],
+      triggerer: [fernet!, db!, apiKey!],
+    };
+    for (const [name, secrets] of Object.entries(expected)) {
       const env = (find("Deployment", `airflow-${name}`).spec as any).template.spec.containers[0].env;
-      expect(env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name).sort()).toEqual(expected);
+      expect(env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name).sort(), name).toEqual([...secrets].sort());
     }
   });
 

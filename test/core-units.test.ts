@@ -33,11 +33,10 @@ describe("airflow.cfg", () => {
 
   it.each([
     [undefined, "http://airflow-api-server.airflow.svc.cluster.local:8080/execution/"],
-    ["https://airflow.acme.com", "http://airflow-api-server.airflow.svc.cluster.local:8080/execution/"],
-    ["https://acme.com/airflow/", "http://airflow-api-server.airflow.svc.cluster.local:8080/airflow/execution/"],
-  ])("points task pods at the Execution API in-cluster (base_url %s)", (baseUrl, expected) => {
+    ["airflow.acme.com", "http://airflow-api-server.airflow.svc.cluster.local:8080/execution/"],
+  ])("points task pods at the Execution API in-cluster (ingress host %s)", (host, expected) => {
     const config = withData((d) => {
-      if (baseUrl) d.airflow.config.api = { base_url: baseUrl };
+      if (host) d.ingress.host = host;
     });
     expect(executionApiServerUrl(config)).toBe(expected);
   });

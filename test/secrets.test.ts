@@ -3,6 +3,7 @@
  * build, parameter names expand per environment, a composed database URL renders as expected, and no
  * secret value is anywhere in what the generator writes.
  */
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
@@ -171,6 +172,71 @@ describe("secret wiring", () => {
     expect(readme).toContain("arn:aws:iam::123456789012:role/airflow-prod-secrets");
   });
 });
+
+/** Which README row each Airflow container of a build belongs to. */
+function processOf(owner: string, container: string): string {
+  if (container === "wait-for-migrations") return "wait-for-migrations";
+  if (owner === "pod_template_file") return "task pods";
+  if (owner.startsWith("Job/")) return `${owner.slice("Job/airflow-".length)} Job`;
+  return container;
+}
+
+/** The README's component × secret table: process -> the Airflow env variables it reads. */
+function readmeSecretTable(): Map<string, Set<string>> {
+  const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+  const header = readme.split("\n").findIndex((line) => line.startsWith("| process | Fernet key |"));
+  expect(header).toBeGreaterThan(0);
+  const columns = ["AIRFLOW__CORE__FERNET_KEY", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN", "AIRFLOW__API__SECRET_KEY", "AIRFLOW__API_AUTH__JWT_SECRET"];
+  const table = new Map<string, Set<string>>();
+  for (const line of readme.split("\n").slice(header + 2)) {
+    if (!line.startsWith("|")) break;
+    const cells = line.split("|").slice(1, -1).map((c) => c.trim());
+    table.set(cells[0]!, new Set(columns.filter((_, i) => cells[i + 1] === "yes")));
+  }
+  return table;
+}
+
+describe("secrets each process reads", () => {
+  const objects = buildManifests(resolveEnvironment(config, "prod")).map((m) => m.object as unknown as KubeDocument);
+  const airflowContainers = consumedEnv(objects).filter(({ image }) => image.startsWith("apache/airflow:"));
+
+  it("gives task pods no database URL, Fernet key, API secret key or JWT secret", () => {
+    const task = airflowContainers.filter(({ owner }) => owner === "pod_template_file");
+    expect(task).toHaveLength(1);
+    expect(task[0]!.secretEnv).toEqual([]);
+    const configMap = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "airflow-config")!;
+    expect((configMap.data as any)["pod_template_file.yaml"]).not.toMatch(/secretKeyRef|FERNET|SQL_ALCHEMY|SECRET_KEY|JWT/);
+  });
+
+  it("matches the README's table, process by process", () => {
+    const table = readmeSecretTable();
+    const seen = new Set<string>();
+    for (const { owner, container, secretEnv } of airflowContainers) {
+      const process = processOf(owner, container);
+      seen.add(process);
+      expect(table.has(process), `${process} (${owner}/${container}) is not in the README table`).toBe(true);
+      expect(new Set(secretEnv), `${owner}/${container}`).toEqual(table.get(process));
+    }
+    expect([...seen].sort()).toEqual([...table.keys()].sort());
+  });
+});
+
+/** Every container of a build (the task pod template included) with the env variables it fills from Secrets. */
+function consumedEnv(objects: readonly KubeDocument[]): { owner: string; container: string; image: string; secretEnv: string[] }[] {
+  const pods: [string, any][] = objects.flatMap((o) =>
+    (o.spec as any)?.template?.spec?.containers ? [[`${o.kind}/${o.metadata.name}`, (o.spec as any).template.spec]] : [],
+  );
+  const configMap = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "airflow-config")!;
+  pods.push(["pod_template_file", parse((configMap.data as any)["pod_template_file.yaml"]).spec]);
+  return pods.flatMap(([owner, pod]) =>
+    [...(pod.initContainers ?? []), ...pod.containers].map((c: any) => ({
+      owner,
+      container: c.name,
+      image: c.image,
+      secretEnv: (c.env ?? []).filter((e: any) => e.valueFrom?.secretKeyRef && e.name.startsWith("AIRFLOW__")).map((e: any) => e.name),
+    })),
+  );
+}
 
 /** A PostgreSQL URL with a literal password; `<placeholders>` and `{{ template }}` fields are not values. */
 const DATABASE_URL_WITH_PASSWORD = /postgres(ql)?(\+\w+)?:\/\/[^:\s{<]+:[^@\s{<]+@/;

@@ -38,20 +38,20 @@ describe("gen reports what it did", () => {
       [
         "airflow-gitops.schema.json  1 created",
         "argocd                      5 created",
-        "base                        34 created",
+        "base                        35 created",
         "docs                        2 created",
-        "overlays/dev                8 created",
-        "overlays/prod               22 created",
-        "secrets/dev                 8 created",
-        "secrets/prod                8 created",
-        "88 created, 0 changed, 0 deleted, 0 unchanged",
+        "overlays/dev                10 created",
+        "overlays/prod               24 created",
+        "secrets/dev                 9 created",
+        "secrets/prod                9 created",
+        "95 created, 0 changed, 0 deleted, 0 unchanged",
       ].join("\n"),
     );
-    expect((await gen(dir)).out).toBe("0 created, 0 changed, 0 deleted, 88 unchanged");
+    expect((await gen(dir)).out).toBe("0 created, 0 changed, 0 deleted, 95 unchanged");
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace("      replicas: { apiServer: 2 }", "      replicas: { apiServer: 3 }"));
     expect((await gen(dir)).out).toBe(
-      ["docs           1 changed, 1 unchanged", "overlays/prod  1 changed, 21 unchanged", "0 created, 2 changed, 0 deleted, 86 unchanged"].join("\n"),
+      ["docs           1 changed, 1 unchanged", "overlays/prod  1 changed, 23 unchanged", "0 created, 2 changed, 0 deleted, 93 unchanged"].join("\n"),
     );
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace(/\n {2}prod:\n[\s\S]*$/, "\n"));
@@ -59,9 +59,9 @@ describe("gen reports what it did", () => {
       [
         "argocd         2 changed, 1 deleted, 2 unchanged",
         "docs           1 deleted, 1 unchanged",
-        "overlays/prod  22 deleted",
-        "secrets/prod   8 deleted",
-        "0 created, 2 changed, 32 deleted, 54 unchanged",
+        "overlays/prod  24 deleted",
+        "secrets/prod   9 deleted",
+        "0 created, 2 changed, 35 deleted, 58 unchanged",
       ].join("\n"),
     );
   });
@@ -107,7 +107,7 @@ describe("gen --diff", () => {
     expect(lines).toContain("+++ b/overlays/prod/api-server-scaledobject.yaml");
     expect(lines).toContain('-        desiredReplicas: "2"');
     expect(lines).toContain('+        desiredReplicas: "3"');
-    expect(lines.at(-1)).toBe("would be: 0 created, 2 changed, 0 deleted, 86 unchanged");
+    expect(lines.at(-1)).toBe("would be: 0 created, 2 changed, 0 deleted, 93 unchanged");
     const checked = await gen(dir, "--diff", "--check");
     expect(checked.code).toBe(1);
     expect(snapshot(dir)).toEqual(before);

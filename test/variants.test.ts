@@ -41,7 +41,10 @@ describe("variants", () => {
     expect(await problems(objects)).toEqual([]);
     const pod = dagSyncPod(objects);
     expect(pod.containers.map((c: any) => c.name)).toEqual(["git-sync"]);
-    expect(pod.containers[0].volumeMounts).toEqual([{ name: "dags", mountPath: "/git" }]);
+    expect(pod.containers[0].volumeMounts).toEqual([
+      { name: "dags", mountPath: "/git" },
+      { name: "git-sync-home", mountPath: "/tmp" },
+    ]);
     const secretEnv = pod.containers[0].env.filter((e: any) => e.valueFrom).map((e: any) => [e.name, e.valueFrom.secretKeyRef.key]);
     expect(secretEnv).toEqual([["GITSYNC_USERNAME", "username"], ["GITSYNC_PASSWORD", "password"]]);
     const cfg = objects.find((o) => o.kind === "ConfigMap" && o.metadata.name === "airflow-config")!.data as Record<string, string>;

@@ -6,7 +6,7 @@ import type { Config } from "./schema.js";
 import { joinPath, type ConfigIssue } from "./issues.js";
 import { allowedValues, judgeOption } from "./airflow-options.js";
 import { closest } from "./schema-check.js";
-import { MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../core/airflow-cfg.js";
+import { FAB_AUTH_MANAGER, MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../core/airflow-cfg.js";
 import { ENVIRONMENT_RULES } from "./environment-rules.js";
 
 export type Rule = (config: Config) => ConfigIssue[];
@@ -118,6 +118,36 @@ export const argocdDestinationIsServerOrName: Rule = (config) =>
       message: "cannot be set together with server: Argo CD takes the destination cluster by server URL or by name, not both",
     }));
 
+/** The admin user Job runs FAB's `airflow users create`, which another auth manager does not have. */
+export const adminUserNeedsFab: Rule = (config) => {
+  const issues = new Map<string, ConfigIssue>();
+  for (const [name, env] of Object.entries(config.environments)) {
+    const enabled = env.airflow?.adminUser?.enabled ?? config.airflow.adminUser.enabled;
+    const own = env.airflow?.config?.core?.auth_manager;
+    const manager = String(own ?? config.airflow.config.core?.auth_manager ?? FAB_AUTH_MANAGER);
+    if (!enabled || manager === FAB_AUTH_MANAGER) continue;
+    const path = joinPath([...(own !== undefined ? ["environments", name] : []), "airflow", "config", "core", "auth_manager"]);
+    issues.set(path, {
+      path,
+      message: `is ${manager}, but airflow.adminUser creates the first user with FAB's \`airflow users create\`; set airflow.adminUser.enabled: false`,
+    });
+  }
+  return [...issues.values()];
+};
+
+/** Never an empty `from` in the api-server NetworkPolicy: that would admit every source. */
+export const vpcCidrsAreSet: Rule = (config) =>
+  config.ingress.vpcCidrs
+    ? []
+    : Object.entries(config.environments)
+        .filter(([, env]) => !env.ingress?.vpcCidrs)
+        .map(([name]) => ({
+          path: joinPath(["environments", name, "ingress", "vpcCidrs"]),
+          message:
+            "is required (here or as ingress.vpcCidrs): the load balancer reaches the api-server pods from its addresses in the VPC, " +
+            'which the NetworkPolicy must admit, e.g. ["10.0.0.0/16"]',
+        }));
+
 export const RULES: readonly Rule[] = [
   airflowConfigOptionsExist,
   airflowConfigLeavesSecretsAndManagedOptionsAlone,
@@ -125,6 +155,8 @@ export const RULES: readonly Rule[] = [
   airflowImageIsAirflow3,
   argocdNamesKnownEnvironments,
   argocdDestinationIsServerOrName,
+  adminUserNeedsFab,
+  vpcCidrsAreSet,
   ...ENVIRONMENT_RULES,
 ];
 

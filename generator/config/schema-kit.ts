@@ -48,6 +48,8 @@ export const PATTERNS = {
   ],
   awsAccountId: ["^[0-9]{12}$", "must be a 12-digit AWS account id"],
   ianaTimeZone: ["^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", "must be an IANA time zone name such as America/Sao_Paulo or UTC"],
+  airflowUsername: ["^[A-Za-z0-9_.@-]{1,64}$", "must be a login of letters, digits, '_', '.', '@' and '-', at most 64 characters"],
+  email: ["^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$", "must be an e-mail address like admin@example.com"],
 } as const satisfies Record<string, readonly [string, string]>;
 
 /** The regular expression of each pattern, by name. */

@@ -47,6 +47,25 @@ const Airflow = Type.Object(
       { ...closed, description: "The Airflow image.", default: {} },
     ),
     config: AirflowConfig,
+    adminUser: Type.Object(
+      {
+        enabled: Type.Boolean({
+          description:
+            "Create the first admin user of the FAB auth manager with a Job after the migrations (a second run leaves an " +
+            "existing user alone). Turn off when sign-in is managed otherwise (single sign-on in webserver_config, another auth manager).",
+          default: true,
+        }),
+        username: Type.String({ pattern: P.airflowUsername, description: "Login of the first admin user.", default: "admin" }),
+        email: Type.String({ pattern: P.email, description: "E-mail of the first admin user (unique among FAB users).", default: "admin@example.com" }),
+        firstName: Type.String({ minLength: 1, description: "First name of the first admin user.", default: "Airflow" }),
+        lastName: Type.String({ minLength: 1, description: "Last name of the first admin user.", default: "Admin" }),
+      },
+      {
+        ...closed,
+        description: "The first admin user; its password comes from Parameter Store (secrets.parameters.adminPassword).",
+        default: {},
+      },
+    ),
     migrationWaitTimeoutSeconds: Type.Integer({
       minimum: 10,
       maximum: 3600,
@@ -177,10 +196,19 @@ const Ingress = Type.Object(
       Type.String({ pattern: P.cidr }),
       {
         minItems: 1,
-        description:
-          "Source ranges allowed to reach the UI and API: the load balancer's inbound rule and the api-server NetworkPolicy.",
+        description: "Client ranges allowed to reach the UI and API: the load balancer's inbound rule (alb.ingress.kubernetes.io/inbound-cidrs).",
         default: ["0.0.0.0/0"],
       },
+    ),
+    vpcCidrs: Type.Optional(
+      Type.Array(Type.String({ pattern: P.cidr }), {
+        minItems: 1,
+        description:
+          "The VPC's ranges (or the load balancer's subnets). With target-type ip the load balancer connects to the api-server " +
+          "pods from its own addresses in the VPC, so the api-server NetworkPolicy admits these, and the api-server trusts " +
+          "X-Forwarded-* headers only from them. Required (top level or per environment).",
+        examples: [["10.0.0.0/16"]],
+      }),
     ),
   },
   { ...closed, description: "The ALB Ingress in front of the api-server.", default: {} },
@@ -212,6 +240,7 @@ const Secrets = Type.Object(
         fernetKey: ParameterPath("the Fernet key (or comma-separated keys during a rotation)", "/airflow/{env}/fernet-key"),
         apiSecretKey: ParameterPath("the api-server's secret key", "/airflow/{env}/api-secret-key"),
         jwtSecret: ParameterPath("the JWT signing secret shared by the api-server and the scheduler", "/airflow/{env}/jwt-secret"),
+        adminPassword: ParameterPath("the first admin user's password (airflow.adminUser)", "/airflow/{env}/admin-password"),
         database: Type.Object(
           {
             source: StringEnum(["url", "parts"] as const, {

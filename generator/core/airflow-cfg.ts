@@ -17,6 +17,8 @@ import {
 
 type Sections = Record<string, Record<string, string | number | boolean>>;
 
+export const FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager";
+
 /** Options that carry secrets: only ever read from Secrets in the environment. */
 export const SECRET_AIRFLOW_OPTIONS: ReadonlySet<string> = new Set([
   "core.fernet_key",
@@ -42,6 +44,7 @@ export const MANAGED_AIRFLOW_OPTIONS: ReadonlyMap<string, string> = new Map([
   ["metrics.statsd_port", "metrics go to the bundled statsd exporter"],
   ["api.port", "the Service, probes and NetworkPolicies use this port"],
   ["api.host", "the api-server must listen on all interfaces inside its pod"],
+  ["api.base_url", "it is the ingress URL (ingress.host, https with ingress.certificateArn)"],
 ]);
 
 export function dagsFolder(config: Target): string {
@@ -50,11 +53,17 @@ export function dagsFolder(config: Target): string {
   return sub ? `${DAGS_MOUNT}/${GIT_LINK}/${sub}` : `${DAGS_MOUNT}/${GIT_LINK}`;
 }
 
+/** The URL users reach the UI at, from the ingress host: https when the load balancer has a certificate. */
+export function apiBaseUrl(config: Target): string | undefined {
+  const { host, certificateArn } = config.ingress;
+  return host ? `${certificateArn ? "https" : "http"}://${host}/` : undefined;
+}
+
 /** The Execution API address task pods call; keeps the path of `[api] base_url` if one is set. */
 export function executionApiServerUrl(config: Target): string {
   const n = names(config);
-  const baseUrl = config.airflow.config.api?.base_url;
-  const basePath = typeof baseUrl === "string" ? new URL(baseUrl, "http://placeholder").pathname.replace(/\/+$/, "") : "";
+  const baseUrl = apiBaseUrl(config);
+  const basePath = baseUrl ? new URL(baseUrl).pathname.replace(/\/+$/, "") : "";
   return `http://${n.apiServerService}.${n.namespace}.svc.cluster.local:${API_SERVER_PORT}${basePath}/execution/`;
 }
 
@@ -77,7 +86,20 @@ function managedOptions(config: Target): Sections {
       trigger_log_server_port: TRIGGERER_LOG_PORT,
     },
     metrics: { statsd_on: true, statsd_host: n.statsdService, statsd_port: STATSD_INGEST_PORT },
-    api: { host: "0.0.0.0", port: API_SERVER_PORT },
+    api: { host: "0.0.0.0", port: API_SERVER_PORT, ...(apiBaseUrl(config) ? { base_url: apiBaseUrl(config)! } : {}) },
+  };
+}
+
+/** Production defaults that depend on the build: token claims per environment, parsing order for several processors. */
+function computedDefaults(config: Target): Sections {
+  const n = names(config);
+  const audience = `urn:airflow-gitops:${config.name}:${config.environment?.name ?? n.namespace}`;
+  return {
+    // Tokens of one environment are refused by another, even if a JWT secret is ever shared.
+    api_auth: { jwt_issuer: audience, jwt_audience: audience },
+    ...(config.components.dagProcessor.replicas > 1
+      ? { dag_processor: { file_parsing_sort_mode: "random_seeded_by_host" } }
+      : {}),
   };
 }
 
@@ -85,7 +107,7 @@ function managedOptions(config: Target): Sections {
 const DEFAULT_OPTIONS: Sections = {
   core: {
     load_examples: false,
-    auth_manager: "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager",
+    auth_manager: FAB_AUTH_MANAGER,
     // DAG files live on EFS (NFS): imports are slower than on local disk.
     dagbag_import_timeout: 120,
   },
@@ -99,7 +121,7 @@ const DEFAULT_OPTIONS: Sections = {
 
 export function airflowCfgSections(config: Target): Sections {
   const merged: Sections = {};
-  for (const layer of [DEFAULT_OPTIONS, config.airflow.config, managedOptions(config)]) {
+  for (const layer of [DEFAULT_OPTIONS, computedDefaults(config), config.airflow.config, managedOptions(config)]) {
     for (const [section, entries] of Object.entries(layer)) merged[section] = { ...merged[section], ...entries };
   }
   return merged;

@@ -4,6 +4,7 @@
  */
 import type { Config } from "../config/schema.js";
 import type { Target } from "./target.js";
+import { adminUser } from "./components/admin-user.js";
 import { airflowConfigMap } from "./components/airflow-config.js";
 import { airflowJobs } from "./components/airflow-jobs.js";
 import { apiServer } from "./components/api-server.js";
@@ -22,7 +23,7 @@ import { storage } from "./components/storage.js";
 import type { BaseContext, Manifest } from "./components/types.js";
 import { checksum } from "./hash.js";
 import { memoizedByObject } from "./memo.js";
-import { gitCredentials } from "./secret-refs.js";
+import { adminUserSecret, gitCredentials } from "./secret-refs.js";
 import { secretsManifests } from "./secrets.js";
 import { withSyncWaves } from "./sync-waves.js";
 import { layerFiles } from "./layer.js";
@@ -51,6 +52,7 @@ export const buildManifests = memoizedByObject(function buildManifests(config: T
     ...statsd(config),
     ...dagSync(config, ctx),
     ...migrations(config, ctx),
+    ...adminUser(config, ctx),
     ...networkPolicies(config),
     ...disruptionBudgets(config),
     ...autoscaling(config),
@@ -71,7 +73,9 @@ function secretChecksums(config: Target): { airflow: string; git?: string } | un
   if (!config.environment) return undefined;
   const specs = secretsManifests(config).filter(({ object }) => object.kind === "ExternalSecret");
   const git = gitCredentials(config).secretName;
-  const airflow = specs.filter(({ object }) => object.metadata.name !== git).map(({ object }) => object.spec);
+  // The admin password is read once, by the user Job; a change must not roll the long-running pods.
+  const notRead = new Set([git, adminUserSecret(config).secretName]);
+  const airflow = specs.filter(({ object }) => !notRead.has(object.metadata.name ?? "")).map(({ object }) => object.spec);
   const gitSpec = specs.find(({ object }) => object.metadata.name === git)?.object.spec;
   return { airflow: checksum(airflow), ...(gitSpec ? { git: checksum(gitSpec) } : {}) };
 }

@@ -17,7 +17,7 @@ export type Component = (typeof COMPONENTS)[number];
 export const AIRFLOW_COMPONENTS = ["api-server", "scheduler", "dag-processor", "triggerer", "worker", "migrations"] as const;
 
 /** Parts that are not Airflow components but still get labels and files of their own. */
-export type Part = Component | "airflow" | "control-plane" | "peak-placeholder" | "peak-pool" | "external-secrets" | "argocd";
+export type Part = Component | "admin-user" | "airflow" | "control-plane" | "peak-placeholder" | "peak-pool" | "external-secrets" | "argocd";
 
 /**
  * Names of namespaced objects depend only on `name` (the namespace keeps environments apart);
@@ -35,6 +35,7 @@ export function names(config: Pick<Config, "name" | "namespace"> & { environment
     apiServerService: `${n}-api-server`,
     statsdService: `${n}-statsd`,
     ingress: `${n}-api-server`,
+    adminUserJob: `${n}-create-admin-user`,
     podLauncherRole: `${n}-pod-launcher`,
     podLogReaderRole: `${n}-pod-log-reader`,
     dagsClaim: `${n}-dags`,

@@ -49,12 +49,25 @@ export function airflowImage(config: Target): string {
 
 export type SecretUse = SecretKeyRef["id"];
 
-/** Which secrets each kind of Airflow process reads (least privilege: task pods never sign tokens). */
+/**
+ * Which secrets each Airflow process reads, and nothing more. Task pods talk only to the Execution API
+ * with the token the scheduler put in their workload, so they get none. The scheduler signs those
+ * tokens and the api-server verifies them (JWT secret); the dag-processor and triggerer reach the
+ * Execution API in-process, where no token is checked. The api-server signs sessions and log-fetch
+ * tokens with the API secret key, which the triggerer's log server verifies.
+ */
 export const SECRETS_READ_BY = {
-  controlPlane: ["fernetKey", "databaseUrl", "apiSecretKey", "jwtSecret"],
-  worker: ["fernetKey", "databaseUrl", "apiSecretKey"],
+  "api-server": ["fernetKey", "databaseUrl", "apiSecretKey", "jwtSecret"],
+  scheduler: ["fernetKey", "databaseUrl", "jwtSecret"],
+  "dag-processor": ["fernetKey", "databaseUrl"],
+  triggerer: ["fernetKey", "databaseUrl", "apiSecretKey"],
+  worker: [],
   migrations: ["fernetKey", "databaseUrl"],
+  "wait-for-migrations": ["databaseUrl"],
+  "admin-user": ["databaseUrl"],
 } as const satisfies Record<string, readonly SecretUse[]>;
+
+export type SecretReader = keyof typeof SECRETS_READ_BY;
 
 export function airflowEnv(config: Target, secrets: readonly SecretUse[]): IEnvVar[] {
   const refs = airflowSecrets(config);
@@ -117,7 +130,7 @@ export function waitForMigrations(config: Target): IContainer {
     image: airflowImage(config),
     imagePullPolicy: "IfNotPresent",
     args: ["airflow", "db", "check-migrations", `--migration-wait-timeout=${config.airflow.migrationWaitTimeoutSeconds}`],
-    env: airflowEnv(config, SECRETS_READ_BY.migrations),
+    env: airflowEnv(config, SECRETS_READ_BY["wait-for-migrations"]),
     volumeMounts: [{ name: VOLUME.config, mountPath: AIRFLOW_CFG_PATH, subPath: "airflow.cfg", readOnly: true }],
     resources: resources(config.components.migrations.resources),
     securityContext: containerSecurityContext(),

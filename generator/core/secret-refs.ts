@@ -36,3 +36,8 @@ export function gitCredentials(config: Pick<Config, "name">) {
     https: { usernameKey: "username", passwordKey: "password" },
   };
 }
+
+/** The first admin user's password, read only by the Job that creates the user. */
+export function adminUserSecret(config: Pick<Config, "name">) {
+  return { secretName: `${config.name}-admin-user`, passwordKey: "password", env: "ADMIN_PASSWORD" };
+}

@@ -3,6 +3,7 @@
  * the least-privilege IAM policy of the role that reads them, and the Fernet key rotation.
  */
 import { names } from "./names.js";
+import { adminUserSecret } from "./secret-refs.js";
 import { secretSpecs, type SecretParameter } from "./secrets.js";
 import type { Target } from "./target.js";
 
@@ -15,6 +16,7 @@ export function secretsReadme(config: Target): string {
   const iam = config.environment?.iam;
   const podIdentity = iam?.mode === "podIdentity";
   const fernet = parameters.find((p) => p.secretName === `${config.name}-fernet-key`)!;
+  const admin = parameters.find((p) => p.secretName === adminUserSecret(config).secretName);
   const lines = [
     `# Secrets of the ${env} environment`,
     "",
@@ -34,10 +36,12 @@ export function secretsReadme(config: Target): string {
     ...parameters
       .filter((p) => /api-secret-key|jwt-secret/.test(p.secretName))
       .map((p) => `aws ssm put-parameter --region ${region} --type SecureString --name ${p.parameter} --value "$(openssl rand -base64 48)"`),
+    ...(admin ? [`aws ssm put-parameter --region ${region} --type SecureString --name ${admin.parameter} --value '<admin-password>'`] : []),
     "```",
     "",
     "A database URL must URL-encode special characters of the password (`@` as `%40`, `/` as `%2F`).",
     "",
+    ...(admin ? adminUserSection(config, admin) : []),
     `## IAM policy of the role that reads them`,
     "",
     podIdentity
@@ -67,6 +71,21 @@ export function secretsReadme(config: Target): string {
     "under the same name needs the restart of step 3.",
   ];
   return lines.join("\n");
+}
+
+function adminUserSection(config: Target, admin: SecretParameter): string[] {
+  const n = names(config);
+  const user = config.airflow.adminUser;
+  return [
+    "## The first admin user",
+    "",
+    `The Job \`${n.adminUserJob}\` runs \`airflow users create\` after the migrations on every sync and creates \`${user.username}\``,
+    `(role Admin) with the password in \`${admin.parameter}\`. A user that exists already is left as it is, so later syncs`,
+    "change nothing and the parameter is read only for the first creation. To set a new password afterwards:",
+    `\`kubectl -n ${n.namespace} exec deploy/${n.component("api-server")} -- airflow users reset-password --username ${user.username} --password '<new-password>'\`.`,
+    "With single sign-on, set `airflow.adminUser.enabled: false`: neither the Job nor this parameter is needed.",
+    "",
+  ];
 }
 
 function iamPolicy(parameters: readonly SecretParameter[], region: string, account: string) {

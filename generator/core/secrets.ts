@@ -8,7 +8,7 @@ import type { Manifest } from "./components/types.js";
 import { labels } from "./labels.js";
 import { toKubeObject } from "./manifest.js";
 import { names } from "./names.js";
-import { airflowSecrets, gitCredentials } from "./secret-refs.js";
+import { adminUserSecret, airflowSecrets, gitCredentials } from "./secret-refs.js";
 import { memoizedByObject } from "./memo.js";
 import { withSyncWaves } from "./sync-waves.js";
 import type { Target } from "./target.js";
@@ -82,6 +82,14 @@ export function secretSpecs(config: Target): SecretSpec[] {
     single("api-secret-key", refs.apiSecretKey, p.apiSecretKey, "api-server secret key"),
     single("jwt-secret", refs.jwtSecret, p.jwtSecret, "JWT signing secret of the api-server and the scheduler"),
   ];
+  if (config.airflow.adminUser.enabled) {
+    const admin = adminUserSecret(config);
+    specs.push({
+      component: "admin-user",
+      secretName: admin.secretName,
+      parameters: [{ secretName: admin.secretName, key: admin.passwordKey, parameter: at(p.adminPassword), purpose: `password of the first admin user \`${config.airflow.adminUser.username}\`` }],
+    });
+  }
   const git = gitCredentials(config);
   const auth = config.dags.gitSync.auth;
   const gitParameters: SecretParameter[] =

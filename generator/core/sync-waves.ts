@@ -34,7 +34,7 @@ export function syncWaveOf(kind: string): number {
   return wave;
 }
 
-/** The manifests with their sync-wave annotation. */
+/** The manifests with their sync-wave annotation; an object that names its own wave (a hook ordered after another) keeps it. */
 export function withSyncWaves(manifests: readonly Manifest[]): Manifest[] {
   return manifests.map(({ component, object }) => ({
     component,
@@ -42,7 +42,10 @@ export function withSyncWaves(manifests: readonly Manifest[]): Manifest[] {
       ...object,
       metadata: {
         ...object.metadata,
-        annotations: { ...object.metadata.annotations, [SYNC_WAVE_ANNOTATION]: String(syncWaveOf(object.kind)) },
+        annotations: {
+          ...object.metadata.annotations,
+          [SYNC_WAVE_ANNOTATION]: object.metadata.annotations?.[SYNC_WAVE_ANNOTATION] ?? String(syncWaveOf(object.kind)),
+        },
       },
     },
   }));

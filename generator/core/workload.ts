@@ -3,6 +3,7 @@ import { Deployment } from "./kinds.js";
 import type { IDeployment, IDeploymentStrategy } from "kubernetes-models/apps/v1";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IContainerPort } from "kubernetes-models/v1/ContainerPort";
+import type { IEnvVar } from "kubernetes-models/v1/EnvVar";
 import type { IProbe } from "kubernetes-models/v1/Probe";
 import type { IVolumeMount } from "kubernetes-models/v1/VolumeMount";
 import type { ComponentResources } from "../config/schema.js";
@@ -12,10 +13,13 @@ import { names, type Component } from "./names.js";
 import { controlPlanePlacement } from "./placement.js";
 import { autoscalingOf, mayRunSeveral } from "./target.js";
 import type { IPodSpec } from "kubernetes-models/v1/PodSpec";
-import { AIRFLOW_POD_UID, SECRETS_READ_BY, airflowContainer, airflowVolumes, podSecurityContext, waitForMigrations } from "./pod.js";
+import { AIRFLOW_POD_UID, SECRETS_READ_BY, type SecretReader, airflowContainer, airflowVolumes, podSecurityContext, waitForMigrations } from "./pod.js";
+
+/** An Airflow component with a secrets entry of its own. */
+export type AirflowProcess = Extract<Component, SecretReader>;
 
 export interface AirflowDeploymentSpec {
-  component: Component;
+  component: AirflowProcess;
   /** The `airflow` sub-command, e.g. `scheduler`. */
   command: string;
   replicas: number;
@@ -30,6 +34,7 @@ export interface AirflowDeploymentSpec {
   /** Whether the process imports DAG files (dag-processor, triggerer) and so mounts the DAG volume. */
   mountsDags: boolean;
   extraMounts?: IVolumeMount[];
+  extraEnv?: IEnvVar[];
 }
 
 /**
@@ -76,7 +81,7 @@ export function componentDeployment(
 export function airflowDeployment(config: Target, spec: AirflowDeploymentSpec): IDeployment {
   const base = airflowContainer(config, {
     name: spec.component,
-    secrets: SECRETS_READ_BY.controlPlane,
+    secrets: SECRETS_READ_BY[spec.component],
     resources: spec.resources,
     mountsDags: spec.mountsDags,
   });
@@ -86,7 +91,7 @@ export function airflowDeployment(config: Target, spec: AirflowDeploymentSpec): 
     image,
     imagePullPolicy,
     args: ["bash", "-c", `exec airflow ${spec.command}`],
-    env,
+    env: [...(env ?? []), ...(spec.extraEnv ?? [])],
     ...(spec.ports ? { ports: spec.ports } : {}),
     livenessProbe: spec.probes.liveness,
     ...(spec.probes.readiness ? { readinessProbe: spec.probes.readiness } : {}),

@@ -4,14 +4,13 @@
  */
 import type { Target } from "../target.js";
 import { toKubeObject } from "../manifest.js";
-import type { Component } from "../names.js";
 import { POD_TEMPLATE_KEY, POD_TEMPLATE_PATH, TRIGGERER_LOG_PORT } from "../paths.js";
 import { VOLUME, jobCheckProbeCommand } from "../pod.js";
-import { airflowDeployment, type AirflowDeploymentSpec } from "../workload.js";
+import { airflowDeployment, type AirflowDeploymentSpec, type AirflowProcess } from "../workload.js";
 import type { BaseContext, Manifest } from "./types.js";
 
 interface AirflowJob {
-  component: Component;
+  component: AirflowProcess;
   jobType: Parameters<typeof jobCheckProbeCommand>[0];
   settings: (config: Target) => { replicas: number; resources: AirflowDeploymentSpec["resources"] };
   terminationGracePeriodSeconds: number;

@@ -6,6 +6,7 @@ import { names } from "../names.js";
 import { API_SERVER_PORT } from "../paths.js";
 import { toKubeObject } from "../manifest.js";
 import { airflowDeployment } from "../workload.js";
+import { vpcCidrs } from "./network-policies.js";
 import type { BaseContext, Manifest } from "./types.js";
 
 const HEALTH_PATH = "/api/v2/monitor/health";
@@ -17,7 +18,9 @@ export function apiServer(config: Target, ctx: BaseContext): Manifest[] {
   const httpGet: IHTTPGetAction = { path: HEALTH_PATH, port: PORT_NAME, scheme: "HTTP" };
   const deployment = airflowDeployment(config, {
     component: "api-server",
-    command: "api-server",
+    // Behind the ALB: X-Forwarded-Proto/For make redirects and generated URLs https, trusted only from the VPC.
+    command: "api-server --proxy-headers",
+    extraEnv: [{ name: "FORWARDED_ALLOW_IPS", value: vpcCidrs(config).join(",") }],
     replicas: config.components.apiServer.replicas,
     resources: config.components.apiServer.resources,
     ports: [{ name: PORT_NAME, containerPort: API_SERVER_PORT, protocol: "TCP" }],

@@ -18,6 +18,8 @@ export function clusterObjects(config: Target): Manifest[] {
         "pod-security.kubernetes.io/enforce": "restricted",
         "pod-security.kubernetes.io/audit": "restricted",
         "pod-security.kubernetes.io/warn": "restricted",
+        // The AWS Load Balancer Controller holds a rolling update until new api-server pods are healthy targets.
+        "elbv2.k8s.aws/pod-readiness-gate-inject": "enabled",
       },
     },
   });

@@ -18,6 +18,8 @@ import type { BaseContext, Manifest } from "./types.js";
 const SOURCES_VOLUME = "dag-sources";
 const CREDENTIALS_VOLUME = "git-credentials";
 const CREDENTIALS_DIR = "/etc/git-secret";
+const GIT_SYNC_HOME = "/tmp";
+const GIT_SYNC_HOME_VOLUME = "git-sync-home";
 
 export function dagSync(config: Target, ctx: BaseContext): Manifest[] {
   const n = names(config);
@@ -34,9 +36,17 @@ export function dagSync(config: Target, ctx: BaseContext): Manifest[] {
     { name: "GITSYNC_PERIOD", value: gitSync.period },
     { name: "GITSYNC_DEPTH", value: "1" },
     { name: "GITSYNC_MAX_FAILURES", value: "3" },
+    // Files on an EFS access point belong to the access point's uid, not git-sync's: without this git
+    // refuses the checkout as of "dubious ownership".
+    { name: "GITSYNC_GIT_CONFIG", value: "safe.directory:*" },
+    // git-sync writes its global git config and SSH files under $HOME; the root filesystem is read-only.
+    { name: "HOME", value: GIT_SYNC_HOME },
   ];
-  const volumes: IVolume[] = [];
-  const gitMounts: IVolumeMount[] = [{ name: gitVolume, mountPath: GIT_ROOT }];
+  const volumes: IVolume[] = [{ name: GIT_SYNC_HOME_VOLUME, emptyDir: { sizeLimit: "64Mi" } }];
+  const gitMounts: IVolumeMount[] = [
+    { name: gitVolume, mountPath: GIT_ROOT },
+    { name: GIT_SYNC_HOME_VOLUME, mountPath: GIT_SYNC_HOME },
+  ];
   if (gitSync.auth === "ssh") {
     env.push(
       { name: "GITSYNC_SSH_KEY_FILE", value: `${CREDENTIALS_DIR}/ssh` },
@@ -70,7 +80,7 @@ export function dagSync(config: Target, ctx: BaseContext): Manifest[] {
       imagePullPolicy: "IfNotPresent",
       env,
       resources: resources(config.components.dagSync.gitSyncResources),
-      securityContext: containerSecurityContext(),
+      securityContext: containerSecurityContext({ readOnlyRootFilesystem: true }),
       volumeMounts: gitMounts,
     },
   ];

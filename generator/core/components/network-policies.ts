@@ -13,6 +13,13 @@ import { names } from "../names.js";
 import { API_SERVER_PORT, STATSD_INGEST_PORT, STATSD_SCRAPE_PORT, TRIGGERER_LOG_PORT, WORKER_LOG_PORT } from "../paths.js";
 import type { Manifest } from "./types.js";
 
+/** The VPC ranges; the config rules make sure every environment has some, so a `from` is never empty. */
+export function vpcCidrs(config: Target): string[] {
+  const cidrs = config.ingress.vpcCidrs ?? [];
+  if (cidrs.length === 0 && config.environment) throw new Error(`environment ${config.environment.name}: ingress.vpcCidrs is required`);
+  return cidrs.length > 0 ? cidrs : ["0.0.0.0/32"];
+}
+
 export function networkPolicies(config: Target): Manifest[] {
   const n = names(config);
   const meta = (what: string) => ({ name: n.networkPolicy(what), namespace: n.namespace, labels: labels(config, "airflow") });
@@ -29,7 +36,8 @@ export function networkPolicies(config: Target): Manifest[] {
       policyTypes: ["Ingress"],
       ingress: [
         {
-          from: config.ingress.allowedCidrs.map((cidr) => ({ ipBlock: { cidr } })),
+          // The load balancer (target-type ip) connects from its addresses in the VPC; clients are filtered at the ALB.
+          from: vpcCidrs(config).map((cidr) => ({ ipBlock: { cidr } })),
           ports: [{ protocol: "TCP", port: API_SERVER_PORT }],
         },
         { from: [airflowPods], ports: [{ protocol: "TCP", port: API_SERVER_PORT }] },

@@ -1,0 +1,93 @@
+/**
+ * The first admin user of the FAB auth manager, created by a Job once the migrations are done: an Argo CD
+ * Sync hook one wave after the migration hook, and an init container that waits for the schema when the
+ * Job is applied without Argo CD. `airflow users create` leaves an existing user alone and exits 0, so
+ * every later sync is a no-op; the password is read from the Secret only for the first creation.
+ */
+import { Job } from "../kinds.js";
+import type { Target } from "../target.js";
+import { labels } from "../labels.js";
+import { toKubeObject } from "../manifest.js";
+import { names } from "../names.js";
+import { AIRFLOW_CFG_PATH, AIRFLOW_UID } from "../paths.js";
+import {
+  SECRETS_READ_BY,
+  VOLUME,
+  airflowEnv,
+  airflowImage,
+  configVolume,
+  containerSecurityContext,
+  podSecurityContext,
+  resources,
+  waitForMigrations,
+} from "../pod.js";
+import { adminUserSecret } from "../secret-refs.js";
+import { SYNC_WAVE_ANNOTATION, syncWaveOf } from "../sync-waves.js";
+import type { BaseContext, Manifest } from "./types.js";
+import { MIGRATION_HOOK_ANNOTATIONS } from "./migrations.js";
+
+export function adminUser(config: Target, ctx: BaseContext): Manifest[] {
+  const user = config.airflow.adminUser;
+  if (!user.enabled) return [];
+  const n = names(config);
+  const secret = adminUserSecret(config);
+  const job = new Job({
+    metadata: {
+      name: n.adminUserJob,
+      namespace: n.namespace,
+      labels: labels(config, "admin-user"),
+      annotations: {
+        ...MIGRATION_HOOK_ANNOTATIONS,
+        // After the migration hook, which has the Job kind's wave.
+        [SYNC_WAVE_ANNOTATION]: String(syncWaveOf("Job") + 1),
+      },
+    },
+    spec: {
+      backoffLimit: 6,
+      template: {
+        metadata: { labels: labels(config, "admin-user"), annotations: ctx.airflowPodAnnotations },
+        spec: {
+          serviceAccountName: n.serviceAccount("migrations"),
+          restartPolicy: "OnFailure",
+          securityContext: podSecurityContext(AIRFLOW_UID),
+          initContainers: [waitForMigrations(config)],
+          containers: [
+            {
+              name: "create-admin-user",
+              image: airflowImage(config),
+              imagePullPolicy: "IfNotPresent",
+              // $(ADMIN_PASSWORD) is expanded by the kubelet from the env below: no shell sees it.
+              args: [
+                "airflow",
+                "users",
+                "create",
+                "--role",
+                "Admin",
+                "--username",
+                user.username,
+                "--email",
+                user.email,
+                "--firstname",
+                user.firstName,
+                "--lastname",
+                user.lastName,
+                "--password",
+                `$(${secret.env})`,
+              ],
+              env: [
+                { name: "PYTHONUNBUFFERED", value: "1" },
+                ...airflowEnv(config, SECRETS_READ_BY["admin-user"]),
+                { name: secret.env, valueFrom: { secretKeyRef: { name: secret.secretName, key: secret.passwordKey } } },
+              ],
+              resources: resources(config.components.migrations.resources),
+              securityContext: containerSecurityContext(),
+              volumeMounts: [{ name: VOLUME.config, mountPath: AIRFLOW_CFG_PATH, subPath: "airflow.cfg", readOnly: true }],
+            },
+          ],
+          volumes: [configVolume(config)],
+        },
+      },
+    },
+  });
+  return [{ component: "admin-user", object: toKubeObject(job) }];
+}

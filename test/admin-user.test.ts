@@ -1,0 +1,98 @@
+/**
+ * The first admin user: a Job after the migrations that creates it with the password from Parameter
+ * Store, documented in the environment's secrets page, and left out when sign-in is managed otherwise.
+ */
+import { describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { ConfigError, formatIssue } from "../generator/config/issues.js";
+import { loadConfig } from "../generator/config/load.js";
+import type { Config } from "../generator/config/schema.js";
+import { buildManifests } from "../generator/core/base.js";
+import { generate } from "../generator/core/index.js";
+import { secretsManifests } from "../generator/core/secrets.js";
+import { SYNC_WAVE_ANNOTATION } from "../generator/core/sync-waves.js";
+import { resolveEnvironment } from "../generator/core/target.js";
+import { renderAll } from "../generator/render/render.js";
+import { exampleData, exampleText } from "./helpers.js";
+
+const config = loadConfig(exampleText(), "airflow-gitops.yaml");
+
+function configWith(change: (d: any) => void): Config {
+  const d = exampleData();
+  change(d);
+  return loadConfig(stringify(d), "airflow-gitops.yaml");
+}
+
+function problems(change: (d: any) => void): string[] {
+  try {
+    configWith(change);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues.map((i) => formatIssue(error.file, i));
+    throw error;
+  }
+  return [];
+}
+
+const objectsOf = (c: Config, env: string) => buildManifests(resolveEnvironment(c, env)).map((m) => m.object as any);
+const job = (objects: any[], name: string) => objects.find((o) => o.kind === "Job" && o.metadata.name === name);
+
+describe("first admin user", () => {
+  const prod = objectsOf(config, "prod");
+  const create = job(prod, "airflow-create-admin-user");
+
+  it("is created by an Argo CD Sync hook one wave after the migration hook, waiting for the schema", () => {
+    const migrations = job(prod, "airflow-migrations");
+    expect(create.metadata.annotations).toMatchObject({ "argocd.argoproj.io/hook": "Sync", "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation" });
+    expect(Number(create.metadata.annotations[SYNC_WAVE_ANNOTATION])).toBe(Number(migrations.metadata.annotations[SYNC_WAVE_ANNOTATION]) + 1);
+    expect(create.spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(["wait-for-migrations"]);
+  });
+
+  it("runs `airflow users create` with the password from the admin Secret, expanded by the kubelet, not a shell", () => {
+    const container = create.spec.template.spec.containers[0];
+    expect(container.args.slice(0, 5)).toEqual(["airflow", "users", "create", "--role", "Admin"]);
+    expect(container.args).toEqual(expect.arrayContaining(["--username", "admin", "--email", "admin@example.com"]));
+    expect(container.args.at(-2)).toBe("--password");
+    expect(container.args.at(-1)).toBe("$(ADMIN_PASSWORD)");
+    const password = container.env.find((e: any) => e.name === "ADMIN_PASSWORD");
+    expect(password.valueFrom.secretKeyRef).toEqual({ name: "airflow-admin-user", key: "password" });
+    // Declared before use, as the kubelet expands $(VAR) only from earlier or container env.
+    expect(container.env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name).sort()).toEqual(["ADMIN_PASSWORD", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]);
+  });
+
+  it("gets its password from Parameter Store through an ExternalSecret named in the secrets README", () => {
+    const es = secretsManifests(resolveEnvironment(config, "prod")).find((m) => m.object.metadata.name === "airflow-admin-user")!.object as any;
+    expect(es.kind).toBe("ExternalSecret");
+    expect(es.spec.data).toEqual([expect.objectContaining({ secretKey: "password", remoteRef: expect.objectContaining({ key: "/airflow/prod/admin-password" }) })]);
+    const readme = renderAll(generate(config)).get("secrets/prod/README.md")!;
+    expect(readme).toContain("| `/airflow/prod/admin-password` | SecureString | `airflow-admin-user` / `password` |");
+    expect(readme).toContain("aws ssm put-parameter --region sa-east-1 --type SecureString --name /airflow/prod/admin-password");
+    expect(readme).toContain("airflow users reset-password --username admin");
+  });
+
+  it("does not roll the long-running pods when the admin parameter moves", () => {
+    const moved = objectsOf(configWith((d) => (d.secrets.parameters.adminPassword = "/airflow/{env}/ui-admin")), "prod");
+    const checksum = (objects: any[]) => objects.find((o) => o.metadata.name === "airflow-scheduler" && o.kind === "Deployment").spec.template.metadata.annotations["checksum/airflow-secrets"];
+    expect(checksum(moved)).toBe(checksum(prod));
+  });
+
+  it("is left out, with its Secret and parameter, when sign-in is managed otherwise", () => {
+    const sso = configWith((d) => (d.environments.prod.airflow.adminUser = { enabled: false }));
+    expect(job(objectsOf(sso, "prod"), "airflow-create-admin-user")).toBeUndefined();
+    expect(job(objectsOf(sso, "dev"), "airflow-create-admin-user")).toBeDefined();
+    expect(secretsManifests(resolveEnvironment(sso, "prod")).some((m) => m.object.metadata.name === "airflow-admin-user")).toBe(false);
+    expect(renderAll(generate(sso)).get("secrets/prod/README.md")).not.toContain("admin-password");
+  });
+
+  it("refuses another auth manager while the Job is on, and accepts it once the Job is off", () => {
+    const keycloak = "airflow.providers.keycloak.auth_manager.keycloak_auth_manager.KeycloakAuthManager";
+    expect(problems((d) => (d.environments.prod.airflow.config.core.auth_manager = keycloak))).toEqual([
+      expect.stringMatching(/environments\.prod\.airflow\.config\.core\.auth_manager: is .*KeycloakAuthManager, but airflow\.adminUser .*enabled: false/),
+    ]);
+    expect(
+      problems((d) => {
+        d.environments.prod.airflow.config.core.auth_manager = keycloak;
+        d.environments.prod.airflow.adminUser = { enabled: false };
+      }),
+    ).toEqual([]);
+  });
+});
