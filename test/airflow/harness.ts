@@ -71,7 +71,7 @@ export class AirflowHost {
         "database/password": postgres.password,
         "git/ssh-key": "unused by Airflow",
         "git/known-hosts": "unused by Airflow",
-        "admin/password": ADMIN_PASSWORD,
+        "admin-password": ADMIN_PASSWORD,
       };
       const parameters = options.parameters ? options.parameters(defaults) : defaults;
       return new AirflowHost(rendered, root, postgres, parameters, await freePort(), await freePort(), options.kubeconfig);
@@ -88,6 +88,12 @@ export class AirflowHost {
     return api.hostPort;
   }
 
+  /** command + args on this host, `$(VAR)` references expanded from the container's env as the kubelet does. */
+  argv(container: Container): string[] {
+    const env = this.env(container);
+    return this.layout.argv(container).map((a) => a.replace(/\$\$|\$\((\w+)\)/g, (m, name?: string) => (name === undefined ? "$" : (env[name] ?? m))));
+  }
+
   /** The environment a container sees on this host. */
   env(container: Container, extra: Record<string, string> = {}): Record<string, string> {
     return { ...this.layout.env(containerEnv(container, this.secrets)), ...extra };
@@ -100,7 +106,7 @@ export class AirflowHost {
   /** Runs a container's command to completion. */
   run(spec: PodSpec, container: Container, options: { timeoutMs?: number; env?: Record<string, string>; argv?: string[] } = {}): Promise<{ code: number; output: string; ms: number }> {
     this.prepare(spec, container);
-    const argv = options.argv ?? this.layout.argv(container);
+    const argv = options.argv ?? this.argv(container);
     const started = Date.now();
     return new Promise((resolve) => {
       execFile(argv[0]!, argv.slice(1), { env: this.env(container, options.env), timeout: options.timeoutMs ?? 600_000, maxBuffer: 64 << 20, killSignal: "SIGKILL" }, (error, stdout, stderr) => {
@@ -124,7 +130,7 @@ export class AirflowHost {
   /** Starts a long-running container; its log is kept in the host tree. */
   startContainer(spec: PodSpec, container: Container, label = container.name): Started {
     this.prepare(spec, container);
-    const argv = this.layout.argv(container);
+    const argv = this.argv(container);
     mkdirSync(join(this.root, "logs"), { recursive: true });
     const started = startProcess(label, argv[0]!, argv.slice(1), { env: this.env(container), logFile: join(this.root, "logs", `${label}.log`) });
     this.processes.push(started);
