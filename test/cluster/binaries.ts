@@ -59,9 +59,17 @@ export class BuildError extends Error {
   override name = "BuildError";
 }
 
+/** Where the Go modules are and where binaries are cached (overridden only by the fault tests). */
+export interface BuildPlaces {
+  modulesDir: string;
+  cacheDir: string;
+}
+
+const defaultPlaces = (): BuildPlaces => ({ modulesDir: MODULES_DIR, cacheDir: cacheRoot() });
+
 /** The version a module's go.mod requires of `dependency`. */
-export function pinnedVersion(module: string, dependency: string): string {
-  const text = readFileSync(join(MODULES_DIR, module, "go.mod"), "utf8");
+export function pinnedVersion(module: string, dependency: string, modulesDir = MODULES_DIR): string {
+  const text = readFileSync(join(modulesDir, module, "go.mod"), "utf8");
   const escaped = dependency.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
   const match = new RegExp(`^\\s*(?:require\\s+)?${escaped}\\s+(v\\S+)`, "m").exec(text);
   if (!match) throw new BuildError(`${module}/go.mod does not require ${dependency}`);
@@ -73,12 +81,12 @@ export function cacheRoot(): string {
 }
 
 /** The binaries' directory for the current pins: a hash of every go.mod and go.sum. */
-export function binDir(): string {
+export function binDir(places: BuildPlaces = defaultPlaces()): string {
   const hash = createHash("sha256");
   for (const module of MODULES) {
-    for (const file of ["go.mod", "go.sum"]) hash.update(`${module}/${file}\n`).update(readFileSync(join(MODULES_DIR, module, file)));
+    for (const file of ["go.mod", "go.sum"]) hash.update(`${module}/${file}\n`).update(readFileSync(join(places.modulesDir, module, file)));
   }
-  return join(cacheRoot(), "cluster-bin", hash.digest("hex").slice(0, 16));
+  return join(places.cacheDir, "cluster-bin", hash.digest("hex").slice(0, 16));
 }
 
 export type Binaries = Record<BinaryName, string>;
@@ -87,8 +95,8 @@ function paths(dir: string): Binaries {
   return Object.fromEntries(TARGETS.map((t) => [t.binary, join(dir, t.binary)])) as Binaries;
 }
 
-export function builtBinaries(): Binaries | undefined {
-  const dir = binDir();
+export function builtBinaries(places: BuildPlaces = defaultPlaces()): Binaries | undefined {
+  const dir = binDir(places);
   return existsSync(join(dir, "complete")) ? paths(dir) : undefined;
 }
 
@@ -105,20 +113,19 @@ const execFileAsync = promisify(execFile);
  * The path of every binary, building what is missing. A build writes into a fresh directory and moves it
  * into place at the end, so an interrupted or concurrent build never leaves a half-filled cache entry.
  */
-export async function ensureBinaries(log: (line: string) => void = () => {}): Promise<Binaries> {
-  const ready = builtBinaries();
+export async function ensureBinaries(log: (line: string) => void = () => {}, places: BuildPlaces = defaultPlaces()): Promise<Binaries> {
+  const ready = builtBinaries(places);
   if (ready) return ready;
   requireGo();
-  const dir = binDir();
+  const dir = binDir(places);
   const staging = `${dir}.build-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   const started = Date.now();
   try {
     for (const target of TARGETS) {
-      const moduleDir = join(MODULES_DIR, target.module);
-      const ldflags = ["-s", "-w", ...target.versionFlags((dep) => pinnedVersion(target.module, dep)).flatMap((x) => ["-X", x])].join(" ");
-      const logFile = join(staging, `${target.binary}.build.log`);
+      const moduleDir = join(places.modulesDir, target.module);
+      const ldflags = ["-s", "-w", ...target.versionFlags((dep) => pinnedVersion(target.module, dep, places.modulesDir)).flatMap((x) => ["-X", x])].join(" ");
       log(`building ${target.binary} (${target.pkg})`);
       try {
         await execFileAsync("go", ["build", "-p", "2", "-trimpath", "-mod=readonly", "-ldflags", ldflags, "-o", join(staging, target.binary), target.pkg], {
@@ -127,17 +134,16 @@ export async function ensureBinaries(log: (line: string) => void = () => {}): Pr
           env: { ...process.env, GOFLAGS: "-buildvcs=false", CGO_ENABLED: "0" },
         });
       } catch (error) {
-        const failedLog = join(cacheRoot(), "cluster-bin", `${target.binary}.build.log`);
+        const failedLog = join(places.cacheDir, "cluster-bin", `${target.binary}.build.log`);
         writeFileSync(failedLog, String((error as { stderr?: unknown }).stderr ?? (error as Error).message));
         throw new BuildError(`building ${target.binary} from ${target.module}/go.mod failed: see ${failedLog}`);
       }
-      rmSync(logFile, { force: true });
     }
     writeFileSync(join(staging, "complete"), `built in ${Math.round((Date.now() - started) / 1000)}s\n`);
     try {
       renameSync(staging, dir);
     } catch {
-      if (!builtBinaries()) throw new BuildError(`could not move the built binaries into ${dir}`);
+      if (!builtBinaries(places)) throw new BuildError(`could not move the built binaries into ${dir}`);
     }
   } finally {
     rmSync(staging, { recursive: true, force: true });

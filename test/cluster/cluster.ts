@@ -5,7 +5,7 @@
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { KubeConfig } from "@kubernetes/client-node";
 import { RawApi, type KubeObject } from "./api.js";
 import { cacheRoot, ensureBinaries, type Binaries } from "./binaries.js";
@@ -42,7 +42,11 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   fleet?: Partial<Pick<FleetOptions, "onDemandPerZone" | "peakNodesPerPool">>;
   log?: (line: string) => void;
+  /** Called with each process as it starts (its pid), before it is known to be ready. */
+  onStarted?: (component: Component) => void;
 }
+
+type Launch = (name: string, binary: string, args: string[]) => Component;
 
 const EXAMPLE_CONFIG = join(import.meta.dirname, "..", "..", "airflow-gitops.yaml");
 
@@ -89,9 +93,16 @@ export async function startCluster(options: StartOptions = {}): Promise<LocalClu
   const log = options.log ?? (() => {});
   const binaries = options.binaries ?? (await ensureBinaries(log));
   const timeout = options.readyTimeoutMs ?? 120_000;
+  const fleet = fleetFromConfig(options.config ?? EXAMPLE_CONFIG, options.fleet ?? {});
   const dir = mkdtempSync(join(tmpdir(), "airflow-gitops-cluster-"));
   const logsDir = logsLocation();
   const state: ClusterState = { dir, logsDir, kubeconfig: join(dir, "kubeconfig"), server: "", ports: {} as ClusterState["ports"], components: [] };
+  const launch: Launch = (name, binary, args) => {
+    const component = startComponent(name, binary, args, logsDir);
+    state.components.push(component);
+    options.onStarted?.(component);
+    return component;
+  };
   try {
     for (const name of PORT_NAMES) {
       const fixed = options.ports?.[name];
@@ -101,17 +112,17 @@ export async function startCluster(options: StartOptions = {}): Promise<LocalClu
     }
     const pki = generatePki(dir, SERVICE_IP);
     state.server = `https://127.0.0.1:${state.ports["kube-apiserver"]}`;
-    await startEtcd(state, binaries, timeout);
+    await startEtcd(state, binaries, launch, timeout);
     log("etcd ready");
-    await startApiServer(state, binaries, pki, timeout);
+    await startApiServer(state, binaries, launch, pki, timeout);
     log("kube-apiserver ready");
-    await startControllers(state, binaries, pki, timeout);
+    await startControllers(state, binaries, launch, pki, timeout);
     log("kube-controller-manager, kube-scheduler and kwok ready");
     const cluster = new LocalCluster(state);
     const api = new RawApi(cluster.kubeConfig());
     await installCrds(api, timeout);
     log("CRDs established");
-    await createFleet(api, fleetFromConfig(options.config ?? EXAMPLE_CONFIG, options.fleet ?? {}), timeout, state.components.find((c) => c.name === "kwok")!);
+    await createFleet(api, fleet, timeout, state.components.find((c) => c.name === "kwok")!);
     log("fleet ready");
     return cluster;
   } catch (error) {
@@ -121,10 +132,10 @@ export async function startCluster(options: StartOptions = {}): Promise<LocalClu
   }
 }
 
-async function startEtcd(state: ClusterState, binaries: Binaries, timeout: number): Promise<void> {
+async function startEtcd(state: ClusterState, binaries: Binaries, launch: Launch, timeout: number): Promise<void> {
   const client = `http://127.0.0.1:${state.ports["etcd-client"]}`;
   const peer = `http://127.0.0.1:${state.ports["etcd-peer"]}`;
-  const etcd = startComponent(
+  const etcd = launch(
     "etcd",
     binaries.etcd,
     [
@@ -139,14 +150,12 @@ async function startEtcd(state: ClusterState, binaries: Binaries, timeout: numbe
       "--unsafe-no-fsync",
       "--log-level=warn",
     ],
-    state.logsDir,
   );
-  state.components.push(etcd);
   await waitReady(etcd, `${client}/health`, async () => (await probe(`${client}/health`))?.body.includes('"health":"true"') ?? false, timeout);
 }
 
-async function startApiServer(state: ClusterState, binaries: Binaries, pki: Pki, timeout: number): Promise<void> {
-  const apiserver = startComponent(
+async function startApiServer(state: ClusterState, binaries: Binaries, launch: Launch, pki: Pki, timeout: number): Promise<void> {
+  const apiserver = launch(
     "kube-apiserver",
     binaries["kube-apiserver"],
     [
@@ -168,9 +177,7 @@ async function startApiServer(state: ClusterState, binaries: Binaries, pki: Pki,
       "--profiling=false",
       "--v=1",
     ],
-    state.logsDir,
   );
-  state.components.push(apiserver);
   const admin = pki.clients.admin;
   await waitReady(
     apiserver,
@@ -183,9 +190,9 @@ async function startApiServer(state: ClusterState, binaries: Binaries, pki: Pki,
   writeFileSync(join(state.dir, "kube-scheduler.kubeconfig"), kubeconfigText(state.server, pki, "kube-scheduler"));
 }
 
-async function startControllers(state: ClusterState, binaries: Binaries, pki: Pki, timeout: number): Promise<void> {
+async function startControllers(state: ClusterState, binaries: Binaries, launch: Launch, pki: Pki, timeout: number): Promise<void> {
   const kcmConfig = join(state.dir, "kube-controller-manager.kubeconfig");
-  const kcm = startComponent(
+  const kcm = launch(
     "kube-controller-manager",
     binaries["kube-controller-manager"],
     [
@@ -202,11 +209,9 @@ async function startControllers(state: ClusterState, binaries: Binaries, pki: Pk
       "--leader-elect=false",
       "--v=1",
     ],
-    state.logsDir,
   );
-  state.components.push(kcm);
   const schedulerConfig = join(state.dir, "kube-scheduler.kubeconfig");
-  const scheduler = startComponent(
+  const scheduler = launch(
     "kube-scheduler",
     binaries["kube-scheduler"],
     [
@@ -219,12 +224,10 @@ async function startControllers(state: ClusterState, binaries: Binaries, pki: Pk
       "--leader-elect=false",
       "--v=1",
     ],
-    state.logsDir,
   );
-  state.components.push(scheduler);
   const stages = join(state.dir, "kwok-stages.yaml");
   writeFileSync(stages, kwokStagesConfig());
-  const kwok = startComponent(
+  const kwok = launch(
     "kwok",
     binaries.kwok,
     [
@@ -237,9 +240,7 @@ async function startControllers(state: ClusterState, binaries: Binaries, pki: Pk
       "--cidr=10.244.0.0/16",
       "--node-ip=10.0.0.10",
     ],
-    state.logsDir,
   );
-  state.components.push(kwok);
   const healthy = (url: string) => async () => (await probe(url))?.status === 200;
   await waitReady(kcm, "/healthz", healthy(`https://127.0.0.1:${state.ports["kube-controller-manager"]}/healthz`), timeout);
   await waitReady(scheduler, "/healthz", healthy(`https://127.0.0.1:${state.ports["kube-scheduler"]}/healthz`), timeout);
@@ -250,7 +251,9 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 async function installCrds(api: RawApi, timeout: number): Promise<void> {
   const crds = pinnedCrds();
-  for (const crd of crds) await api.apply(crd as unknown as KubeObject, { fieldManager: "airflow-gitops-test" });
+  // Created, not server-side applied: on a fresh cluster the result is the same, and field management of
+  // CRDs this large (Argo CD's Application) costs seconds each.
+  await Promise.all(crds.map((crd) => api.request("POST", "/apis/apiextensions.k8s.io/v1/customresourcedefinitions", JSON.stringify(crd))));
   const deadline = Date.now() + timeout;
   for (const crd of crds) {
     for (;;) {
@@ -285,7 +288,7 @@ async function createFleet(api: RawApi, fleet: FleetOptions, timeout: number, kw
 // `npm run cluster -- up/down`: the state of a cluster left running lives in a file under the cache.
 
 export function stateFile(): string {
-  return join(cacheRoot(), "cluster", "state.json");
+  return process.env.AIRFLOW_GITOPS_CLUSTER_STATE || join(cacheRoot(), "cluster", "state.json");
 }
 
 export function readState(): ClusterState | undefined {
@@ -295,7 +298,7 @@ export function readState(): ClusterState | undefined {
 }
 
 export function writeState(state: ClusterState): void {
-  mkdirSync(join(cacheRoot(), "cluster"), { recursive: true });
+  mkdirSync(dirname(stateFile()), { recursive: true });
   writeFileSync(stateFile(), JSON.stringify(state, null, 2));
 }
 

@@ -2,7 +2,7 @@
  * The simulated nodes kwok plays: on-demand nodes in three zones of the config's region, and nodes of each
  * peak-hour node pool the config declares, with that pool's labels and taint (read from the config).
  */
-import { readFileSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import type { V1Node, V1Taint } from "@kubernetes/client-node";
 import { parse } from "yaml";
 
@@ -39,6 +39,7 @@ export interface FleetOptions {
 
 /** The region and every environment's `peakHours.nodePool` of a config file. */
 export function fleetFromConfig(configPath: string, sizes: { onDemandPerZone?: number; peakNodesPerPool?: number } = {}): FleetOptions {
+  if (!existsSync(configPath)) throw new Error(`${configPath}: no such config file (the fleet's region and peak-hour node pools come from it)`);
   const config = parse(readFileSync(configPath, "utf8")) as {
     aws?: { region?: string };
     environments?: Record<string, { peakHours?: { nodePool?: { labels?: Record<string, string>; taint?: PeakPool["taint"]; karpenter?: { capacityTypes?: string[] } } } }>;

@@ -1,6 +1,6 @@
 /** Starting, probing and stopping the control plane's processes, each by its process id. */
 import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
 import { request } from "node:https";
 import { request as httpRequest } from "node:http";
 import { createServer } from "node:net";
@@ -9,8 +9,20 @@ import { join } from "node:path";
 export interface Component {
   name: string;
   pid: number;
+  /** The process's start time (clock ticks since boot), to tell it from a later process reusing the pid. */
+  startTime: string;
   binary: string;
   log: string;
+}
+
+function startTimeOf(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return fields[0] === "Z" ? undefined : fields[19];
+  } catch {
+    return undefined;
+  }
 }
 
 /** A component that did not start or did not become ready: names it and its log. */
@@ -21,7 +33,7 @@ export class ComponentError extends Error {
     readonly log: string,
     problem: string,
   ) {
-    super(`${component} ${problem}; its log: ${log}${tail(log)}`);
+    super(existsSync(log) ? `${component} ${problem}; its log: ${log}${tail(log)}` : `${component} ${problem}`);
   }
 }
 
@@ -65,22 +77,14 @@ export function startComponent(name: string, binary: string, args: string[], log
     const child = spawn(binary, args, { stdio: ["ignore", fd, fd], detached: true });
     child.unref();
     if (child.pid === undefined) throw new ComponentError(name, log, `could not be started (${binary})`);
-    return { name, pid: child.pid, binary, log };
+    return { name, pid: child.pid, startTime: startTimeOf(child.pid) ?? "", binary, log };
   } finally {
     closeSync(fd);
   }
 }
 
 export function isRunning(component: Component): boolean {
-  try {
-    // The pid must still be the program we started, not a process that reused the number.
-    const cmdline = readFileSync(`/proc/${component.pid}/cmdline`, "utf8");
-    if (!cmdline.startsWith(component.binary)) return false;
-    const stat = readFileSync(`/proc/${component.pid}/stat`, "utf8");
-    return !/^\d+ \(.*\) Z /.test(stat);
-  } catch {
-    return false;
-  }
+  return startTimeOf(component.pid) === component.startTime;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
