@@ -104,8 +104,8 @@ export class AirflowHost {
   }
 
   /** Runs a container's command to completion. */
-  run(spec: PodSpec, container: Container, options: { timeoutMs?: number; env?: Record<string, string>; argv?: string[] } = {}): Promise<{ code: number; output: string; ms: number }> {
-    this.prepare(spec, container);
+  run(spec: PodSpec, container: Container, options: { timeoutMs?: number; env?: Record<string, string>; argv?: string[]; remount?: boolean } = {}): Promise<{ code: number; output: string; ms: number }> {
+    if (options.remount !== false) this.prepare(spec, container);
     const argv = options.argv ?? this.argv(container);
     const started = Date.now();
     return new Promise((resolve) => {

@@ -17,6 +17,8 @@ export interface Postgres {
   username: string;
   password: string;
   logFile: string;
+  /** Runs one query as the database's role over TLS; rows as tab-separated lines. */
+  sql(query: string): string;
   stop(): Promise<void>;
 }
 
@@ -80,7 +82,12 @@ export async function startPostgres(credentials: { database: string; username: s
     const psql = (sql: string) => run([...prefix, join(bin, "psql"), "-h", dir, "-p", String(port), "-U", "postgres", "-d", "postgres", "-v", "ON_ERROR_STOP=1", "-c", sql], "psql");
     psql(`CREATE ROLE ${ident(credentials.username)} LOGIN PASSWORD ${literal(credentials.password)}`);
     psql(`CREATE DATABASE ${ident(credentials.database)} OWNER ${ident(credentials.username)}`);
-    return { host: "127.0.0.1", port, ...credentials, logFile, stop };
+    const sql = (query: string) =>
+      execFileSync(join(bin, "psql"), ["-X", "-A", "-t", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-c", query], {
+        encoding: "utf8",
+        env: { PATH: process.env.PATH, PGHOST: "127.0.0.1", PGPORT: String(port), PGDATABASE: credentials.database, PGUSER: credentials.username, PGPASSWORD: credentials.password, PGSSLMODE: "require" },
+      }).trim();
+    return { host: "127.0.0.1", port, ...credentials, logFile, sql, stop };
   } catch (error) {
     await stop();
     throw error;
