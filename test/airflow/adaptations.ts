@@ -5,7 +5,9 @@
  * 1. Host paths. Container paths under `/opt/airflow` live under a temporary directory (`hostPath`);
  *    the mounts of a pod (ConfigMap keys, subPath files, volume claims) are materialised there. The
  *    image's `/entrypoint` becomes a host script that does what the image's does for these commands
- *    with `CONNECTION_CHECK_MAX_COUNT=0`: run its arguments. The image's PATH is the venv's bin.
+ *    with `CONNECTION_CHECK_MAX_COUNT=0`: run its arguments. The image's PATH is the venv's bin. The
+ *    ServiceAccount token the API server injects into a live pod is not materialised (nothing run here
+ *    reads it).
  * 2. Service addresses. A Service's DNS names (`<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc`,
  *    `<svc>.<ns>.svc.cluster.local`) with its port become 127.0.0.1 and the host port of the process
  *    behind it, in airflow.cfg values; a server's listen address `[api] host`/`port` becomes that host
@@ -20,6 +22,7 @@ import type { Container, PodSpec, Rendered } from "./rendered.js";
 
 export const CONTAINER_ROOT = "/opt/airflow";
 const ENTRYPOINT = "/entrypoint";
+const SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 export interface ServedPort {
   serviceName: string;
@@ -90,6 +93,8 @@ export class HostLayout {
     for (const mount of container.volumeMounts ?? []) {
       const volume = (spec.volumes ?? []).find((v) => v.name === mount.name);
       if (!volume) throw new Error(`container ${container.name} mounts ${mount.name}, which the pod has no volume for`);
+      // the API server's admission injects the ServiceAccount token; no command run here reads it
+      if (mount.mountPath === SERVICE_ACCOUNT_MOUNT && volume.projected) continue;
       const target = this.hostPath(mount.mountPath);
       if (target === mount.mountPath) throw new Error(`container ${container.name} mounts ${mount.mountPath}, outside ${CONTAINER_ROOT}: no host path is defined for it`);
       const configMap = volume.configMap as { name: string } | undefined;
