@@ -11,6 +11,7 @@ import type { Config } from "../generator/config/schema.js";
 import { buildManifests } from "../generator/core/base.js";
 import { generate } from "../generator/core/index.js";
 import { databaseUrlTemplate, secretsManifests } from "../generator/core/secrets.js";
+import { renderGoTemplate } from "./go-template.js";
 import { resolveEnvironment } from "../generator/core/target.js";
 import { renderAll } from "../generator/render/render.js";
 import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
@@ -120,9 +121,9 @@ describe("secret wiring", () => {
       port: "5432",
       name: "airflow",
       username: "airflow",
-      password: "p@ss:w/rd#1%&",
+      password: "p@ss:w/rd#1%& +",
     });
-    expect(url).toBe("postgresql://airflow:p%40ss%3Aw%2Frd%231%25%26@db.cluster-abc.sa-east-1.rds.amazonaws.com:5432/airflow?sslmode=require");
+    expect(url).toBe("postgresql://airflow:p%40ss%3Aw%2Frd%231%25%26%20%2B@db.cluster-abc.sa-east-1.rds.amazonaws.com:5432/airflow?sslmode=require");
     expect(databaseUrlTemplate("verify-full")).toContain("?sslmode=verify-full");
   });
 
@@ -265,26 +266,3 @@ describe("no secret in the repository", () => {
     expect(/(^|[^A-Za-z0-9_-])[A-Za-z0-9_-]{43}=($|[^A-Za-z0-9_=-])/m.test(leaked)).toBe(true);
   });
 });
-
-/**
- * The subset of Go text/template the generator's templates use: `{{ .key }}` and
- * `{{ .key | urlquery }}`, with Go's QueryEscape (unreserved characters kept, space as "+").
- */
-function renderGoTemplate(template: string, values: Record<string, string>): string {
-  return template.replace(/\{\{\s*\.(\w+)\s*(\|\s*urlquery\s*)?\}\}/g, (_m, key: string, query?: string) => {
-    const value = values[key];
-    if (value === undefined) throw new Error(`map has no entry for key "${key}"`);
-    return query ? queryEscape(value) : value;
-  });
-}
-
-function queryEscape(value: string): string {
-  return [...Buffer.from(value, "utf8")]
-    .map((byte) => {
-      const c = String.fromCharCode(byte);
-      if (/[A-Za-z0-9\-_.~]/.test(c)) return c;
-      if (c === " ") return "+";
-      return `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-    })
-    .join("");
-}

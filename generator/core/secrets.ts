@@ -38,10 +38,12 @@ interface SecretSpec {
 
 /**
  * The SQLAlchemy URL from its parts. Go's `urlquery` escapes everything a URL's user-info part cannot
- * hold; RDS passwords exclude spaces, the one character it would encode as `+`.
+ * hold but writes a space as `+`, which user-info reads as a plus: after it every `+` is a space
+ * (a plus itself became `%2B`), so it is rewritten as `%20`.
  */
 export function databaseUrlTemplate(sslMode: string): string {
-  return `postgresql://{{ .username | urlquery }}:{{ .password | urlquery }}@{{ .host }}:{{ .port }}/{{ .name }}?sslmode=${sslMode}`;
+  const userInfo = (key: string) => `{{ .${key} | urlquery | replace "+" "%20" }}`;
+  return `postgresql://${userInfo("username")}:${userInfo("password")}@{{ .host }}:{{ .port }}/{{ .name }}?sslmode=${sslMode}`;
 }
 
 export function expandParameter(path: string, environment: string): string {

@@ -1,0 +1,182 @@
+/**
+ * The ONE place where what the overlays render is changed to run on this host instead of in a pod.
+ * Everything else the suite runs is the rendered text itself. The adaptations, and only these:
+ *
+ * 1. Host paths. Container paths under `/opt/airflow` live under a temporary directory (`hostPath`);
+ *    the mounts of a pod (ConfigMap keys, subPath files, volume claims) are materialised there. The
+ *    image's `/entrypoint` becomes a host script that does what the image's does for these commands
+ *    with `CONNECTION_CHECK_MAX_COUNT=0`: run its arguments. The image's PATH is the venv's bin. The
+ *    ServiceAccount token the API server injects into a live pod is not materialised (nothing run here
+ *    reads it).
+ * 2. Service addresses. A Service's DNS names (`<svc>`, `<svc>.<ns>`, `<svc>.<ns>.svc`,
+ *    `<svc>.<ns>.svc.cluster.local`) with its port become 127.0.0.1 and the host port of the process
+ *    behind it, in airflow.cfg values; a server's listen address `[api] host`/`port` becomes that host
+ *    port on 127.0.0.1 (servers here listen on loopback only).
+ * 3. How the Kubernetes client finds the cluster: `[kubernetes_executor] in_cluster = False` and
+ *    `config_file` = the local control plane's kubeconfig (only when a cluster is given).
+ */
+import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import type { KubeDocument } from "../../generator/validate/kustomize.js";
+import type { Container, PodSpec, Rendered } from "./rendered.js";
+
+export const CONTAINER_ROOT = "/opt/airflow";
+const ENTRYPOINT = "/entrypoint";
+const SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
+
+export interface ServedPort {
+  serviceName: string;
+  port: number;
+  targetPort: number | string;
+  hostPort: number;
+}
+
+export interface HostAddresses {
+  /** host port for each `<service>:<port>` of the overlay that a process of the suite serves */
+  services: Map<string, ServedPort>;
+  kubeconfig?: string;
+}
+
+export class HostLayout {
+  constructor(
+    readonly root: string,
+    readonly venvBin: string,
+  ) {
+    mkdirSync(this.hostPath(CONTAINER_ROOT), { recursive: true });
+    const entrypoint = join(root, "entrypoint");
+    writeFileSync(entrypoint, '#!/bin/sh\n# the image entrypoint with CONNECTION_CHECK_MAX_COUNT=0: run the arguments\nexec "$@"\n');
+    chmodSync(entrypoint, 0o755);
+  }
+
+  /** Where a container path lives on the host. */
+  hostPath(containerPath: string): string {
+    if (containerPath === ENTRYPOINT) return join(this.root, "entrypoint");
+    if (containerPath === CONTAINER_ROOT || containerPath.startsWith(`${CONTAINER_ROOT}/`)) return join(this.root, containerPath);
+    return containerPath;
+  }
+
+  /** Container paths inside a text (a command line, a config value) replaced by host paths. */
+  hostText(text: string): string {
+    return text
+      .replace(/(^|[\s='"])\/entrypoint(?=$|[\s'"])/g, (_m, lead: string) => `${lead}${this.hostPath(ENTRYPOINT)}`)
+      .replace(/(^|[\s='":])\/opt\/airflow(?=$|[\s/'"])/g, (_m, lead: string) => `${lead}${this.hostPath(CONTAINER_ROOT)}`);
+  }
+
+  /** command + args as the container runtime would run them, host paths substituted. */
+  argv(container: Container): string[] {
+    const argv = [...(container.command ?? []), ...(container.args ?? [])];
+    if (argv.length === 0) throw new Error(`container ${container.name} has neither command nor args`);
+    // No command: the image's ENTRYPOINT (dumb-init, /entrypoint) runs the args.
+    return (container.command ? argv : argv).map((a) => this.hostText(a));
+  }
+
+  /** The container environment plus what the image provides (PATH with its Python, HOME). */
+  env(containerEnv: Record<string, string>): Record<string, string> {
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(containerEnv)) env[k] = this.hostText(v);
+    return {
+      PATH: `${this.venvBin}:/usr/local/bin:/usr/bin:/bin`,
+      HOME: join(this.root, "home"),
+      LANG: "C.UTF-8",
+      TZ: "UTC",
+      ...env,
+    };
+  }
+
+  /**
+   * Materialises the mounts of a pod: ConfigMap volumes from the overlay's ConfigMaps (a subPath as one
+   * file), claims as shared directories. All pods of the suite share one host tree, so one container
+   * path must always be the same volume.
+   */
+  mount(spec: PodSpec, container: Container, rendered: Rendered, addresses: HostAddresses): void {
+    mkdirSync(join(this.root, "home"), { recursive: true });
+    for (const mount of container.volumeMounts ?? []) {
+      const volume = (spec.volumes ?? []).find((v) => v.name === mount.name);
+      if (!volume) throw new Error(`container ${container.name} mounts ${mount.name}, which the pod has no volume for`);
+      // the API server's admission injects the ServiceAccount token; no command run here reads it
+      if (mount.mountPath === SERVICE_ACCOUNT_MOUNT && volume.projected) continue;
+      const target = this.hostPath(mount.mountPath);
+      if (target === mount.mountPath) throw new Error(`container ${container.name} mounts ${mount.mountPath}, outside ${CONTAINER_ROOT}: no host path is defined for it`);
+      const configMap = volume.configMap as { name: string } | undefined;
+      if (configMap) {
+        const data = configMapData(rendered.documents, configMap.name);
+        const files = mount.subPath ? { [target]: data[mount.subPath] } : Object.fromEntries(Object.entries(data).map(([k, v]) => [join(target, k), v]));
+        for (const [file, content] of Object.entries(files)) {
+          if (content === undefined) throw new Error(`ConfigMap ${configMap.name} has no key ${mount.subPath}`);
+          mkdirSync(dirname(file), { recursive: true });
+          writeFileSync(file, file.endsWith("airflow.cfg") ? this.hostAirflowCfg(content, addresses) : content);
+        }
+      } else mkdirSync(target, { recursive: true });
+    }
+  }
+
+  /** airflow.cfg with the adaptations above applied; everything else byte for byte as rendered. */
+  hostAirflowCfg(text: string, addresses: HostAddresses): string {
+    let out = this.hostText(text);
+    for (const [, service] of addresses.services) out = replaceServiceAddress(out, service);
+    const api = [...addresses.services.values()].find((s) => s.serviceName.split(".")[0]!.endsWith("api-server"));
+    if (api) {
+      out = setOption(out, "api", "host", "127.0.0.1");
+      out = setOption(out, "api", "port", String(api.hostPort));
+    }
+    if (addresses.kubeconfig) {
+      out = setOption(out, "kubernetes_executor", "in_cluster", "False");
+      out = setOption(out, "kubernetes_executor", "config_file", addresses.kubeconfig);
+    }
+    return out;
+  }
+}
+
+/** The Services of the overlay, each port given a host port by `hostPortFor` (undefined: not served here). */
+export function serviceAddresses(rendered: Rendered, hostPortFor: (service: string, port: number) => number | undefined): HostAddresses["services"] {
+  const services = new Map<string, ServedPort>();
+  for (const svc of rendered.documents.filter((d) => d.kind === "Service")) {
+    for (const p of (svc.spec as { ports: { port: number; targetPort?: number | string }[] }).ports) {
+      const hostPort = hostPortFor(svc.metadata.name, p.port);
+      const serviceName = `${svc.metadata.name}.${svc.metadata.namespace ?? rendered.namespace}`;
+      if (hostPort !== undefined) services.set(`${svc.metadata.name}:${p.port}`, { serviceName, port: p.port, targetPort: p.targetPort ?? p.port, hostPort });
+    }
+  }
+  return services;
+}
+
+function replaceServiceAddress(text: string, service: ServedPort): string {
+  const [name, namespace] = service.serviceName.split(".");
+  const hosts = [`${name}.${namespace}.svc.cluster.local`, `${name}.${namespace}.svc`, `${name}.${namespace}`, name!].map((h) => h.replace(/\./g, "\\."));
+  const withPort = new RegExp(`(?<=^|[/=\\s@])(?:${hosts.join("|")}):${service.port}(?=$|[/\\s])`, "gm");
+  let out = text.replace(withPort, `127.0.0.1:${service.hostPort}`);
+  // statsd_host-style values name the host alone; the port is a separate option
+  const bare = new RegExp(`^(\\w+_host\\s*=\\s*)(?:${hosts.join("|")})\\s*$`, "gm");
+  out = out.replace(bare, (_m, lead: string) => `${lead}127.0.0.1`);
+  return out;
+}
+
+export function configMapData(documents: KubeDocument[], name: string): Record<string, string> {
+  const cm = documents.find((d) => d.kind === "ConfigMap" && d.metadata.name === name);
+  if (!cm) throw new Error(`the overlay has no ConfigMap ${name}`);
+  return (cm.data ?? {}) as Record<string, string>;
+}
+
+/** Sets `option = value` in `[section]` of an ini text, adding the option (or section) if absent. */
+export function setOption(text: string, section: string, option: string, value: string): string {
+  const lines = text.split("\n");
+  let current = "";
+  let sectionEnd = -1;
+  for (let i = 0; i < lines.length; i++) {
+    const header = /^\[([^\]]+)\]\s*$/.exec(lines[i]!);
+    if (header) {
+      if (current === section) break;
+      current = header[1]!;
+      continue;
+    }
+    if (current !== section) continue;
+    if (new RegExp(`^${option}\\s*=`).test(lines[i]!)) {
+      lines[i] = `${option} = ${value}`;
+      return lines.join("\n");
+    }
+    if (lines[i]!.trim() !== "") sectionEnd = i;
+  }
+  if (sectionEnd >= 0) lines.splice(sectionEnd + 1, 0, `${option} = ${value}`);
+  else lines.push("", `[${section}]`, `${option} = ${value}`);
+  return lines.join("\n");
+}

@@ -1,0 +1,201 @@
+/**
+ * The scheduler's KubernetesExecutor against the local control plane (the prod overlay synced as Argo CD
+ * does): a DAG run makes a task pod that is admitted under Pod Security "restricted", uses the template's
+ * ServiceAccount and volumes, carries no database URL or fernet key and is bound where the overlay says;
+ * then the pod's own command, run on this host with the pod's env, brings the task instance to `success`
+ * through the Execution API (the api-server's Service name resolving to the local api-server), with the
+ * generated JWT settings and no database access. A wrong execution_api_server_url or a JWT secret that
+ * differs between api-server and scheduler makes the task fail with the cause in its output.
+ */
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { setOption } from "../airflow/adaptations.js";
+import { checkProbes } from "../airflow/checks.js";
+import { AirflowHost } from "../airflow/harness.js";
+import type { Started } from "../airflow/processes.js";
+import { component, generateProject, podSpecOf, renderOverlay, type Container, type PodSpec, type Rendered } from "../airflow/rendered.js";
+import type { KubeObject } from "../cluster/index.js";
+import { deploy, nodes, pods, useCluster, type Pod } from "./cluster-workloads.js";
+
+const DATABASE_FROM_PARTS = (doc: import("yaml").Document) => doc.setIn(["secrets", "parameters", "database"], doc.createNode({ source: "parts" }));
+const DAG_ID = "e2e_task_completes";
+const DAG_FILE = `
+from __future__ import annotations
+
+import os
+
+import pendulum
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="${DAG_ID}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
+def e2e_task_completes():
+    @task
+    def report_environment() -> dict[str, str]:
+        return {k: v for k, v in os.environ.items() if "SQL_ALCHEMY_CONN" in k or "FERNET_KEY" in k}
+
+    report_environment()
+
+
+e2e_task_completes()
+`;
+const timings: string[] = [];
+const { cluster, api } = useCluster();
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function until<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, context: () => string = () => ""): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await check();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000} s\n${context()}`);
+    await sleep(1000);
+  }
+}
+
+describe("the KubernetesExecutor runs a task to success through the Execution API", () => {
+  let project: string;
+  let rendered: Rendered;
+  let host: AirflowHost;
+  let scheduler: Started;
+  let apiServer: Started;
+  let dagProcessor: Started;
+  let taskPod: Pod;
+
+  beforeAll(async () => {
+    project = await generateProject(DATABASE_FROM_PARTS);
+    rendered = renderOverlay(project, "prod");
+    // The suite resolves Secrets itself (test values through the ExternalSecrets' own templates): the
+    // cluster gets everything else, which is all the executor and the scheduler of pods read.
+    await deploy(api(), rendered.documents.filter((d) => !/^(ExternalSecret|SecretStore|ClusterSecretStore)$/.test(d.kind)) as unknown as KubeObject[]);
+    host = await AirflowHost.start(rendered, { kubeconfig: cluster().kubeconfigPath });
+    const job = podSpecOf(rendered, "Job", rendered.documents.find((d) => d.kind === "Job" && /migrat/.test(d.metadata.name))!.metadata.name);
+    const migrate = await host.run(job, job.containers[0]!);
+    if (migrate.code !== 0) throw new Error(`migrations failed:\n${migrate.output.slice(-3000)}`);
+    const dags = host.layout.hostPath("/opt/airflow/dags");
+    mkdirSync(dags, { recursive: true });
+    writeFileSync(join(dags, `${DAG_ID}.py`), DAG_FILE);
+  });
+  afterAll(async () => {
+    await host?.stop();
+    if (project) rmSync(project, { recursive: true, force: true });
+    if (timings.length) console.log(`Airflow executor timings:\n  ${timings.join("\n  ")}`);
+  });
+
+  it("api-server, dag-processor and scheduler (KubernetesExecutor on the local control plane) pass their probes", async () => {
+    const started = Date.now();
+    const a = component(rendered, "api-server");
+    const d = component(rendered, "dag-processor");
+    const s = component(rendered, "scheduler");
+    apiServer = host.startContainer(a.spec, a.main, "api-server");
+    dagProcessor = host.startContainer(d.spec, d.main, "dag-processor");
+    scheduler = host.startContainer(s.spec, s.main, "scheduler");
+    await Promise.all([checkProbes(host, a.main, apiServer, "api-server"), checkProbes(host, d.main, dagProcessor, "dag-processor"), checkProbes(host, s.main, scheduler, "scheduler")]);
+    timings.push(`api-server, dag-processor and scheduler probes together: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
+  it("a DAG run makes a task pod admitted under restricted, with the template's account and volumes, no database URL or fernet key, bound where the overlay says", async () => {
+    const started = Date.now();
+    await until(`the dag-processor serialises ${DAG_ID}`, () => (host.postgres.sql(`SELECT count(*) FROM serialized_dag WHERE dag_id = '${DAG_ID}'`) === "1" ? true : undefined), 180_000, () => host.logOf(dagProcessor));
+    const s = component(rendered, "scheduler");
+    for (const args of [["dags", "unpause", DAG_ID], ["dags", "trigger", DAG_ID]]) {
+      const result = await host.run(s.spec, s.main, { argv: ["airflow", ...args] });
+      expect(result.code, `airflow ${args.join(" ")}:\n${result.output.slice(-2000)}`).toBe(0);
+    }
+    taskPod = await until(
+      "the scheduler's KubernetesExecutor creates the task pod",
+      async () => (await pods(api(), rendered.namespace, `dag_id=${DAG_ID}`))[0],
+      180_000,
+      () => host.logOf(scheduler),
+    );
+    timings.push(`DAG serialised, triggered and task pod created: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const namespace = rendered.documents.find((d) => d.kind === "Namespace" && d.metadata.name === rendered.namespace)!;
+    expect(namespace.metadata.labels?.["pod-security.kubernetes.io/enforce"], "the pod was admitted by a namespace enforcing restricted").toBe("restricted");
+    const template = rendered.podTemplate.spec;
+    expect(taskPod.spec.serviceAccountName).toBe(template.serviceAccountName);
+    expect(((taskPod.spec as unknown as PodSpec).volumes ?? []).map((v) => v.name).sort()).toEqual(expect.arrayContaining((template.volumes ?? []).map((v) => v.name).sort()));
+    const env = (taskPod.spec as unknown as PodSpec).containers.flatMap((c) => c.env ?? []);
+    const secretRefs = env.map((e) => e.valueFrom?.secretKeyRef?.name).filter(Boolean);
+    expect(env.map((e) => e.name), "the task pod must not carry the metadata database URL or the fernet key").not.toEqual(
+      expect.arrayContaining([expect.stringMatching(/SQL_ALCHEMY_CONN|FERNET_KEY/)]),
+    );
+    expect(secretRefs, "the task pod must read neither the database nor the fernet Secret").not.toEqual(expect.arrayContaining([expect.stringMatching(/metadata-db|fernet/)]));
+
+    const bound = await until("the task pod is bound to a node", async () => (await pods(api(), rendered.namespace, `dag_id=${DAG_ID}`))[0]?.spec.nodeName, 60_000);
+    const node = (await nodes(api())).get(bound)!;
+    const preferred = (template.affinity as any)?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.preference?.matchExpressions?.[0];
+    if (preferred) expect(preferred.values, `bound to ${bound}, labels ${JSON.stringify(node.metadata.labels)}`).toContain(node.metadata.labels[preferred.key]);
+  });
+
+  it("the pod's command, run on this host with the pod's env, brings the task instance to success through the Execution API", async () => {
+    expect(taskPod, "no task pod").toBeDefined();
+    const result = await runTaskPod(host, taskPod);
+    expect(result.code, `the task pod's command failed:\n${result.output.slice(-4000)}`).toBe(0);
+    timings.push(`task pod command on the host: ${(result.ms / 1000).toFixed(1)} s`);
+    const state = await until(
+      "the task instance reaches success",
+      () => {
+        const s = host.postgres.sql(`SELECT state FROM task_instance WHERE dag_id = '${DAG_ID}'`);
+        return s === "success" ? s : undefined;
+      },
+      60_000,
+      () => `state ${host.postgres.sql(`SELECT state FROM task_instance WHERE dag_id = '${DAG_ID}'`)}\n${result.output.slice(-3000)}`,
+    );
+    expect(state).toBe("success");
+    const xcom = host.postgres.sql(`SELECT value FROM xcom WHERE dag_id = '${DAG_ID}' AND key = 'return_value'`);
+    // The task runner itself replaces any database URL by one that refuses connections; no real one may reach the task.
+    const seen = JSON.parse(xcom) as Record<string, string>;
+    for (const [name, value] of Object.entries(seen)) {
+      expect(value, `the task saw ${name}`).not.toContain(host.postgres.host);
+      expect(name, "the task saw a fernet key").not.toMatch(/FERNET_KEY/);
+    }
+    expect(existsSync(host.layout.hostPath("/opt/airflow/airflow.db")), "the task opened a database of its own").toBe(false);
+  });
+
+  it("fails naming the cause when execution_api_server_url is wrong", async () => {
+    expect(taskPod, "no task pod").toBeDefined();
+    const result = await runTaskPod(host, taskPod, (cfg) => setOption(cfg, "core", "execution_api_server_url", `http://127.0.0.1:${host.apiServerPort}/not-the-execution-api/`));
+    expect(result.code).not.toBe(0);
+    expect(result.output).toMatch(/not-the-execution-api|404|Not Found/);
+  });
+
+  it("fails naming the cause when the JWT secret differs between api-server and scheduler", async () => {
+    expect(taskPod, "no task pod").toBeDefined();
+    // the workload's token is the one the scheduler signed; an api-server with another secret rejects it
+    const a = component(rendered, "api-server");
+    await host.stopProcess(apiServer);
+    const otherSecret = { ...host.secrets.get("airflow-jwt-secret")! };
+    host.secrets.set("airflow-jwt-secret", Object.fromEntries(Object.keys(otherSecret).map((k) => [k, "a-different-jwt-secret-0123456789abcdef"])));
+    try {
+      const other = host.startContainer(a.spec, a.main, "api-server-other-jwt");
+      await checkProbes(host, { ...a.main, livenessProbe: undefined, readinessProbe: undefined } as Container, other, "api-server with another JWT secret");
+      const result = await runTaskPod(host, taskPod);
+      expect(result.code).not.toBe(0);
+      expect(result.output).toMatch(/401|403|Invalid|signature|Unauthorized|Forbidden/i);
+      await host.stopProcess(other);
+    } finally {
+      host.secrets.set("airflow-jwt-secret", otherSecret);
+    }
+  });
+});
+
+/** The live pod's first container: its command and args, its env resolved from the Secrets, its mounts on the host. */
+async function runTaskPod(host: AirflowHost, pod: Pod, editCfg?: (cfg: string) => string): Promise<{ code: number; output: string; ms: number }> {
+  const spec = pod.spec as unknown as PodSpec;
+  const container = spec.containers[0]!;
+  host.prepare(spec, container);
+  if (editCfg) {
+    const mount = container.volumeMounts!.find((m) => m.mountPath.endsWith("/airflow.cfg"))!;
+    const file = host.layout.hostPath(mount.mountPath);
+    const { readFileSync } = await import("node:fs");
+    writeFileSync(file, editCfg(readFileSync(file, "utf8")));
+    try {
+      return await host.run(spec, container, { timeoutMs: 300_000, remount: false });
+    } finally {
+      host.prepare(spec, container);
+    }
+  }
+  return host.run(spec, container, { timeoutMs: 300_000 });
+}
