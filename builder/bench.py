@@ -1,6 +1,6 @@
 """
 Benchmark of the builder (run by `npm run bench:builder`; needs Airflow, its common.sql provider and
-dag-factory, see requirements-test.txt):
+dag-factory: the locked environment of test/airflow):
 
 1. Build time of 1,000 specs (goal: <= 2 s), in process and as the command the pod runs.
 2. DagBag parse time of the generated DAG file against two yardsticks declaring the same 1,000
@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 try:
     import yaml  # noqa: F401 - the builder's one dependency
 except ImportError:
-    sys.exit(f"{sys.executable} has no PyYAML: run the benchmark with a Python that has builder/requirements-test.txt (BUILDER_PYTHON)")
+    sys.exit(f"{sys.executable} has no PyYAML: run the benchmark with the Python of the locked environment (BUILDER_PYTHON="$(npx tsx test/airflow/venv.ts)/bin/python")")
 
 from dag_builder.build import build, render_sources  # noqa: E402
 from dag_builder.graph import plan_dags  # noqa: E402
@@ -172,7 +172,7 @@ def main() -> int:
                 from airflow.models.dagbag import DagBag  # type: ignore[no-redef]
             import dagfactory  # noqa: F401 - imported before timing, like Airflow itself
         except ImportError as error:
-            print(f"the parse benchmark needs Airflow and dag-factory: {error} (see builder/requirements-test.txt)", file=sys.stderr)
+            print(f"the parse benchmark needs Airflow and dag-factory: {error} (see test/airflow/requirements.in)", file=sys.stderr)
             return 2
 
         def parse(folder: Path) -> Any:

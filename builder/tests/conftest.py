@@ -49,7 +49,7 @@ def dagbag_class() -> type:
         if os.environ.get(WITHOUT_AIRFLOW) == "1":
             pytest.skip(f"Airflow is not installed and {WITHOUT_AIRFLOW}=1")
         pytest.fail(
-            f"Airflow is not importable ({error}). Install builder/requirements-test.txt, or set "
+            f"Airflow is not importable ({error}). Run them with the Python of the locked environment (`npx tsx test/airflow/venv.ts` prints it), or set "
             f"{WITHOUT_AIRFLOW}=1 to skip the Airflow checks locally.",
             pytrace=False,
         )
