@@ -30,7 +30,7 @@ async function failedStart(options: Parameters<typeof startCluster>[0]): Promise
   const before = clusterDirs();
   let error: Error | undefined;
   try {
-    const cluster = await startCluster({ ...options, binaries, onStarted: (c) => started.push(c) });
+    const cluster = await startCluster({ binaries, ...options, onStarted: (c) => started.push(c) });
     await cluster.stop();
   } catch (e) {
     error = e as Error;

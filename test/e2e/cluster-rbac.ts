@@ -19,9 +19,15 @@ function mustAllow(component: string): Check[] {
   return [];
 }
 
-/** Allowed by the generator's design but not required: the triggerer reads task logs for deferred tasks. */
+/**
+ * Allowed by the generator's design but not required: log readers find the task pod before reading its
+ * log (get/list/watch pods), and the triggerer reads task logs as the API server does.
+ */
 function mayAllow(component: string): Check[] {
-  return component === "triggerer" ? [POD_LOGS] : [];
+  const findPods = ["get", "list", "watch"].map((verb) => ({ verb, resource: "pods" }));
+  if (component === "api-server") return findPods;
+  if (component === "triggerer") return [...findPods, POD_LOGS];
+  return [];
 }
 
 const PROBES: Check[] = [
