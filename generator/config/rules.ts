@@ -164,6 +164,24 @@ export const logVolumeOffNeedsS3: Rule = (config) =>
     ];
   });
 
+/**
+ * The log volume is part of the base (the claim, every pod's mount): an environment's overlay cannot take
+ * it away or add it, so the setting holds for every environment.
+ */
+export const logVolumeSameEverywhere: Rule = (config) =>
+  Object.entries(config.environments).flatMap(([name, env]) => {
+    const own = env.storage?.logs?.volume;
+    if (own === undefined || own === config.storage.logs.volume) return [];
+    return [
+      {
+        path: joinPath(["environments", name, "storage", "logs", "volume"]),
+        message:
+          `cannot differ from storage.logs.volume (${config.storage.logs.volume}): the log volume belongs to the base that every ` +
+          "environment shares; set storage.logs.volume (and storage.logs.s3BaseFolder) at the top level instead",
+      },
+    ];
+  });
+
 export const oneDagBuilder: Rule = (config) =>
   config.dags.taskSpecs && config.dags.builder
     ? [{ path: "dags.builder", message: "use either the built-in builder (dags.taskSpecs) or a builder image (dags.builder), not both" }]
@@ -201,6 +219,7 @@ export const RULES: readonly Rule[] = [
   adminUserNeedsFab,
   vpcCidrsAreSet,
   logVolumeOffNeedsS3,
+  logVolumeSameEverywhere,
   oneDagBuilder,
   podOperatorHasPod,
   podArgumentsUseKnownPlaceholders,

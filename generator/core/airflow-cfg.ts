@@ -47,6 +47,7 @@ export const MANAGED_AIRFLOW_OPTIONS: ReadonlyMap<string, string> = new Map([
   ["api.port", "the Service, probes and NetworkPolicies use this port"],
   ["api.host", "the api-server must listen on all interfaces inside its pod"],
   ["api.base_url", "it is the ingress URL (ingress.host, https with ingress.certificateArn)"],
+  ["api.jwt_audience", "it copies api_auth.jwt_audience: Airflow signs tokens with [api] jwt_audience but checks [api_auth] jwt_audience"],
 ]);
 
 export function dagsFolder(config: Target): string {
@@ -61,12 +62,10 @@ export function apiBaseUrl(config: Target): string | undefined {
   return host ? `${certificateArn ? "https" : "http"}://${host}/` : undefined;
 }
 
-/** The Execution API address task pods call; keeps the path of `[api] base_url` if one is set. */
+/** The Execution API address task pods call: the api-server Service (`[api] base_url` never has a path here). */
 export function executionApiServerUrl(config: Target): string {
   const n = names(config);
-  const baseUrl = apiBaseUrl(config);
-  const basePath = baseUrl ? new URL(baseUrl).pathname.replace(/\/+$/, "") : "";
-  return `http://${n.apiServerService}.${n.namespace}.svc.cluster.local:${API_SERVER_PORT}${basePath}/execution/`;
+  return `http://${n.apiServerService}.${n.namespace}.svc.cluster.local:${API_SERVER_PORT}/execution/`;
 }
 
 function managedOptions(config: Target): Sections {
@@ -151,7 +150,17 @@ export function airflowCfgSections(config: Target): Sections {
   for (const layer of [DEFAULT_OPTIONS, computedDefaults(config), config.airflow.config, managedOptions(config)]) {
     for (const [section, entries] of Object.entries(layer)) merged[section] = { ...merged[section], ...entries };
   }
-  return merged;
+  return withSignerAudience(merged);
+}
+
+/**
+ * Airflow 3.2 signs UI/API tokens with `[api] jwt_audience` (default "apache-airflow") but validates them
+ * against `[api_auth] jwt_audience`: both must hold the same value or every login is refused.
+ */
+function withSignerAudience(sections: Sections): Sections {
+  const audience = sections.api_auth?.jwt_audience;
+  if (audience === undefined) return sections;
+  return { ...sections, api: { ...sections.api, jwt_audience: audience } };
 }
 
 export function renderAirflowCfg(sections: Sections): string {
