@@ -6,7 +6,7 @@ import type { Config } from "./schema.js";
 import { joinPath, type ConfigIssue } from "./issues.js";
 import { allowedValues, judgeOption } from "./airflow-options.js";
 import { closest } from "./schema-check.js";
-import { FAB_AUTH_MANAGER, MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../core/airflow-cfg.js";
+import { FAB_AUTH_MANAGER, MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../shared/airflow-settings.js";
 import { ENVIRONMENT_RULES } from "./environment-rules.js";
 
 export type Rule = (config: Config) => ConfigIssue[];
