@@ -50,14 +50,11 @@ describe("airflow.cfg", () => {
     expect(dagsFolder(withData(change))).toBe(expected);
   });
 
-  it("writes only options Airflow 3 knows, none deprecated but the namespace kept for the executor, and the signer's audience", () => {
-    // Airflow 3.2 signs API tokens with [api] jwt_audience, an option its config reference does not list.
-    const undocumentedButRead = new Set(["api.jwt_audience"]);
+  it("writes only options Airflow 3 knows, none deprecated but the namespace kept for the executor", () => {
     const unknown: string[] = [];
     for (const [section, entries] of Object.entries(airflowCfgSections(example()))) {
       for (const option of Object.keys(entries)) {
         const verdict = judgeOption(section, option);
-        if (undocumentedButRead.has(`${section}.${option}`)) continue;
         if (verdict.kind !== "known") unknown.push(`${section}.${option}: ${verdict.kind}`);
         else if (verdict.deprecated && `${section}.${option}` !== "kubernetes_executor.namespace") unknown.push(`${section}.${option}: deprecated`);
       }

@@ -115,21 +115,21 @@ describe("git-sync on an EFS access point", () => {
 });
 
 describe("hygiene", () => {
-  it("sets JWT issuer and audience per environment", () => {
+  it("sets the JWT issuer per environment", () => {
     const prod = cfgOf(objectsOf(config, "prod"));
     const dev = cfgOf(objectsOf(config, "dev"));
     expect(option(prod, "api_auth", "jwt_issuer")).toBe("urn:airflow-gitops:airflow:prod");
-    expect(option(prod, "api_auth", "jwt_audience")).toBe("urn:airflow-gitops:airflow:prod");
     expect(option(dev, "api_auth", "jwt_issuer")).toBe("urn:airflow-gitops:airflow:dev");
   });
 
-  it("signs tokens with the audience the api-server validates", () => {
-    // The token signer reads [api] jwt_audience, the validator [api_auth] jwt_audience.
+  it("leaves the token audience at the default that Airflow's signer and validator share", () => {
+    // Airflow 3.2 signs with [api] jwt_audience and validates with [api_auth] jwt_audience, both defaulting to apache-airflow.
     const prod = cfgOf(objectsOf(config, "prod"));
-    expect(option(prod, "api", "jwt_audience")).toBe(option(prod, "api_auth", "jwt_audience"));
-    const custom = cfgOf(objectsOf(configWith((d) => (d.airflow.config = { api_auth: { jwt_audience: "my-airflow" } })), "prod"));
-    expect(option(custom, "api", "jwt_audience")).toBe("my-airflow");
-    expect(option(custom, "api_auth", "jwt_audience")).toBe("my-airflow");
+    expect(option(prod, "api_auth", "jwt_audience")).toBeUndefined();
+    expect(option(prod, "api", "jwt_audience")).toBeUndefined();
+    expect(problems((d) => (d.airflow.config = { api_auth: { jwt_audience: "my-airflow" } }))).toEqual([
+      expect.stringMatching(/airflow\.config\.api_auth\.jwt_audience: is set by the generator \(Airflow 3\.2 signs API tokens/),
+    ]);
   });
 
   it("spreads parsing over several dag-processors", () => {

@@ -86,10 +86,11 @@ function remoteLogging(config: Target): Sections[string] {
 /** Production defaults that depend on the build: token claims per environment, parsing order for several processors. */
 function computedDefaults(config: Target): Sections {
   const n = names(config);
-  const audience = `urn:airflow-gitops:${config.name}:${config.environment?.name ?? n.namespace}`;
+  const issuer = `urn:airflow-gitops:${config.name}:${config.environment?.name ?? n.namespace}`;
   return {
-    // Tokens of one environment are refused by another, even if a JWT secret is ever shared.
-    api_auth: { jwt_issuer: audience, jwt_audience: audience },
+    // Tokens of one environment are refused by another, even if a JWT secret is ever shared: the issuer is
+    // signed and checked. The audience stays at its default (see api_auth.jwt_audience in airflow-settings).
+    api_auth: { jwt_issuer: issuer },
     ...(config.components.dagProcessor.replicas > 1
       ? { dag_processor: { file_parsing_sort_mode: "random_seeded_by_host" } }
       : {}),
@@ -118,17 +119,7 @@ export function airflowCfgSections(config: Target): Sections {
   for (const layer of [DEFAULT_OPTIONS, computedDefaults(config), config.airflow.config, managedOptions(config)]) {
     for (const [section, entries] of Object.entries(layer)) merged[section] = { ...merged[section], ...entries };
   }
-  return withSignerAudience(merged);
-}
-
-/**
- * Airflow 3.2 signs UI/API tokens with `[api] jwt_audience` (default "apache-airflow") but validates them
- * against `[api_auth] jwt_audience`: both must hold the same value or every login is refused.
- */
-function withSignerAudience(sections: Sections): Sections {
-  const audience = sections.api_auth?.jwt_audience;
-  if (audience === undefined) return sections;
-  return { ...sections, api: { ...sections.api, jwt_audience: audience } };
+  return merged;
 }
 
 export function renderAirflowCfg(sections: Sections): string {

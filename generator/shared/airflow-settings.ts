@@ -33,5 +33,9 @@ export const MANAGED_AIRFLOW_OPTIONS: ReadonlyMap<string, string> = new Map([
   ["api.port", "the Service, probes and NetworkPolicies use this port"],
   ["api.host", "the api-server must listen on all interfaces inside its pod"],
   ["api.base_url", "it is the ingress URL (ingress.host, https with ingress.certificateArn)"],
-  ["api.jwt_audience", "it copies api_auth.jwt_audience: Airflow signs tokens with [api] jwt_audience but checks [api_auth] jwt_audience"],
+  [
+    "api_auth.jwt_audience",
+    "Airflow 3.2 signs API tokens with the audience of [api] jwt_audience and checks them against [api_auth] jwt_audience, " +
+      "so any value but the default refuses every login; tokens are bound to the environment by [api_auth] jwt_issuer instead",
+  ],
 ]);
