@@ -98,6 +98,11 @@ describe("bad input", () => {
       edit: (t) => t.replace("    peakHours:\n", "    peakHour:\n"),
       expected: /\/airflow-gitops\.yaml:\d+:5 environments\.prod\.peakHour: unknown field "peakHour"; did you mean "peakHours"\?/,
     },
+    {
+      name: "log volume turned off in one environment",
+      edit: (t) => t.replace("        s3BaseFolder: s3://acme-airflow-logs/{env}", "        volume: false\n        s3BaseFolder: s3://acme-airflow-logs/{env}"),
+      expected: /\/airflow-gitops\.yaml:\d+:9 environments\.prod\.storage\.logs\.volume: cannot differ from storage\.logs\.volume \(true\)/,
+    },
   ];
 
   it.each(cases)("$name: exits 1 with file:line:col path: message and leaves the tree untouched", async ({ edit, expected }) => {

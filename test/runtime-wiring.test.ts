@@ -31,6 +31,11 @@ function problems(change: (d: any) => void): string[] {
   return [];
 }
 
+const S3_LOG_ROLE_ARNS = {
+  worker: "arn:aws:iam::123456789012:role/w",
+  triggerer: "arn:aws:iam::123456789012:role/t",
+  apiServer: "arn:aws:iam::123456789012:role/a",
+};
 const objectsOf = (c: Config, env: string) => buildManifests(resolveEnvironment(c, env)).map((m) => m.object as any);
 const find = (objects: any[], kind: string, name: string) => objects.find((o) => o.kind === kind && o.metadata.name === name);
 const cfgOf = (objects: any[]) => find(objects, "ConfigMap", "airflow-config").data["airflow.cfg"] as string;
@@ -110,12 +115,21 @@ describe("git-sync on an EFS access point", () => {
 });
 
 describe("hygiene", () => {
-  it("sets JWT issuer and audience per environment", () => {
+  it("sets the JWT issuer per environment", () => {
     const prod = cfgOf(objectsOf(config, "prod"));
     const dev = cfgOf(objectsOf(config, "dev"));
     expect(option(prod, "api_auth", "jwt_issuer")).toBe("urn:airflow-gitops:airflow:prod");
-    expect(option(prod, "api_auth", "jwt_audience")).toBe("urn:airflow-gitops:airflow:prod");
     expect(option(dev, "api_auth", "jwt_issuer")).toBe("urn:airflow-gitops:airflow:dev");
+  });
+
+  it("leaves the token audience at the default that Airflow's signer and validator share", () => {
+    // Airflow 3.2 signs with [api] jwt_audience and validates with [api_auth] jwt_audience, both defaulting to apache-airflow.
+    const prod = cfgOf(objectsOf(config, "prod"));
+    expect(option(prod, "api_auth", "jwt_audience")).toBeUndefined();
+    expect(option(prod, "api", "jwt_audience")).toBeUndefined();
+    expect(problems((d) => (d.airflow.config = { api_auth: { jwt_audience: "my-airflow" } }))).toEqual([
+      expect.stringMatching(/airflow\.config\.api_auth\.jwt_audience: is set by the generator \(Airflow 3\.2 signs API tokens/),
+    ]);
   });
 
   it("spreads parsing over several dag-processors", () => {
@@ -265,15 +279,38 @@ describe("task logs in S3", () => {
     ]);
   });
 
-  it("may drop the EFS log volume when logs go to S3, and never without S3", () => {
-    const noVolume = configWith((d) => (d.environments.prod.storage.logs.volume = false));
+  it("may drop the EFS log volume for every environment when logs go to S3, and never without S3", () => {
+    const noVolume = configWith((d) => {
+      d.storage.logs.volume = false;
+      d.storage.logs.s3BaseFolder = "s3://acme-airflow-logs/{env}";
+      d.environments.dev.iam.roles = { ...d.environments.dev.iam.roles, ...S3_LOG_ROLE_ARNS };
+    });
     const prod = objectsOf(noVolume, "prod");
     expect(find(prod, "PersistentVolumeClaim", "airflow-logs")).toBeUndefined();
     expect(find(prod, "Deployment", "airflow-scheduler").spec.template.spec.volumes.find((v: any) => v.name === "logs").emptyDir).toBeDefined();
     expect(option(cfgOf(prod), "logging", "delete_local_logs")).toBe("True");
-    expect(find(objectsOf(noVolume, "dev"), "PersistentVolumeClaim", "airflow-logs")).toBeDefined();
-    expect(problems((d) => (d.environments.dev.storage.logs.volume = false))).toEqual([
-      expect.stringMatching(/environments\.dev\.storage\.logs\.volume: is false without storage\.logs\.s3BaseFolder/),
+    const files = renderAll(generate(noVolume));
+    expect(files.has("base/logs-persistentvolumeclaim.yaml")).toBe(false);
+    expect(files.has("overlays/prod/kustomization.yaml")).toBe(true);
+    expect(problems((d) => (d.storage.logs.volume = false))).toEqual([
+      expect.stringMatching(/ storage\.logs\.volume: is false without storage\.logs\.s3BaseFolder \(environment dev\)/),
     ]);
+  });
+
+  it("refuses a log volume setting of one environment that differs from the base", () => {
+    expect(problems((d) => (d.environments.prod.storage.logs.volume = false))).toEqual([
+      expect.stringMatching(/environments\.prod\.storage\.logs\.volume: cannot differ from storage\.logs\.volume \(true\)/),
+    ]);
+    expect(problems((d) => (d.environments.prod.storage.logs.volume = true))).toEqual([]);
+  });
+
+  it("requires the IAM roles of the pods that write and read S3 logs under IRSA", () => {
+    expect(problems((d) => delete d.environments.prod.iam.roles.apiServer)).toEqual([
+      expect.stringMatching(/environments\.prod\.iam\.roles: needs iam\.roles\.apiServer: task logs go to s3:\/\/acme-airflow-logs\/\{env\}/),
+    ]);
+    expect(problems((d) => (d.environments.dev.storage.logs.s3BaseFolder = "s3://acme-logs/dev"))).toEqual([
+      expect.stringMatching(/environments\.dev\.iam\.roles: needs iam\.roles\.triggerer, iam\.roles\.apiServer: /),
+    ]);
+    expect(problems((d) => (d.environments.prod.iam = { mode: "podIdentity" }))).toEqual([]);
   });
 });

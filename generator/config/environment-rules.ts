@@ -148,7 +148,30 @@ const RULES: readonly EnvironmentRule[] = [
 ];
 
 /** Every environment rule, run over every environment. */
-export const ENVIRONMENT_RULES: readonly ((config: Config) => ConfigIssue[])[] = RULES.map(
-  (rule) => (config: Config) =>
-    Object.entries(config.environments).flatMap(([name, env]) => rule(env, (...path) => joinPath(["environments", name, ...path]))),
-);
+/** The components that write or read task logs in S3, by their `iam.roles` key. */
+export const S3_LOG_ROLES = ["worker", "triggerer", "apiServer"] as const;
+
+/** With IRSA, a pod without a role has no AWS credentials: task pods and the triggerer could not upload, the api-server not read. */
+const s3LogsHaveRoles = (config: Config): ConfigIssue[] =>
+  Object.entries(config.environments).flatMap(([name, env]) => {
+    const folder = env.storage?.logs?.s3BaseFolder ?? config.storage.logs.s3BaseFolder;
+    if (!folder || (env.iam?.mode ?? "irsa") !== "irsa") return [];
+    const missing = S3_LOG_ROLES.filter((key) => !env.iam?.roles[key]);
+    if (missing.length === 0) return [];
+    return [
+      {
+        path: joinPath(["environments", name, ...(env.iam ? ["iam", "roles"] : [])]),
+        message:
+          `needs ${missing.map((key) => `iam.roles.${key}`).join(", ")}: task logs go to ${folder} and with IRSA a pod ` +
+          "without a role has no AWS credentials (task pods and the triggerer upload logs, the api-server reads them)",
+      },
+    ];
+  });
+
+export const ENVIRONMENT_RULES: readonly ((config: Config) => ConfigIssue[])[] = [
+  ...RULES.map(
+    (rule) => (config: Config) =>
+      Object.entries(config.environments).flatMap(([name, env]) => rule(env, (...path) => joinPath(["environments", name, ...path]))),
+  ),
+  s3LogsHaveRoles,
+];

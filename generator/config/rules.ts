@@ -7,7 +7,7 @@ import { joinPath, type ConfigIssue } from "./issues.js";
 import { allowedValues, judgeOption, OPTION_TABLE_SERIES } from "./airflow-options.js";
 import { majorMinor, tagVersion } from "./image-tag.js";
 import { closest } from "./schema-check.js";
-import { FAB_AUTH_MANAGER, MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../core/airflow-cfg.js";
+import { FAB_AUTH_MANAGER, MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../shared/airflow-settings.js";
 import { ENVIRONMENT_RULES } from "./environment-rules.js";
 import { environmentsHaveTheirOwnNamespace, type LineOf } from "./namespace-rules.js";
 import { requestsFitUnderLimits } from "./resource-rules.js";
@@ -192,6 +192,24 @@ export const logVolumeOffNeedsS3: Rule = (config) =>
     ];
   });
 
+/**
+ * The log volume is part of the base (the claim, every pod's mount): an environment's overlay cannot take
+ * it away or add it, so the setting holds for every environment.
+ */
+export const logVolumeSameEverywhere: Rule = (config) =>
+  Object.entries(config.environments).flatMap(([name, env]) => {
+    const own = env.storage?.logs?.volume;
+    if (own === undefined || own === config.storage.logs.volume) return [];
+    return [
+      {
+        path: joinPath(["environments", name, "storage", "logs", "volume"]),
+        message:
+          `cannot differ from storage.logs.volume (${config.storage.logs.volume}): the log volume belongs to the base that every ` +
+          "environment shares; set storage.logs.volume (and storage.logs.s3BaseFolder) at the top level instead",
+      },
+    ];
+  });
+
 export const oneDagBuilder: Rule = (config) =>
   config.dags.taskSpecs && config.dags.builder
     ? [{ path: "dags.builder", message: "use either the built-in builder (dags.taskSpecs) or a builder image (dags.builder), not both" }]
@@ -231,6 +249,7 @@ export const RULES: readonly Rule[] = [
   adminUserNeedsFab,
   vpcCidrsAreSet,
   logVolumeOffNeedsS3,
+  logVolumeSameEverywhere,
   oneDagBuilder,
   podOperatorHasPod,
   podArgumentsUseKnownPlaceholders,

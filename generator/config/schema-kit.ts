@@ -61,8 +61,33 @@ export const PATTERNS = {
   airflowUsername: ["^[A-Za-z0-9_.@-]{1,64}$", "must be a login of letters, digits, '_', '.', '@' and '-', at most 64 characters"],
   email: ["^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$", "must be an e-mail address like admin@example.com"],
   s3Folder: ["^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9_.{}/-]*)?$", "must be an S3 folder like s3://acme-airflow-logs/{env}"],
-  cronSchedule: ["^(\\S+\\s+){4}\\S+$", "must be a five-field cron schedule such as 30 */6 * * *"],
+  cronSchedule: [
+    cronSchedulePattern(),
+    "must be a five-field cron schedule (minute 0-59, hour 0-23, day 1-31, month 1-12 or jan-dec, weekday 0-6 or sun-sat; " +
+      "each a '*', value, range a-b or list a,b, optionally /step) such as 30 */6 * * *",
+  ],
 } as const satisfies Record<string, readonly [string, string]>;
+
+/**
+ * Five cron fields as the Kubernetes CronJob controller reads them: per field `*`, a value or a range a-b,
+ * each optionally with /step, in a comma-separated list; months and weekdays also by name.
+ */
+function cronSchedulePattern(): string {
+  const anyCase = (name: string) => [...name].map((c) => `[${c.toUpperCase()}${c.toLowerCase()}]`).join("");
+  const names = (list: string) => list.split(" ").map(anyCase).join("|");
+  const field = (value: string) => {
+    const item = `(\\*|(${value})(-(${value}))?)(/[1-9][0-9]?)?`;
+    return `${item}(,${item})*`;
+  };
+  const fields = [
+    "[0-5]?[0-9]",
+    "[01]?[0-9]|2[0-3]",
+    "0?[1-9]|[12][0-9]|3[01]",
+    `0?[1-9]|1[0-2]|${names("jan feb mar apr may jun jul aug sep oct nov dec")}`,
+    `[0-6]|${names("sun mon tue wed thu fri sat")}`,
+  ];
+  return `^${fields.map(field).join("[ \\t]+")}$`;
+}
 
 /** The regular expression of each pattern, by name. */
 export const P = Object.fromEntries(Object.entries(PATTERNS).map(([name, [regex]]) => [name, regex])) as {

@@ -243,7 +243,7 @@ const Storage = Type.Object(
         volume: Type.Boolean({
           description:
             "Keep the shared EFS log volume. With s3BaseFolder it may be turned off: each pod then logs to a scratch volume " +
-            "and uploads to S3, and the api-server reads logs from S3.",
+            "and uploads to S3, and the api-server reads logs from S3. The same for every environment (it shapes the base).",
           default: true,
         }),
       },
@@ -300,9 +300,10 @@ const Ingress = Type.Object(
       Type.Array(Type.String({ pattern: P.cidr }), {
         minItems: 1,
         description:
-          "The VPC's ranges (or the load balancer's subnets). With target-type ip the load balancer connects to the api-server " +
+          "The load balancer's subnet ranges. With target-type ip the load balancer connects to the api-server " +
           "pods from its own addresses in the VPC, so the api-server NetworkPolicy admits these, and the api-server trusts " +
-          "X-Forwarded-* headers only from them. Required (top level or per environment).",
+          "X-Forwarded-* headers only from them. On EKS with the VPC CNI pods have VPC addresses, so the whole VPC range would admit " +
+            "every pod: prefer the ALB subnets. Required (top level or per environment).",
         examples: [["10.0.0.0/16"]],
       }),
     ),
@@ -496,8 +497,9 @@ const Components = Type.Object(
         failedPodCleanupSchedule: Type.String({
           pattern: P.cronSchedule,
           description:
-            "Failed task pods are kept for debugging (`kubectl logs`, `describe`) and deleted by `airflow kubernetes cleanup-pods` " +
-            "on this cron schedule (UTC), so each stays at most one interval. Succeeded pods are deleted at once.",
+            "Failed task pods are kept for debugging (`kubectl logs`, `describe`) until `airflow kubernetes cleanup-pods` runs on this " +
+            "cron schedule (UTC): each stays between 0 and one interval, whatever its age. The command also deletes Evicted pods, " +
+            "pods Pending for over 30 minutes, and KubernetesPodOperator pods, which carry the same task labels. Succeeded pods are deleted at once.",
           default: "30 */6 * * *",
         }),
         podLauncher: Type.Object(

@@ -14,40 +14,9 @@ import {
   STATSD_INGEST_PORT,
   TRIGGERER_LOG_PORT,
 } from "./paths.js";
+import { FAB_AUTH_MANAGER } from "../shared/airflow-settings.js";
 
 type Sections = Record<string, Record<string, string | number | boolean>>;
-
-export const FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager";
-
-/** Options that carry secrets: only ever read from Secrets in the environment. */
-export const SECRET_AIRFLOW_OPTIONS: ReadonlySet<string> = new Set([
-  "core.fernet_key",
-  "database.sql_alchemy_conn",
-  "database.sql_alchemy_conn_async",
-  "api.secret_key",
-  "api_auth.jwt_secret",
-]);
-
-/** Options the manifests depend on, with the reason shown when a user tries to override one. */
-export const MANAGED_AIRFLOW_OPTIONS: ReadonlyMap<string, string> = new Map([
-  ["core.executor", "the deployment is built for the KubernetesExecutor"],
-  ["core.dags_folder", "it must match where the DAG volume is mounted"],
-  ["core.execution_api_server_url", "task pods reach the api-server Service at its in-cluster address"],
-  ["kubernetes_executor.pod_template_file", "the pod template is mounted from the airflow ConfigMap"],
-  ["kubernetes_executor.namespace", "task pods run in the configured namespace"],
-  ["kubernetes_executor.multi_namespace_mode", "the RBAC is namespaced"],
-  ["logging.base_log_folder", "it must match where the log volume is mounted"],
-  ["logging.trigger_log_server_port", "the NetworkPolicies open this port"],
-  ["logging.remote_logging", "it follows storage.logs.s3BaseFolder"],
-  ["logging.remote_base_log_folder", "it is storage.logs.s3BaseFolder"],
-  ["logging.remote_log_conn_id", "logs reach S3 with the pods' IAM roles, through no stored connection"],
-  ["metrics.statsd_on", "metrics go to the bundled statsd exporter"],
-  ["metrics.statsd_host", "metrics go to the bundled statsd exporter"],
-  ["metrics.statsd_port", "metrics go to the bundled statsd exporter"],
-  ["api.port", "the Service, probes and NetworkPolicies use this port"],
-  ["api.host", "the api-server must listen on all interfaces inside its pod"],
-  ["api.base_url", "it is the ingress URL (ingress.host, https with ingress.certificateArn)"],
-]);
 
 export function dagsFolder(config: Target): string {
   if (usesDagBuilder(config)) return DAGS_MOUNT;
@@ -61,12 +30,10 @@ export function apiBaseUrl(config: Target): string | undefined {
   return host ? `${certificateArn ? "https" : "http"}://${host}/` : undefined;
 }
 
-/** The Execution API address task pods call; keeps the path of `[api] base_url` if one is set. */
+/** The Execution API address task pods call: the api-server Service (`[api] base_url` never has a path here). */
 export function executionApiServerUrl(config: Target): string {
   const n = names(config);
-  const baseUrl = apiBaseUrl(config);
-  const basePath = baseUrl ? new URL(baseUrl).pathname.replace(/\/+$/, "") : "";
-  return `http://${n.apiServerService}.${n.namespace}.svc.cluster.local:${API_SERVER_PORT}${basePath}/execution/`;
+  return `http://${n.apiServerService}.${n.namespace}.svc.cluster.local:${API_SERVER_PORT}/execution/`;
 }
 
 function managedOptions(config: Target): Sections {
@@ -119,10 +86,11 @@ function remoteLogging(config: Target): Sections[string] {
 /** Production defaults that depend on the build: token claims per environment, parsing order for several processors. */
 function computedDefaults(config: Target): Sections {
   const n = names(config);
-  const audience = `urn:airflow-gitops:${config.name}:${config.environment?.name ?? n.namespace}`;
+  const issuer = `urn:airflow-gitops:${config.name}:${config.environment?.name ?? n.namespace}`;
   return {
-    // Tokens of one environment are refused by another, even if a JWT secret is ever shared.
-    api_auth: { jwt_issuer: audience, jwt_audience: audience },
+    // Tokens of one environment are refused by another, even if a JWT secret is ever shared: the issuer is
+    // signed and checked. The audience stays at its default (see api_auth.jwt_audience in airflow-settings).
+    api_auth: { jwt_issuer: issuer },
     ...(config.components.dagProcessor.replicas > 1
       ? { dag_processor: { file_parsing_sort_mode: "random_seeded_by_host" } }
       : {}),

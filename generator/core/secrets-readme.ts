@@ -71,7 +71,7 @@ export function secretsReadme(config: Target): string {
     "",
     "Pods roll by themselves when a parameter *name* changes (a checksum of the ExternalSecrets is on every pod).",
     reload
-      ? `A new *value* under the same name reaches every pod within ${config.secrets.refreshInterval} (the refresh interval) plus one rollout: each Deployment names the Secrets it reads in \`secret.reloader.stakater.com/reload\`, and Stakater Reloader (installed with \`reloadStrategy: annotations\`, so Argo CD sees no drift) restarts it when one changes. Jobs and CronJobs read the value at their next run.`
+      ? `A new *value* under the same name reaches every pod within ${config.secrets.refreshInterval} (the refresh interval) plus one rollout: each Deployment names the Secrets it reads in \`secret.reloader.stakater.com/reload\`, and Stakater Reloader (installed with \`reloadStrategy: annotations\`) restarts it when one changes; Argo CD then sees its \`reloader.stakater.com/last-reloaded-from\` pod-template annotation as drift unless it ignores that field (Reloader's Argo CD guide). Jobs and CronJobs read the value at their next run.`
       : "A new *value* under the same name needs the restart of step 3 (or `secrets.reloadOnChange: true` with Stakater Reloader installed).",
   ];
   return lines.join("\n");
@@ -88,7 +88,7 @@ function taskLogsSection(config: Target, folder: string): string[] {
     "the api-server reads, the scheduler and dag-processor upload their own task-related logs.",
     iam?.mode === "podIdentity"
       ? "With EKS Pod Identity, attach this policy to the roles associated with the ServiceAccounts of the worker, triggerer, api-server, scheduler and dag-processor."
-      : `With IRSA, attach this policy to ${holders.map((r) => `\`${r}\``).join(", ")} (\`iam.roles\`: worker, triggerer, apiServer, scheduler, dagProcessor).`,
+      : `With IRSA, attach this policy to ${holders.map((r) => `\`${r}\``).join(", ")} (\`iam.roles.worker\`, \`iam.roles.triggerer\`, \`iam.roles.apiServer\`, which \`gen\` requires, then \`iam.roles.scheduler\`, \`iam.roles.dagProcessor\`).`,
     "",
     "```json",
     JSON.stringify(s3LogsPolicy(folder), null, 2),
@@ -128,7 +128,9 @@ function adminUserSection(config: Target, admin: SecretParameter): string[] {
     "",
     `The Job \`${n.adminUserJob}\` runs \`airflow users create\` after the migrations on every sync and creates \`${user.username}\``,
     `(role Admin) with the password in \`${admin.parameter}\`. A user that exists already is left as it is, so later syncs`,
-    "change nothing and the parameter is read only for the first creation. To set a new password afterwards:",
+    "change nothing; the parameter must still exist (the Job reads its Secret on every sync), but only the first creation uses its value.",
+    "Changing the username while keeping the e-mail makes the Job fail on every sync (FAB refuses a second user with that e-mail): change both.",
+    "To set a new password afterwards:",
     `\`kubectl -n ${n.namespace} exec deploy/${n.component("api-server")} -- airflow users reset-password --username ${user.username} --password '<new-password>'\`.`,
     "With single sign-on, set `airflow.adminUser.enabled: false`: neither the Job nor this parameter is needed.",
     "",

@@ -189,7 +189,7 @@ function externalSecret(config: Target, spec: SecretSpec, storeName: string, sto
         // The operator's defaults, written out so Argo CD sees no drift against older ESO versions.
         data: spec.parameters.map((p) => ({
           secretKey: p.key,
-          remoteRef: { key: p.parameter, conversionStrategy: "Default", decodingStrategy: "None", metadataPolicy: "None", nullBytePolicy: "Ignore" },
+          remoteRef: { key: p.parameter, conversionStrategy: "Default", decodingStrategy: "None", metadataPolicy: "None" },
         })),
       },
     }),

@@ -23,14 +23,6 @@ export const CUSTOM_RESOURCES = [
   ["argoproj.io/v1alpha1", "ApplicationSet", "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet"],
 ] as const;
 
-/**
- * Fields the operators' current CRDs have that the packages' declarations predate. ESO added
- * `remoteRef.nullBytePolicy` in 2.3 (and defaulted it until 2.6, which is why the generator writes it).
- */
-const NEWER_FIELDS: Readonly<Record<string, Record<string, FieldType>>> = {
-  IExternalSecretDataRemoteRef: { nullBytePolicy: "*" },
-};
-
 export const FIELD_TABLE_FILE = new URL("./field-tables.json", import.meta.url);
 
 /** Built-in kinds a repository like this may hold (apiVersion, kind). */
@@ -116,10 +108,6 @@ export async function deriveFieldTable(): Promise<FieldTable> {
     const symbol = checker.getExportsOfModule(checker.getSymbolAtLocation(file)!).find((s) => s.name === `I${kind}`);
     if (!symbol) throw new Error(`${module} declares no I${kind}`);
     table.roots[`${apiVersion}/${kind}`] = describe(checker.getDeclaredTypeOfSymbol(symbol)) as string;
-  }
-  for (const [type, fields] of Object.entries(NEWER_FIELDS)) {
-    if (!table.types[type]) throw new Error(`NEWER_FIELDS names ${type}, which the declarations no longer have`);
-    table.types[type] = { ...table.types[type], ...fields };
   }
   table.roots = Object.fromEntries(Object.entries(table.roots).sort(([a], [b]) => a.localeCompare(b)));
   table.types = Object.fromEntries(

@@ -24,7 +24,6 @@ import {
   taskPod,
   undeploy,
   useCluster,
-  withoutFieldsNewerThanPinnedCrds,
   VARIANTS,
   type Node,
   type Pod,
@@ -86,14 +85,6 @@ for (const variant of VARIANTS) {
           const byKey = new Map(viaKubectl.map((o) => [key(o), o]));
           for (const o of objects) expect(o, key(o)).toEqual(byKey.get(key(o)));
           namespace = objects.find((o) => o.kind === "Namespace")!.metadata.name;
-        });
-
-        it("the pinned ESO CRD predates remoteRef.nullBytePolicy: the server refuses exactly that field", async () => {
-          const externalSecret = objects.find((o) => o.kind === "ExternalSecret" && (o as any).spec.data?.[0]?.remoteRef?.nullBytePolicy)!;
-          await api().apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } }, { fieldManager: "e2e" });
-          const error = await api().apply(externalSecret, { fieldManager: "argocd-controller", dryRun: true }).catch((e: Error) => e);
-          expect((error as Error).message).toMatch(/^failed to create typed patch object \([^)]*ExternalSecret\): (errors:\s+)?\.spec\.data\[0\]\.remoteRef\.nullBytePolicy: field not declared in schema/);
-          await api().apply(withoutFieldsNewerThanPinnedCrds([externalSecret])[0]!, { fieldManager: "argocd-controller", dryRun: true });
         });
 
         it("syncs as Argo CD does (server-side apply, strict, waves, the migration hook) and every object is accepted", async () => {

@@ -81,25 +81,10 @@ export const VARIANTS: { name: string; change: (config: any) => void }[] = [
   },
 ];
 
-/**
- * The one field the generator writes that the pinned External Secrets CRDs do not declare:
- * `remoteRef.nullBytePolicy` arrived in ESO 2.3, and the newest ESO module the Go module proxy serves is
- * v1.3.2. `the pinned ESO CRD predates ...` in cluster-overlays.test.ts proves the server refuses exactly
- * this field, so the adaptation goes (and that test fails) once the pin reaches 2.3.
- */
-export function withoutFieldsNewerThanPinnedCrds(objects: KubeObject[]): KubeObject[] {
-  return objects.map((o) => {
-    if (o.kind !== "ExternalSecret") return o;
-    const copy = structuredClone(o) as any;
-    for (const entry of copy.spec?.data ?? []) delete entry.remoteRef?.nullBytePolicy;
-    return copy;
-  });
-}
-
 /** Pre-binds a volume to each claim (the EFS driver's part), then syncs as Argo CD does. */
 export async function deploy(api: RawApi, objects: KubeObject[]): Promise<void> {
   for (const volume of volumesFor(objects)) await api.apply(volume, { fieldManager: "efs-csi-stand-in" });
-  await syncLikeArgoCd(api, withoutFieldsNewerThanPinnedCrds(objects));
+  await syncLikeArgoCd(api, objects);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

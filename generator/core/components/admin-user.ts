@@ -9,18 +9,7 @@ import type { Target } from "../target.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
-import { AIRFLOW_CFG_PATH, AIRFLOW_UID } from "../paths.js";
-import {
-  SECRETS_READ_BY,
-  VOLUME,
-  airflowEnv,
-  airflowImage,
-  configVolume,
-  containerSecurityContext,
-  podSecurityContext,
-  resources,
-  waitForMigrations,
-} from "../pod.js";
+import { airflowCommandPodSpec } from "./airflow-command-pod.js";
 import { adminUserSecret } from "../secret-refs.js";
 import { SYNC_WAVE_ANNOTATION, syncWaveOf } from "../sync-waves.js";
 import type { BaseContext, Manifest } from "./types.js";
@@ -46,46 +35,32 @@ export function adminUser(config: Target, ctx: BaseContext): Manifest[] {
       backoffLimit: 6,
       template: {
         metadata: { labels: labels(config, "admin-user"), annotations: ctx.airflowPodAnnotations },
-        spec: {
-          serviceAccountName: n.serviceAccount("migrations"),
-          restartPolicy: "OnFailure",
-          securityContext: podSecurityContext(AIRFLOW_UID),
-          initContainers: [waitForMigrations(config)],
-          containers: [
-            {
-              name: "create-admin-user",
-              image: airflowImage(config),
-              imagePullPolicy: "IfNotPresent",
-              // $(ADMIN_PASSWORD) is expanded by the kubelet from the env below: no shell sees it.
-              args: [
-                "airflow",
-                "users",
-                "create",
-                "--role",
-                "Admin",
-                "--username",
-                user.username,
-                "--email",
-                user.email,
-                "--firstname",
-                user.firstName,
-                "--lastname",
-                user.lastName,
-                "--password",
-                `$(${secret.env})`,
-              ],
-              env: [
-                { name: "PYTHONUNBUFFERED", value: "1" },
-                ...airflowEnv(config, SECRETS_READ_BY["admin-user"]),
-                { name: secret.env, valueFrom: { secretKeyRef: { name: secret.secretName, key: secret.passwordKey } } },
-              ],
-              resources: resources(config.components.migrations.resources),
-              securityContext: containerSecurityContext(),
-              volumeMounts: [{ name: VOLUME.config, mountPath: AIRFLOW_CFG_PATH, subPath: "airflow.cfg", readOnly: true }],
-            },
+        spec: airflowCommandPodSpec(config, {
+          container: "create-admin-user",
+          // $(ADMIN_PASSWORD) is expanded by the kubelet from the env below: no shell sees it.
+          args: [
+            "airflow",
+            "users",
+            "create",
+            "--role",
+            "Admin",
+            "--username",
+            user.username,
+            "--email",
+            user.email,
+            "--firstname",
+            user.firstName,
+            "--lastname",
+            user.lastName,
+            "--password",
+            `$(${secret.env})`,
           ],
-          volumes: [configVolume(config)],
-        },
+          readsSecretsOf: "admin-user",
+          extraEnv: [{ name: secret.env, valueFrom: { secretKeyRef: { name: secret.secretName, key: secret.passwordKey } } }],
+          serviceAccountOf: "migrations",
+          restartPolicy: "OnFailure",
+          waitsForMigrations: true,
+        }),
       },
     },
   });

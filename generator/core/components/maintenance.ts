@@ -4,23 +4,11 @@
  * waits for the migrations like every Airflow pod, with the same config, security and secrets wiring.
  */
 import { CronJob } from "../kinds.js";
-import type { IContainer } from "kubernetes-models/v1/Container";
 import type { Target } from "../target.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names, type Component } from "../names.js";
-import { AIRFLOW_CFG_PATH, AIRFLOW_UID } from "../paths.js";
-import {
-  SECRETS_READ_BY,
-  VOLUME,
-  airflowEnv,
-  airflowImage,
-  configVolume,
-  containerSecurityContext,
-  podSecurityContext,
-  resources,
-  waitForMigrations,
-} from "../pod.js";
+import { airflowCommandPodSpec } from "./airflow-command-pod.js";
 import type { BaseContext, Manifest } from "./types.js";
 
 interface Housekeeping {
@@ -59,16 +47,6 @@ export function maintenance(config: Target, ctx: BaseContext): Manifest[] {
 
 function cronJob(config: Target, ctx: BaseContext, job: Housekeeping) {
   const n = names(config);
-  const container: IContainer = {
-    name: job.part,
-    image: airflowImage(config),
-    imagePullPolicy: "IfNotPresent",
-    args: job.args,
-    env: [{ name: "PYTHONUNBUFFERED", value: "1" }, ...airflowEnv(config, SECRETS_READ_BY[job.part])],
-    resources: resources(config.components.migrations.resources),
-    securityContext: containerSecurityContext(),
-    volumeMounts: [{ name: VOLUME.config, mountPath: AIRFLOW_CFG_PATH, subPath: "airflow.cfg", readOnly: true }],
-  };
   return new CronJob({
     metadata: { name: n.cronJob(job.part), namespace: n.namespace, labels: labels(config, job.part) },
     spec: {
@@ -84,14 +62,14 @@ function cronJob(config: Target, ctx: BaseContext, job: Housekeeping) {
           backoffLimit: 2,
           template: {
             metadata: { labels: labels(config, job.part), annotations: ctx.airflowPodAnnotations },
-            spec: {
-              serviceAccountName: n.serviceAccount(job.serviceAccountOf),
+            spec: airflowCommandPodSpec(config, {
+              container: job.part,
+              args: job.args,
+              readsSecretsOf: job.part,
+              serviceAccountOf: job.serviceAccountOf,
               restartPolicy: "Never",
-              securityContext: podSecurityContext(AIRFLOW_UID),
-              initContainers: [waitForMigrations(config)],
-              containers: [container],
-              volumes: [configVolume(config)],
-            },
+              waitsForMigrations: true,
+            }),
           },
         },
       },

@@ -8,17 +8,7 @@ import type { Target } from "../target.js";
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
-import { AIRFLOW_CFG_PATH, AIRFLOW_UID } from "../paths.js";
-import {
-  SECRETS_READ_BY,
-  VOLUME,
-  airflowEnv,
-  airflowImage,
-  configVolume,
-  containerSecurityContext,
-  podSecurityContext,
-  resources,
-} from "../pod.js";
+import { airflowCommandPodSpec } from "./airflow-command-pod.js";
 import type { BaseContext, Manifest } from "./types.js";
 
 export const MIGRATION_HOOK_ANNOTATIONS = {
@@ -39,24 +29,14 @@ export function migrations(config: Target, ctx: BaseContext): Manifest[] {
       backoffLimit: 6,
       template: {
         metadata: { labels: labels(config, "migrations"), annotations: ctx.airflowPodAnnotations },
-        spec: {
-          serviceAccountName: n.serviceAccount("migrations"),
+        spec: airflowCommandPodSpec(config, {
+          container: "migrate",
+          args: ["bash", "-c", "exec airflow db migrate"],
+          readsSecretsOf: "migrations",
+          serviceAccountOf: "migrations",
           restartPolicy: "OnFailure",
-          securityContext: podSecurityContext(AIRFLOW_UID),
-          containers: [
-            {
-              name: "migrate",
-              image: airflowImage(config),
-              imagePullPolicy: "IfNotPresent",
-              args: ["bash", "-c", "exec airflow db migrate"],
-              env: [{ name: "PYTHONUNBUFFERED", value: "1" }, ...airflowEnv(config, SECRETS_READ_BY.migrations)],
-              resources: resources(config.components.migrations.resources),
-              securityContext: containerSecurityContext(),
-              volumeMounts: [{ name: VOLUME.config, mountPath: AIRFLOW_CFG_PATH, subPath: "airflow.cfg", readOnly: true }],
-            },
-          ],
-          volumes: [configVolume(config)],
-        },
+          waitsForMigrations: false,
+        }),
       },
     },
   });
