@@ -3,8 +3,6 @@
  * Store, documented in the environment's secrets page, and left out when sign-in is managed otherwise.
  */
 import { describe, expect, it } from "vitest";
-import { stringify } from "yaml";
-import { ConfigError, formatIssue } from "../generator/config/issues.js";
 import { loadForCore as loadConfig } from "./helpers.js";
 import type { Config } from "../generator/config/schema.js";
 import { buildManifests } from "../generator/core/base.js";
@@ -13,25 +11,10 @@ import { secretsManifests } from "../generator/core/secrets.js";
 import { SYNC_WAVE_ANNOTATION } from "../generator/core/sync-waves.js";
 import { resolveEnvironment } from "../generator/core/target.js";
 import { renderAll } from "../generator/render/render.js";
-import { exampleData, exampleText } from "./helpers.js";
+import { exampleProblems, exampleText, exampleWith } from "./helpers.js";
 
 const config = loadConfig(exampleText(), "airflow-gitops.yaml");
 
-function configWith(change: (d: any) => void): Config {
-  const d = exampleData();
-  change(d);
-  return loadConfig(stringify(d), "airflow-gitops.yaml");
-}
-
-function problems(change: (d: any) => void): string[] {
-  try {
-    configWith(change);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map((i) => formatIssue(error.file, i));
-    throw error;
-  }
-  return [];
-}
 
 const objectsOf = (c: Config, env: string) => buildManifests(resolveEnvironment(c, env)).map((m) => m.object as any);
 const job = (objects: any[], name: string) => objects.find((o) => o.kind === "Job" && o.metadata.name === name);
@@ -70,13 +53,13 @@ describe("first admin user", () => {
   });
 
   it("does not roll the long-running pods when the admin parameter moves", () => {
-    const moved = objectsOf(configWith((d) => (d.secrets.parameters.adminPassword = "/airflow/{env}/ui-admin")), "prod");
+    const moved = objectsOf(exampleWith((d) => (d.secrets.parameters.adminPassword = "/airflow/{env}/ui-admin")), "prod");
     const checksum = (objects: any[]) => objects.find((o) => o.metadata.name === "airflow-scheduler" && o.kind === "Deployment").spec.template.metadata.annotations["checksum/airflow-secrets"];
     expect(checksum(moved)).toBe(checksum(prod));
   });
 
   it("is left out, with its Secret and parameter, when sign-in is managed otherwise", () => {
-    const sso = configWith((d) => (d.environments.prod.airflow.adminUser = { enabled: false }));
+    const sso = exampleWith((d) => (d.environments.prod.airflow.adminUser = { enabled: false }));
     expect(job(objectsOf(sso, "prod"), "airflow-create-admin-user")).toBeUndefined();
     expect(job(objectsOf(sso, "dev"), "airflow-create-admin-user")).toBeDefined();
     expect(secretsManifests(resolveEnvironment(sso, "prod")).some((m) => m.object.metadata.name === "airflow-admin-user")).toBe(false);
@@ -85,11 +68,11 @@ describe("first admin user", () => {
 
   it("refuses another auth manager while the Job is on, and accepts it once the Job is off", () => {
     const keycloak = "airflow.providers.keycloak.auth_manager.keycloak_auth_manager.KeycloakAuthManager";
-    expect(problems((d) => (d.environments.prod.airflow.config.core.auth_manager = keycloak))).toEqual([
+    expect(exampleProblems((d) => (d.environments.prod.airflow.config.core.auth_manager = keycloak))).toEqual([
       expect.stringMatching(/environments\.prod\.airflow\.config\.core\.auth_manager: is .*KeycloakAuthManager, but airflow\.adminUser .*enabled: false/),
     ]);
     expect(
-      problems((d) => {
+      exampleProblems((d) => {
         d.environments.prod.airflow.config.core.auth_manager = keycloak;
         d.environments.prod.airflow.adminUser = { enabled: false };
       }),

@@ -1,20 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { loadConfig } from "../generator/config/load.js";
-import { ConfigError, formatIssue } from "../generator/config/issues.js";
 import { configJsonSchema } from "../generator/config/schema.js";
 import { OVERRIDE_COMMENT } from "../generator/config/environment-schema.js";
-import { exampleData, exampleText } from "./helpers.js";
+import { configProblems, exampleData, exampleText } from "./helpers.js";
 
-function problems(text: string): string[] {
-  try {
-    loadConfig(text, "airflow-gitops.yaml");
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map((i) => formatIssue(error.file, i));
-    throw error;
-  }
-  return [];
-}
+const problems = configProblems;
 
 /** The example config with one change applied, as YAML text. */
 function exampleWith(change: (data: Record<string, any>) => void): string {

@@ -1,9 +1,10 @@
 import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
-import { parse } from "yaml";
+import { parse, stringify } from "yaml";
 import { main, type Io } from "../generator/cli.js";
 import { readBuilderSource } from "../generator/builder-source.js";
+import { ConfigError, formatIssue } from "../generator/config/issues.js";
 import { loadConfig } from "../generator/config/load.js";
 import type { Config } from "../generator/config/schema.js";
 
@@ -24,6 +25,39 @@ export function exampleData(): Record<string, unknown> {
 /** A config as `gen` hands it to the core: loaded, with the built-in DAG builder's files attached. */
 export function loadForCore(text: string, fileName = "airflow-gitops.yaml"): Config {
   return { ...loadConfig(text, fileName), builderSource: readBuilderSource() } as Config;
+}
+
+/** What loading `text` reports, each problem as the CLI prints it; [] when it loads. */
+export function configProblems(text: string): string[] {
+  try {
+    loadConfig(text, "airflow-gitops.yaml");
+  } catch (error) {
+    if (error instanceof ConfigError) return error.issues.map((i) => formatIssue(error.file, i));
+    throw error;
+  }
+  return [];
+}
+
+/** The example config after `change` edited its parsed form, loaded for the core. */
+export function exampleWith(change: (data: any) => void): Config {
+  const data = exampleData();
+  change(data);
+  return loadForCore(stringify(data));
+}
+
+/** The problems of the example config after `change` edited its parsed form. */
+export function exampleProblems(change: (data: any) => void): string[] {
+  const data = exampleData();
+  change(data);
+  return configProblems(stringify(data));
+}
+
+/** Parses a YAML file below `dir`, lets `change` edit it, writes it back. */
+export function editYaml(dir: string, file: string, change: (doc: any) => void): void {
+  const path = join(dir, file);
+  const doc = parse(readFileSync(path, "utf8"));
+  change(doc);
+  writeFileSync(path, stringify(doc));
 }
 
 /** A fresh directory holding only the example config (and, optionally, a copy of the committed tree). */

@@ -1,18 +1,10 @@
 /** Configs that used to pass although the cluster would refuse them, and problems reported all at once. */
 import { describe, expect, it } from "vitest";
 import { loadForCore as loadConfig } from "./helpers.js";
-import { ConfigError, formatIssue } from "../generator/config/issues.js";
-import { exampleText } from "./helpers.js";
+import { configProblems, exampleText } from "./helpers.js";
+import { formatIssue } from "../generator/config/issues.js";
 
-function problems(text: string): string[] {
-  try {
-    loadConfig(text, "airflow-gitops.yaml");
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map((i) => formatIssue(error.file, i));
-    throw error;
-  }
-  return [];
-}
+const problems = configProblems;
 
 const lineOf = (text: string, needle: string) => text.split("\n").findIndex((l) => l.includes(needle)) + 1;
 const lineIs = (text: string, line: string) => text.split("\n").indexOf(line) + 1;

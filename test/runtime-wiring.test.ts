@@ -3,33 +3,16 @@
  * NetworkPolicy, proxy headers and the public URL, readiness gates, git ownership on EFS, JWT claims.
  */
 import { describe, expect, it } from "vitest";
-import { stringify } from "yaml";
-import { ConfigError, formatIssue } from "../generator/config/issues.js";
 import { loadForCore as loadConfig } from "./helpers.js";
 import type { Config } from "../generator/config/schema.js";
 import { buildManifests } from "../generator/core/base.js";
 import { resolveEnvironment } from "../generator/core/target.js";
 import { generate } from "../generator/core/index.js";
 import { renderAll } from "../generator/render/render.js";
-import { exampleData, exampleText } from "./helpers.js";
+import { exampleProblems, exampleText, exampleWith } from "./helpers.js";
 
 const config = loadConfig(exampleText(), "airflow-gitops.yaml");
 
-function configWith(change: (d: any) => void): Config {
-  const d = exampleData();
-  change(d);
-  return loadConfig(stringify(d), "airflow-gitops.yaml");
-}
-
-function problems(change: (d: any) => void): string[] {
-  try {
-    configWith(change);
-  } catch (error) {
-    if (error instanceof ConfigError) return error.issues.map((i) => formatIssue(error.file, i));
-    throw error;
-  }
-  return [];
-}
 
 const S3_LOG_ROLE_ARNS = {
   worker: "arn:aws:iam::123456789012:role/w",
@@ -54,11 +37,11 @@ describe("the load balancer reaches the api-server", () => {
   });
 
   it("requires ingress.vpcCidrs for every environment, and accepts it per environment", () => {
-    expect(problems((d) => delete d.ingress.vpcCidrs)).toEqual([
+    expect(exampleProblems((d) => delete d.ingress.vpcCidrs)).toEqual([
       expect.stringMatching(/environments\.dev\.ingress\.vpcCidrs: is required/),
       expect.stringMatching(/environments\.prod\.ingress\.vpcCidrs: is required/),
     ]);
-    const perEnvironment = configWith((d) => {
+    const perEnvironment = exampleWith((d) => {
       delete d.ingress.vpcCidrs;
       d.environments.dev.ingress.vpcCidrs = ["10.1.0.0/16"];
       d.environments.prod.ingress.vpcCidrs = ["10.2.0.0/16", "10.3.0.0/16"];
@@ -76,7 +59,7 @@ describe("links and proxy headers", () => {
   it("sets [api] base_url to the ingress URL, https with a certificate, http without", () => {
     expect(option(cfgOf(objectsOf(config, "prod")), "api", "base_url")).toBe("https://airflow.acme.com/");
     expect(option(cfgOf(objectsOf(config, "dev")), "api", "base_url")).toBe("http://airflow.dev.acme.internal/");
-    const noHost = configWith((d) => delete d.environments.dev.ingress.host);
+    const noHost = exampleWith((d) => delete d.environments.dev.ingress.host);
     expect(option(cfgOf(objectsOf(noHost, "dev")), "api", "base_url")).toBeUndefined();
   });
 
@@ -87,7 +70,7 @@ describe("links and proxy headers", () => {
   });
 
   it("refuses a base_url in the config: it comes from the ingress", () => {
-    expect(problems((d) => (d.airflow.config.api = { base_url: "https://other.example.com/" }))).toEqual([
+    expect(exampleProblems((d) => (d.airflow.config.api = { base_url: "https://other.example.com/" }))).toEqual([
       expect.stringMatching(/airflow\.config\.api\.base_url: is set by the generator/),
     ]);
   });
@@ -102,7 +85,7 @@ describe("links and proxy headers", () => {
 describe("git-sync on an EFS access point", () => {
   it.each([
     ["with the builder", config],
-    ["without the builder", configWith((d) => delete d.dags.builder)],
+    ["without the builder", exampleWith((d) => delete d.dags.builder)],
   ])("marks the checkout safe and keeps its root filesystem read-only (%s)", (_layout, variant) => {
     const spec = find(objectsOf(variant, "prod"), "Deployment", "airflow-dag-sync").spec.template.spec;
     const gitSync = spec.containers.find((c: any) => c.name === "git-sync");
@@ -127,7 +110,7 @@ describe("hygiene", () => {
     const prod = cfgOf(objectsOf(config, "prod"));
     expect(option(prod, "api_auth", "jwt_audience")).toBeUndefined();
     expect(option(prod, "api", "jwt_audience")).toBeUndefined();
-    expect(problems((d) => (d.airflow.config = { api_auth: { jwt_audience: "my-airflow" } }))).toEqual([
+    expect(exampleProblems((d) => (d.airflow.config = { api_auth: { jwt_audience: "my-airflow" } }))).toEqual([
       expect.stringMatching(/airflow\.config\.api_auth\.jwt_audience: is set by the generator \(Airflow 3\.2 signs API tokens/),
     ]);
   });
@@ -197,13 +180,13 @@ describe("task pods", () => {
     expect(worker(prod).automountServiceAccountToken).toBe(false);
     expect(find(prod, "Role", "airflow-task-pod-launcher")).toBeUndefined();
 
-    const kpo = objectsOf(configWith((d) => (d.environments.prod.components = { ...d.environments.prod.components, worker: { podLauncher: { enabled: true } } })), "prod");
+    const kpo = objectsOf(exampleWith((d) => (d.environments.prod.components = { ...d.environments.prod.components, worker: { podLauncher: { enabled: true } } })), "prod");
     expect(worker(kpo).automountServiceAccountToken).toBe(true);
     const role = find(kpo, "Role", "airflow-task-pod-launcher");
     expect(role.rules.flatMap((r: any) => r.resources)).toEqual(["pods", "pods/log", "events"]);
     expect(find(kpo, "RoleBinding", "airflow-task-pod-launcher").subjects).toEqual([{ kind: "ServiceAccount", name: "airflow-worker", namespace: "airflow" }]);
 
-    const exec = objectsOf(configWith((d) => (d.components.worker.podLauncher = { enabled: true, exec: true })), "prod");
+    const exec = objectsOf(exampleWith((d) => (d.components.worker.podLauncher = { enabled: true, exec: true })), "prod");
     expect(find(exec, "Role", "airflow-task-pod-launcher").rules.at(-1)).toEqual({ apiGroups: [""], resources: ["pods/exec"], verbs: ["create", "get"] });
   });
 });
@@ -247,7 +230,7 @@ describe("secret rotation reaches running pods", () => {
   });
 
   it("leaves the annotation out when the option is off, and says in the rotation procedure to restart", () => {
-    const off = configWith((d) => (d.secrets.reloadOnChange = false));
+    const off = exampleWith((d) => (d.secrets.reloadOnChange = false));
     expect(reloadOf(objectsOf(off, "prod"), "airflow-scheduler")).toBeUndefined();
     expect(renderAll(generate(off)).get("secrets/prod/README.md")).toContain("rollout restart deployment");
     const readme = renderAll(generate(config)).get("secrets/prod/README.md")!;
@@ -274,13 +257,13 @@ describe("task logs in S3", () => {
   });
 
   it("refuses user settings for remote logging: they follow storage.logs", () => {
-    expect(problems((d) => (d.airflow.config.logging = { remote_logging: true }))).toEqual([
+    expect(exampleProblems((d) => (d.airflow.config.logging = { remote_logging: true }))).toEqual([
       expect.stringMatching(/airflow\.config\.logging\.remote_logging: is set by the generator/),
     ]);
   });
 
   it("may drop the EFS log volume for every environment when logs go to S3, and never without S3", () => {
-    const noVolume = configWith((d) => {
+    const noVolume = exampleWith((d) => {
       d.storage.logs.volume = false;
       d.storage.logs.s3BaseFolder = "s3://acme-airflow-logs/{env}";
       d.environments.dev.iam.roles = { ...d.environments.dev.iam.roles, ...S3_LOG_ROLE_ARNS };
@@ -292,25 +275,25 @@ describe("task logs in S3", () => {
     const files = renderAll(generate(noVolume));
     expect(files.has("base/logs-persistentvolumeclaim.yaml")).toBe(false);
     expect(files.has("overlays/prod/kustomization.yaml")).toBe(true);
-    expect(problems((d) => (d.storage.logs.volume = false))).toEqual([
+    expect(exampleProblems((d) => (d.storage.logs.volume = false))).toEqual([
       expect.stringMatching(/ storage\.logs\.volume: is false without storage\.logs\.s3BaseFolder \(environment dev\)/),
     ]);
   });
 
   it("refuses a log volume setting of one environment that differs from the base", () => {
-    expect(problems((d) => (d.environments.prod.storage.logs.volume = false))).toEqual([
+    expect(exampleProblems((d) => (d.environments.prod.storage.logs.volume = false))).toEqual([
       expect.stringMatching(/environments\.prod\.storage\.logs\.volume: cannot differ from storage\.logs\.volume \(true\)/),
     ]);
-    expect(problems((d) => (d.environments.prod.storage.logs.volume = true))).toEqual([]);
+    expect(exampleProblems((d) => (d.environments.prod.storage.logs.volume = true))).toEqual([]);
   });
 
   it("requires the IAM roles of the pods that write and read S3 logs under IRSA", () => {
-    expect(problems((d) => delete d.environments.prod.iam.roles.apiServer)).toEqual([
+    expect(exampleProblems((d) => delete d.environments.prod.iam.roles.apiServer)).toEqual([
       expect.stringMatching(/environments\.prod\.iam\.roles: needs iam\.roles\.apiServer: task logs go to s3:\/\/acme-airflow-logs\/\{env\}/),
     ]);
-    expect(problems((d) => (d.environments.dev.storage.logs.s3BaseFolder = "s3://acme-logs/dev"))).toEqual([
+    expect(exampleProblems((d) => (d.environments.dev.storage.logs.s3BaseFolder = "s3://acme-logs/dev"))).toEqual([
       expect.stringMatching(/environments\.dev\.iam\.roles: needs iam\.roles\.triggerer, iam\.roles\.apiServer: /),
     ]);
-    expect(problems((d) => (d.environments.prod.iam = { mode: "podIdentity" }))).toEqual([]);
+    expect(exampleProblems((d) => (d.environments.prod.iam = { mode: "podIdentity" }))).toEqual([]);
   });
 });

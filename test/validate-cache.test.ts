@@ -3,10 +3,10 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { parse, stringify } from "yaml";
+import { parse } from "yaml";
 import { inputFiles } from "../generator/validate/cache.js";
 import { main, type Io } from "../generator/cli.js";
-import { runCli, tempProject } from "./helpers.js";
+import { runCli, tempProject, editYaml } from "./helpers.js";
 
 const temps: string[] = [];
 afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
@@ -23,12 +23,7 @@ function treeCopy(): string {
   return dir;
 }
 
-function edit(dir: string, file: string, change: (doc: any) => void): void {
-  const path = join(dir, file);
-  const doc = parse(readFileSync(path, "utf8"));
-  change(doc);
-  writeFileSync(path, stringify(doc));
-}
+const edit = editYaml;
 
 function entries(cacheDir: string): string[] {
   return (readdirSync(cacheDir, { recursive: true }) as string[]).filter((p) => p.endsWith(".json")).map((p) => join(cacheDir, p));

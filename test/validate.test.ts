@@ -10,7 +10,7 @@ import { FIELD_TABLE_FILE } from "../generator/validate/derive-field-tables.js";
 import { derivedFieldTableText } from "./derived-field-tables.js";
 import { unknownFields } from "../generator/validate/unknown-fields.js";
 import { formatProblem, validateRepository } from "../generator/validate/validate.js";
-import { ROOT, SHARED_SCHEMAS, hasSharedSchemas, runCli, tempProject } from "./helpers.js";
+import { ROOT, SHARED_SCHEMAS, hasSharedSchemas, runCli, tempProject, editYaml } from "./helpers.js";
 
 const temps: string[] = [];
 afterAll(() => {
@@ -23,13 +23,7 @@ function treeCopy(): string {
   return dir;
 }
 
-/** Parses a generated YAML file of the copy, lets `change` edit it, writes it back. */
-function edit(dir: string, file: string, change: (doc: any) => void): void {
-  const path = join(dir, file);
-  const doc = parse(readFileSync(path, "utf8"));
-  change(doc);
-  writeFileSync(path, stringify(doc));
-}
+const edit = editYaml;
 
 describe("validate on the committed tree", () => {
   it("finds no problem in any overlay or in argocd/", async () => {
