@@ -2,8 +2,9 @@
  * The ONE place where what the overlays render is changed to run on this host instead of in a pod.
  * Everything else the suite runs is the rendered text itself. The adaptations, and only these:
  *
- * 1. Host paths. Container paths under `/opt/airflow` live under a temporary directory (`hostPath`);
- *    the mounts of a pod (ConfigMap keys, subPath files, volume claims) are materialised there. The
+ * 1. Host paths. Container paths under `/opt/airflow`, `/opt/dag-builder` (the builder's ConfigMap) and
+ *    `/git` (git-sync's checkout) live under a temporary directory (`hostPath`); the mounts of a pod
+ *    (ConfigMap keys or items, subPath files, volume claims) are materialised there. The
  *    image's `/entrypoint` becomes a host script that does what the image's does for these commands
  *    with `CONNECTION_CHECK_MAX_COUNT=0`: run its arguments. The image's PATH is the venv's bin. The
  *    ServiceAccount token the API server injects into a live pod is not materialised (nothing run here
@@ -14,6 +15,10 @@
  *    port on 127.0.0.1 (servers here listen on loopback only).
  * 3. How the Kubernetes client finds the cluster: `[kubernetes_executor] in_cluster = False` and
  *    `config_file` = the local control plane's kubeconfig (only when a cluster is given).
+ * 4. The task specs' connection. A deployment provides the connection the generated DAGs name
+ *    (`dags.taskSpecs.connId`) to the task pod from outside the generated tree (an `AIRFLOW_CONN_<ID>`
+ *    variable from a Secret of its own, or a secrets backend); here it is that variable, pointing at the
+ *    suite's PostgreSQL (`taskConnectionEnv`), given to the task process only.
  */
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -21,6 +26,7 @@ import type { KubeDocument } from "../../generator/validate/kustomize.js";
 import type { Container, PodSpec, Rendered } from "./rendered.js";
 
 export const CONTAINER_ROOT = "/opt/airflow";
+const HOST_ROOTS = [CONTAINER_ROOT, "/opt/dag-builder", "/git"];
 const ENTRYPOINT = "/entrypoint";
 const SERVICE_ACCOUNT_MOUNT = "/var/run/secrets/kubernetes.io/serviceaccount";
 
@@ -51,15 +57,18 @@ export class HostLayout {
   /** Where a container path lives on the host. */
   hostPath(containerPath: string): string {
     if (containerPath === ENTRYPOINT) return join(this.root, "entrypoint");
-    if (containerPath === CONTAINER_ROOT || containerPath.startsWith(`${CONTAINER_ROOT}/`)) return join(this.root, containerPath);
+    if (HOST_ROOTS.some((r) => containerPath === r || containerPath.startsWith(`${r}/`))) return join(this.root, containerPath);
     return containerPath;
   }
 
   /** Container paths inside a text (a command line, a config value) replaced by host paths. */
   hostText(text: string): string {
-    return text
-      .replace(/(^|[\s='"])\/entrypoint(?=$|[\s'"])/g, (_m, lead: string) => `${lead}${this.hostPath(ENTRYPOINT)}`)
-      .replace(/(^|[\s='":])\/opt\/airflow(?=$|[\s/'"])/g, (_m, lead: string) => `${lead}${this.hostPath(CONTAINER_ROOT)}`);
+    let out = text.replace(/(^|[\s='"])\/entrypoint(?=$|[\s'"])/g, (_m, lead: string) => `${lead}${this.hostPath(ENTRYPOINT)}`);
+    for (const root of HOST_ROOTS) {
+      const pattern = new RegExp(`(^|[\\s='":])${root.replace(/\//g, "\\/")}(?=$|[\\s/'"])`, "g");
+      out = out.replace(pattern, (_m, lead: string) => `${lead}${this.hostPath(root)}`);
+    }
+    return out;
   }
 
   /** command + args as the container runtime would run them, host paths substituted. */
@@ -97,12 +106,13 @@ export class HostLayout {
       if (mount.mountPath === SERVICE_ACCOUNT_MOUNT && volume.projected) continue;
       const target = this.hostPath(mount.mountPath);
       if (target === mount.mountPath) throw new Error(`container ${container.name} mounts ${mount.mountPath}, outside ${CONTAINER_ROOT}: no host path is defined for it`);
-      const configMap = volume.configMap as { name: string } | undefined;
+      const configMap = volume.configMap as { name: string; items?: { key: string; path: string }[] } | undefined;
       if (configMap) {
         const data = configMapData(rendered.documents, configMap.name);
-        const files = mount.subPath ? { [target]: data[mount.subPath] } : Object.fromEntries(Object.entries(data).map(([k, v]) => [join(target, k), v]));
+        const keys = configMap.items ?? Object.keys(data).map((key) => ({ key, path: key }));
+        const files = mount.subPath ? { [target]: data[mount.subPath] } : Object.fromEntries(keys.map((i) => [join(target, i.path), data[i.key]]));
         for (const [file, content] of Object.entries(files)) {
-          if (content === undefined) throw new Error(`ConfigMap ${configMap.name} has no key ${mount.subPath}`);
+          if (content === undefined) throw new Error(`ConfigMap ${configMap.name} lacks a key that ${container.name} mounts at ${file}`);
           mkdirSync(dirname(file), { recursive: true });
           writeFileSync(file, file.endsWith("airflow.cfg") ? this.hostAirflowCfg(content, addresses) : content);
         }
@@ -138,6 +148,12 @@ export function serviceAddresses(rendered: Rendered, hostPortFor: (service: stri
     }
   }
   return services;
+}
+
+/** `AIRFLOW_CONN_<ID>` (Airflow's JSON form, no URL escaping) for a PostgreSQL database: adaptation 4. */
+export function taskConnectionEnv(connId: string, db: { host: string; port: number; database: string; username: string; password: string }): Record<string, string> {
+  const connection = { conn_type: "postgres", host: db.host, port: db.port, schema: db.database, login: db.username, password: db.password };
+  return { [`AIRFLOW_CONN_${connId.toUpperCase()}`]: JSON.stringify(connection) };
 }
 
 function replaceServiceAddress(text: string, service: ServedPort): string {

@@ -2,44 +2,33 @@
  * The scheduler's KubernetesExecutor against the local control plane (the prod overlay synced as Argo CD
  * does): a DAG run makes a task pod that is admitted under Pod Security "restricted", uses the template's
  * ServiceAccount and volumes, carries no database URL or fernet key and is bound where the overlay says;
- * then the pod's own command, run on this host with the pod's env, brings the task instance to `success`
+ * the DAG is one the dag-sync pod's builder container makes from the example task specs, and its task is
+ * the SQL of a spec reading only a source table. The pod's own command, run on this host with the pod's env
+ * and the specs' connection (adaptation 4), brings the task instance to `success`
  * through the Execution API (the api-server's Service name resolving to the local api-server), with the
  * generated JWT settings and no database access. A wrong execution_api_server_url or a JWT secret that
  * differs between api-server and scheduler makes the task fail with the cause in its output.
  */
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { setOption } from "../airflow/adaptations.js";
+import { configMapData, setOption, taskConnectionEnv } from "../airflow/adaptations.js";
 import { checkProbes } from "../airflow/checks.js";
 import { AirflowHost } from "../airflow/harness.js";
 import type { Started } from "../airflow/processes.js";
-import { component, generateProject, podSpecOf, renderOverlay, type Container, type PodSpec, type Rendered } from "../airflow/rendered.js";
+import { component, containerOf, generateProject, podSpecOf, renderOverlay, type Container, type PodSpec, type Rendered } from "../airflow/rendered.js";
 import type { KubeObject } from "../cluster/index.js";
 import { deploy, nodes, pods, useCluster, type Pod } from "./cluster-workloads.js";
 
 const DATABASE_FROM_PARTS = (doc: import("yaml").Document) => doc.setIn(["secrets", "parameters", "database"], doc.createNode({ source: "parts" }));
-const DAG_ID = "e2e_task_completes";
-const DAG_FILE = `
-from __future__ import annotations
-
-import os
-
-import pendulum
-from airflow.sdk import dag, task
-
-
-@dag(dag_id="${DAG_ID}", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"), catchup=False)
-def e2e_task_completes():
-    @task
-    def report_environment() -> dict[str, str]:
-        return {k: v for k, v in os.environ.items() if "SQL_ALCHEMY_CONN" in k or "FERNET_KEY" in k}
-
-    report_environment()
-
-
-e2e_task_completes()
-`;
+// The example task specs, built by the dag-sync pod's builder container; stg_customers reads only a source table.
+const TASK_SPECS = join(import.meta.dirname, "..", "..", "examples", "task-specs");
+const DAG_ID = "warehouse";
+const TASK_ID = "stg_customers";
+const RAW_CUSTOMERS = `INSERT INTO raw.customers (id, email, country_code, created_at, deleted_at) VALUES
+  (1, 'Ana@Example.com', 'br', '2026-01-02T10:00:00Z', NULL),
+  (2, 'bo@example.com', 'pt', '2026-01-03T11:00:00Z', NULL),
+  (3, 'gone@example.com', 'br', '2026-01-04T12:00:00Z', '2026-01-05T00:00:00Z')`;
 const timings: string[] = [];
 const { cluster, api } = useCluster();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -62,6 +51,7 @@ describe("the KubernetesExecutor runs a task to success through the Execution AP
   let apiServer: Started;
   let dagProcessor: Started;
   let taskPod: Pod;
+  let connection: Record<string, string>;
 
   beforeAll(async () => {
     project = await generateProject(DATABASE_FROM_PARTS);
@@ -73,14 +63,33 @@ describe("the KubernetesExecutor runs a task to success through the Execution AP
     const job = podSpecOf(rendered, "Job", rendered.documents.find((d) => d.kind === "Job" && /migrat/.test(d.metadata.name))!.metadata.name);
     const migrate = await host.run(job, job.containers[0]!);
     if (migrate.code !== 0) throw new Error(`migrations failed:\n${migrate.output.slice(-3000)}`);
-    const dags = host.layout.hostPath("/opt/airflow/dags");
-    mkdirSync(dags, { recursive: true });
-    writeFileSync(join(dags, `${DAG_ID}.py`), DAG_FILE);
+    // The warehouse the specs' connection points at: the example's tables, and rows in the source the task reads.
+    host.postgres.sql(readFileSync(join(TASK_SPECS, "tables.sql"), "utf8"));
+    host.postgres.sql(RAW_CUSTOMERS);
   });
   afterAll(async () => {
     await host?.stop();
     if (project) rmSync(project, { recursive: true, force: true });
     if (timings.length) console.log(`Airflow executor timings:\n  ${timings.join("\n  ")}`);
+  });
+
+  it("the dag-sync pod's builder container, with the rendered settings, builds the example task specs into the dags folder", async () => {
+    const started = Date.now();
+    const dagSync = rendered.documents.find((d) => d.kind === "Deployment" && podSpecOf(rendered, "Deployment", d.metadata.name).containers.some((c) => c.name === "dag-builder"))!;
+    const spec = podSpecOf(rendered, "Deployment", dagSync.metadata.name);
+    const builder = containerOf(spec, "dag-builder");
+    // git-sync's checkout (its link `repo`, the specs folder the builder reads) holds the example specs
+    const source = builder.command![builder.command!.indexOf("--source") + 1]!;
+    cpSync(TASK_SPECS, host.layout.hostPath(source), { recursive: true });
+    const process = host.startContainer(spec, builder, "dag-builder");
+    const settings = builder.command![builder.command!.indexOf("--config") + 1]!;
+    const configMap = (spec.volumes ?? []).find((v) => v.name === builder.volumeMounts!.find((m) => settings.startsWith(`${m.mountPath}/`))!.name)!.configMap as { name: string };
+    const { connId } = JSON.parse(configMapData(rendered.documents, configMap.name)["settings.json"]!) as { connId: string };
+    connection = taskConnectionEnv(connId, host.postgres);
+    const dagFile = join(host.layout.hostPath("/opt/airflow/dags"), `${DAG_ID}.py`);
+    await until("the builder writes the warehouse DAG", () => (existsSync(dagFile) ? true : undefined), 120_000, () => host.logOf(process));
+    expect(readFileSync(dagFile, "utf8")).toContain("SQLExecuteQueryOperator");
+    timings.push(`builder container's first pass over the example specs: ${((Date.now() - started) / 1000).toFixed(1)} s`);
   });
 
   it("api-server, dag-processor and scheduler (KubernetesExecutor on the local control plane) pass their probes", async () => {
@@ -105,7 +114,7 @@ describe("the KubernetesExecutor runs a task to success through the Execution AP
     }
     taskPod = await until(
       "the scheduler's KubernetesExecutor creates the task pod",
-      async () => (await pods(api(), rendered.namespace, `dag_id=${DAG_ID}`))[0],
+      async () => (await pods(api(), rendered.namespace, `dag_id=${DAG_ID},task_id=${TASK_ID}`))[0],
       180_000,
       () => host.logOf(scheduler),
     );
@@ -123,34 +132,23 @@ describe("the KubernetesExecutor runs a task to success through the Execution AP
     );
     expect(secretRefs, "the task pod must read neither the database nor the fernet Secret").not.toEqual(expect.arrayContaining([expect.stringMatching(/metadata-db|fernet/)]));
 
-    const bound = await until("the task pod is bound to a node", async () => (await pods(api(), rendered.namespace, `dag_id=${DAG_ID}`))[0]?.spec.nodeName, 60_000);
+    const bound = await until("the task pod is bound to a node", async () => (await pods(api(), rendered.namespace, `dag_id=${DAG_ID},task_id=${TASK_ID}`))[0]?.spec.nodeName, 60_000);
     const node = (await nodes(api())).get(bound)!;
     const preferred = (template.affinity as any)?.nodeAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0]?.preference?.matchExpressions?.[0];
     if (preferred) expect(preferred.values, `bound to ${bound}, labels ${JSON.stringify(node.metadata.labels)}`).toContain(node.metadata.labels[preferred.key]);
   });
 
-  it("the pod's command, run on this host with the pod's env, brings the task instance to success through the Execution API", async () => {
+  it("the pod's command, run on this host with the pod's env, brings the task instance to success through the Execution API, and its SQL fills the target table", async () => {
     expect(taskPod, "no task pod").toBeDefined();
-    const result = await runTaskPod(host, taskPod);
+    const result = await runTaskPod(host, taskPod, undefined, connection);
     expect(result.code, `the task pod's command failed:\n${result.output.slice(-4000)}`).toBe(0);
     timings.push(`task pod command on the host: ${(result.ms / 1000).toFixed(1)} s`);
-    const state = await until(
-      "the task instance reaches success",
-      () => {
-        const s = host.postgres.sql(`SELECT state FROM task_instance WHERE dag_id = '${DAG_ID}'`);
-        return s === "success" ? s : undefined;
-      },
-      60_000,
-      () => `state ${host.postgres.sql(`SELECT state FROM task_instance WHERE dag_id = '${DAG_ID}'`)}\n${result.output.slice(-3000)}`,
-    );
+    const runId = taskPod.metadata.annotations!["run_id"]!.replace(/'/g, "''");
+    const stateOf = () => host.postgres.sql(`SELECT state FROM task_instance WHERE dag_id = '${DAG_ID}' AND task_id = '${TASK_ID}' AND run_id = '${runId}'`);
+    const state = await until("the task instance reaches success", () => (stateOf() === "success" ? "success" : undefined), 60_000, () => `state ${stateOf()}\n${result.output.slice(-3000)}`);
     expect(state).toBe("success");
-    const xcom = host.postgres.sql(`SELECT value FROM xcom WHERE dag_id = '${DAG_ID}' AND key = 'return_value'`);
-    // The task runner itself replaces any database URL by one that refuses connections; no real one may reach the task.
-    const seen = JSON.parse(xcom) as Record<string, string>;
-    for (const [name, value] of Object.entries(seen)) {
-      expect(value, `the task saw ${name}`).not.toContain(host.postgres.host);
-      expect(name, "the task saw a fernet key").not.toMatch(/FERNET_KEY/);
-    }
+    // the task's SQL ran against the connection: current customers, normalised
+    expect(host.postgres.sql("SELECT customer_id, email, country, signed_up_on FROM staging.customers ORDER BY customer_id")).toBe("1\tana@example.com\tBR\t2026-01-02\n2\tbo@example.com\tPT\t2026-01-03");
     expect(existsSync(host.layout.hostPath("/opt/airflow/airflow.db")), "the task opened a database of its own").toBe(false);
   });
 
@@ -182,20 +180,19 @@ describe("the KubernetesExecutor runs a task to success through the Execution AP
 });
 
 /** The live pod's first container: its command and args, its env resolved from the Secrets, its mounts on the host. */
-async function runTaskPod(host: AirflowHost, pod: Pod, editCfg?: (cfg: string) => string): Promise<{ code: number; output: string; ms: number }> {
+async function runTaskPod(host: AirflowHost, pod: Pod, editCfg?: (cfg: string) => string, env: Record<string, string> = {}): Promise<{ code: number; output: string; ms: number }> {
   const spec = pod.spec as unknown as PodSpec;
   const container = spec.containers[0]!;
   host.prepare(spec, container);
   if (editCfg) {
     const mount = container.volumeMounts!.find((m) => m.mountPath.endsWith("/airflow.cfg"))!;
     const file = host.layout.hostPath(mount.mountPath);
-    const { readFileSync } = await import("node:fs");
     writeFileSync(file, editCfg(readFileSync(file, "utf8")));
     try {
-      return await host.run(spec, container, { timeoutMs: 300_000, remount: false });
+      return await host.run(spec, container, { timeoutMs: 300_000, remount: false, env });
     } finally {
       host.prepare(spec, container);
     }
   }
-  return host.run(spec, container, { timeoutMs: 300_000 });
+  return host.run(spec, container, { timeoutMs: 300_000, env });
 }
