@@ -285,6 +285,27 @@ async function createFleet(api: RawApi, fleet: FleetOptions, timeout: number, kw
     },
     timeout,
   );
+  // kwok's node-initialize stage renders the status from its own cached copy of a new Node: when that copy
+  // predates the status patch above, it writes kwok's default capacity (1k CPUs) over the real one. Once a
+  // node is Ready the stage no longer matches it, so the capacity set now stays.
+  type Sized = { metadata: { name: string }; status?: { allocatable?: Record<string, string> } };
+  await waitReady(
+    kwok,
+    `${nodes.length} simulated nodes with their instance's capacity`,
+    async () => {
+      const live = (await api.request<{ items: Sized[] }>("GET", `/api/v1/nodes?labelSelector=${FLEET_LABEL}%3Dtrue`)).items;
+      let sized = true;
+      for (const node of nodes) {
+        const current = live.find((n) => n.metadata.name === node.metadata!.name);
+        if (current?.status?.allocatable?.cpu === node.status!.allocatable!.cpu) continue;
+        sized = false;
+        const { capacity, allocatable } = node.status!;
+        await api.request("PATCH", `/api/v1/nodes/${node.metadata!.name}/status`, JSON.stringify({ status: { capacity, allocatable } }), "application/merge-patch+json");
+      }
+      return sized;
+    },
+    timeout,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

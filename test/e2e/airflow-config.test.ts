@@ -12,7 +12,10 @@ import { generateProject, renderOverlay, type Container, type PodSpec, type Rend
 
 const DATABASE_FROM_PARTS = (doc: import("yaml").Document) => doc.setIn(["secrets", "parameters", "database"], doc.createNode({ source: "parts" }));
 
-/** Every container running the Airflow image, deduplicated by what it sees (env, mounts, volumes). */
+/**
+ * Every container running Airflow, deduplicated by what it sees (env, mounts, volumes). The DAG builder runs
+ * in the Airflow image too, but only for its Python: it sets no AIRFLOW_HOME and never reads airflow.cfg.
+ */
 function airflowContainers(rendered: Rendered): { label: string; spec: PodSpec; container: Container }[] {
   const pods: [string, PodSpec][] = [["task pod template", rendered.podTemplate.spec]];
   for (const d of rendered.documents) {
@@ -22,7 +25,7 @@ function airflowContainers(rendered: Rendered): { label: string; spec: PodSpec; 
   const out: { label: string; spec: PodSpec; container: Container }[] = [];
   for (const [owner, spec] of pods) {
     for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
-      if (!/(^|\/)airflow:/.test(container.image)) continue;
+      if (!/(^|\/)airflow:/.test(container.image) || !container.env?.some((e) => e.name === "AIRFLOW_HOME")) continue;
       const volumes = (container.volumeMounts ?? []).map((m) => ({ ...m, source: spec.volumes?.find((v) => v.name === m.name) }));
       const key = JSON.stringify([container.env, volumes]);
       if (seen.has(key)) continue;
