@@ -91,7 +91,7 @@ export async function runGen(options: GenOptions): Promise<GenResult> {
   const outKind = statSync(root, { throwIfNoEntry: false });
   if (outKind && !outKind.isDirectory()) throw new UserError(`${options.outDir ?? root}: is a file; the output must be a directory`);
   try {
-    const current = await readOwnedTree(root, OWNED_DIRS, [SCHEMA_FILE], OWNED_DOCS);
+    const current = readOwnedTree(root, OWNED_DIRS, [SCHEMA_FILE], OWNED_DOCS);
     const p = plan(desired, current);
     if (!options.check) {
       await removeStaleTempFiles(root, [...OWNED_DIRS, OWNED_DOCS.dir], [SCHEMA_FILE]);

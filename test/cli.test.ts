@@ -135,7 +135,7 @@ describe("the real command", () => {
     let status = 0;
     let stderr = "";
     try {
-      execFileSync(process.execPath, [join(ROOT, "node_modules", "tsx", "dist", "cli.mjs"), join(ROOT, "generator", "cli.ts"), "gen"], {
+      execFileSync(process.execPath, [join(ROOT, "generator", "launch.mjs"), "gen"], {
         cwd: dir,
         stdio: ["ignore", "pipe", "pipe"],
         encoding: "utf8",

@@ -3,11 +3,12 @@ import { loadConfig } from "../generator/config/load.js";
 import { judgeOption } from "../generator/config/airflow-options.js";
 import { airflowCfgSections, executionApiServerUrl, renderAirflowCfg, dagsFolder } from "../generator/core/airflow-cfg.js";
 import { canonicalJson, checksum } from "../generator/core/hash.js";
+import { byCodeUnit } from "../generator/shared/order.js";
 import { plan, isUpToDate } from "../generator/fs/plan.js";
 import { renderFile, GENERATED_HEADER } from "../generator/render/render.js";
 import { closest } from "../generator/config/schema-check.js";
 import { exampleText } from "./helpers.js";
-import { cronWindow, leadTimeMinutes, overlappingWindows } from "../generator/core/peak-windows.js";
+import { cronWindow, leadTimeMinutes, overlappingWindows } from "../generator/shared/peak-windows.js";
 import { aspectPatch } from "../generator/core/patches.js";
 import { stringify, parse } from "yaml";
 
@@ -70,6 +71,14 @@ describe("checksum", () => {
   });
   it("changes when a value changes", () => {
     expect(checksum({ a: 1 })).not.toBe(checksum({ a: 2 }));
+  });
+});
+
+describe("the order of generated lists", () => {
+  it("is by code unit, whatever the locale (Danish collation puts aa after z, and z before Z in English)", () => {
+    const names = ["z", "aa", "Z", "a.b", "a-b"];
+    expect([...names].sort(byCodeUnit)).toEqual(["Z", "a-b", "a.b", "aa", "z"]);
+    expect([...names].sort((a, b) => a.localeCompare(b, "da"))).not.toEqual([...names].sort(byCodeUnit));
   });
 });
 

@@ -4,7 +4,7 @@
  */
 import type { Config, EnvironmentConfig } from "./schema.js";
 import { joinPath, type ConfigIssue } from "./issues.js";
-import { describeWindow, leadTimeMinutes, minutesOfDay, overlappingWindows } from "../core/peak-windows.js";
+import { describeWindow, leadTimeMinutes, minutesOfDay, overlappingWindows } from "../shared/peak-windows.js";
 
 type EnvironmentRule = (env: EnvironmentConfig, at: (...path: (string | number)[]) => string) => ConfigIssue[];
 

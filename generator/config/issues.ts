@@ -1,4 +1,6 @@
 /** A problem found in the user's config, located by field path and, where known, line and column. */
+import { byCodeUnit } from "../shared/order.js";
+
 export interface ConfigIssue {
   /** Field path in dotted form, e.g. `components.scheduler.replicas` (empty for the whole document). */
   path: string;
@@ -31,7 +33,7 @@ export function formatWarning(file: string, issue: ConfigIssue): string {
 
 export function sortIssues(issues: readonly ConfigIssue[]): ConfigIssue[] {
   return [...issues].sort(
-    (a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.col ?? 0) - (b.col ?? 0) || a.path.localeCompare(b.path),
+    (a, b) => (a.line ?? Infinity) - (b.line ?? Infinity) || (a.col ?? 0) - (b.col ?? 0) || byCodeUnit(a.path, b.path),
   );
 }
 

@@ -14,6 +14,7 @@ import { overlayDir } from "./overlay.js";
 import { secretsManifests } from "./secrets.js";
 import { SYNC_WAVE_ANNOTATION } from "./sync-waves.js";
 import { resolveEnvironment } from "./target.js";
+import { byCodeUnit } from "../shared/order.js";
 
 export const ARGOCD_DIR = "argocd";
 export const IN_CLUSTER = "https://kubernetes.default.svc";
@@ -73,7 +74,7 @@ function groupKinds(objects: readonly KubeObject[]): GroupKind[] {
     const group = o.apiVersion.includes("/") ? o.apiVersion.split("/")[0]! : "";
     unique.set(`${group}/${o.kind}`, { group, kind: o.kind });
   }
-  return [...unique.values()].sort((a, b) => a.group.localeCompare(b.group) || a.kind.localeCompare(b.kind));
+  return [...unique.values()].sort((a, b) => byCodeUnit(a.group, b.group) || byCodeUnit(a.kind, b.kind));
 }
 
 export function argocdManifests(config: Config): Manifest[] {

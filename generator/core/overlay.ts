@@ -16,6 +16,7 @@ import { manifestFileName, type GeneratedFile, type KubeObject } from "./manifes
 import { aspectPatch, aspectsOf, deepEqual, equalExcept, isObject, pick, type Aspect } from "./patches.js";
 import { secretsDir } from "./secrets.js";
 import { resolveEnvironment, type Target } from "./target.js";
+import { byCodeUnit } from "../shared/order.js";
 
 export const OVERLAYS_DIR = "overlays";
 
@@ -91,10 +92,10 @@ export function overlayLayer(config: Config, environment: string): GeneratedFile
     labels: [{ pairs: transforms.labels, includeSelectors: false, includeTemplates: true }],
     // Renames last: the other patches find their objects by the base's names.
     ...(patches.length + renames.length > 0
-      ? { patches: [...patches.sort((a, b) => a.path.localeCompare(b.path)), ...renames.sort((a, b) => a.path.localeCompare(b.path))] }
+      ? { patches: [...patches.sort((a, b) => byCodeUnit(a.path, b.path)), ...renames.sort((a, b) => byCodeUnit(a.path, b.path))] }
       : {}),
   };
-  return [{ path: `${dir}/kustomization.yaml`, format: "yaml", content: kustomization }, ...files.sort((a, b) => a.path.localeCompare(b.path))];
+  return [{ path: `${dir}/kustomization.yaml`, format: "yaml", content: kustomization }, ...files.sort((a, b) => byCodeUnit(a.path, b.path))];
 }
 
 function byFile(manifests: readonly Manifest[]): Map<string, KubeObject> {

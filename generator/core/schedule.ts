@@ -4,7 +4,7 @@
  * the warm placeholders (from the lead time before each window to its end). CPU may add replicas
  * above the grid, up to the autoscaler's maximum.
  */
-import { leadTimeMinutes, MINUTES_PER_WEEK, weekIntervals } from "./peak-windows.js";
+import { leadTimeMinutes, MINUTES_PER_WEEK, weekIntervals } from "../shared/peak-windows.js";
 import type { Target } from "./target.js";
 
 /** Display order of the days (cron numbers, Sunday = 0), Monday first. */

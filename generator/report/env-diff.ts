@@ -7,6 +7,7 @@
 import { diffLines } from "diff";
 import type { KubeDocument } from "../validate/kustomize.js";
 import type { Style } from "./style.js";
+import { byCodeUnit } from "../shared/order.js";
 
 export interface FieldChange {
   path: string;
@@ -69,7 +70,7 @@ export function diffBuilds(
   for (const id of right.keys()) if (!left.has(id)) result.onlyInB.push(id);
   result.onlyInA.sort();
   result.onlyInB.sort();
-  result.differing.sort((x, y) => x.object.localeCompare(y.object));
+  result.differing.sort((x, y) => byCodeUnit(x.object, y.object));
   return result;
 }
 

@@ -4,6 +4,7 @@
  */
 import type { Plan } from "../fs/plan.js";
 import type { Style } from "./style.js";
+import { byCodeUnit } from "../shared/order.js";
 
 /** base, overlays/<env>, secrets/<env>, argocd, docs, or the file itself for top-level files. */
 export function layerOf(path: string): string {
@@ -30,7 +31,7 @@ export function planSummary(plan: Plan, style: Style): string[] {
   const changed = [...layers.entries()].filter(([, c]) => c.created + c.changed + c.deleted > 0);
   const width = Math.max(0, ...changed.map(([k]) => k.length));
   const lines = changed
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byCodeUnit(a, b))
     .map(([layer, c]) => {
       const parts = [
         c.created ? style.green(`${c.created} created`) : "",

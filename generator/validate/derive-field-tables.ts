@@ -10,6 +10,7 @@ import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import ts from "typescript";
 import type { FieldTable, FieldType } from "./unknown-fields.js";
+import { byCodeUnit } from "../shared/order.js";
 
 /** Every custom resource the generator can write, with the module that declares it. */
 export const CUSTOM_RESOURCES = [
@@ -109,11 +110,11 @@ export async function deriveFieldTable(): Promise<FieldTable> {
     if (!symbol) throw new Error(`${module} declares no I${kind}`);
     table.roots[`${apiVersion}/${kind}`] = describe(checker.getDeclaredTypeOfSymbol(symbol)) as string;
   }
-  table.roots = Object.fromEntries(Object.entries(table.roots).sort(([a], [b]) => a.localeCompare(b)));
+  table.roots = Object.fromEntries(Object.entries(table.roots).sort(([a], [b]) => byCodeUnit(a, b)));
   table.types = Object.fromEntries(
     Object.entries(table.types)
-      .sort(([a], [b]) => a.localeCompare(b))
-      .map(([name, fields]) => [name, Object.fromEntries(Object.entries(fields).sort(([a], [b]) => a.localeCompare(b)))]),
+      .sort(([a], [b]) => byCodeUnit(a, b))
+      .map(([name, fields]) => [name, Object.fromEntries(Object.entries(fields).sort(([a], [b]) => byCodeUnit(a, b)))]),
   );
   return table;
 }

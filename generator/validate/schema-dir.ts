@@ -1,9 +1,10 @@
 /**
  * Validation against a directory of kubeconform-style strict JSON Schemas: built-in kinds in
  * `k8s/<kind>[-<group>]-<version>.json`, custom resources in `crds/<group>/<kind>_<version>.json`.
- * Each schema is compiled once, on first use.
+ * Each schema file is compiled once per process, on first use: compiling the larger ones (every kind
+ * that embeds a pod template) takes far longer than checking many objects against them.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 
@@ -18,23 +19,39 @@ export interface ObjectSchemaValidator {
 }
 
 export function schemaDirValidator(dir: string): ObjectSchemaValidator {
-  const ajv = new Ajv({ allErrors: true, strict: false, validateFormats: false });
-  const cache = new Map<string, ValidateFunction | null>();
-  const compile = (apiVersion: string, kind: string): ValidateFunction | null => {
+  const byKind = new Map<string, ValidateFunction | null>();
+  const validatorOf = (apiVersion: string, kind: string): ValidateFunction | null => {
     const key = `${apiVersion}/${kind}`;
-    if (!cache.has(key)) {
+    if (!byKind.has(key)) {
       const file = schemaFile(dir, apiVersion, kind);
-      cache.set(key, file ? ajv.compile(closeCustomResource(JSON.parse(readFileSync(file, "utf8")) as Schema, file)) : null);
+      byKind.set(key, file ? compiledSchema(file) : null);
     }
-    return cache.get(key)!;
+    return byKind.get(key)!;
   };
   return {
     validate(object) {
-      const fn = compile(object.apiVersion, object.kind);
+      const fn = validatorOf(object.apiVersion, object.kind);
       if (!fn) return undefined;
       return fn(object) ? [] : (fn.errors ?? []).map(describe);
     },
   };
+}
+
+let ajv: Ajv | undefined;
+/** Compiled schemas by file, valid while the file keeps its size and modification time. */
+const compiled = new Map<string, { stamp: string; validate: ValidateFunction }>();
+
+function compiledSchema(file: string): ValidateFunction {
+  const stat = statSync(file);
+  const stamp = `${stat.size}:${stat.mtimeMs}`;
+  const known = compiled.get(file);
+  if (known?.stamp === stamp) return known.validate;
+  // Without ajv's code optimisation, compiling these large schemas takes about half as long; each
+  // validates only the few objects of its kind, so the slower checks cost far less than that saves.
+  ajv ??= new Ajv({ allErrors: true, strict: false, validateFormats: false, code: { optimize: false } });
+  const validate = ajv.compile(closeCustomResource(JSON.parse(readFileSync(file, "utf8")) as Schema, file));
+  compiled.set(file, { stamp, validate });
+  return validate;
 }
 
 type Schema = Record<string, unknown> & { properties?: Record<string, Schema> };

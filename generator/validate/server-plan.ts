@@ -3,6 +3,7 @@
  * Pure: the cluster's answers (which kinds it serves, which namespaces are missing) come in as arguments.
  */
 import type { KubeDocument } from "./kustomize.js";
+import { byCodeUnit } from "../shared/order.js";
 
 /** `apply`: server-side apply, as Argo CD syncs. `create`: a new object, as Argo CD makes a hook it deleted first. */
 export type DryRunMethod = "apply" | "create";
@@ -74,7 +75,7 @@ export function missingKindLines(missing: readonly MissingKind[]): string[] {
     byGroup.set(group, [...(byGroup.get(group) ?? []), m]);
   }
   return [...byGroup.entries()]
-    .sort(([a], [b]) => a.localeCompare(b))
+    .sort(([a], [b]) => byCodeUnit(a, b))
     .map(([group, kinds]) => {
       const list = kinds.map((k) => `${k.kind} (${k.apiVersion}, ${k.objects.length} object${k.objects.length === 1 ? "" : "s"})`).join(", ");
       const why = kinds.every((k) => k.groupMissing) ? "the API group is not served" : "the group is served but not these kinds or versions";

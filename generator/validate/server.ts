@@ -47,10 +47,11 @@ export interface ServerReport {
 
 export async function validateOnServer(root: string, options: ServerOptions = {}): Promise<ServerReport> {
   const targets = await chosenTargets(root, options.targets);
+  // The cluster first: a wrong kubeconfig or an unreachable server is reported before any build runs.
+  const { api, context, server, version } = await connect(options);
   const started = performance.now();
   const builds = await Promise.all(targets.map((t) => kustomizeBuildAsync(join(root, t)).catch((error: unknown) => error)));
   const kustomizeMs = performance.now() - started;
-  const { api, context, server, version } = await connect(options);
   const run = new DryRunSession(api, options.standInNamespace ?? "default");
   const report: ServerReport = {
     cluster: { context, server, version },

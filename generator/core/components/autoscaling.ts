@@ -8,7 +8,7 @@ import type { AutoscalingConfig, PeakHoursConfig } from "../../config/schema.js"
 import { labels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
-import { cronWindow } from "../peak-windows.js";
+import { cronWindow } from "../../shared/peak-windows.js";
 import { autoscalingOf, type ScaledComponent, type Target } from "../target.js";
 import type { Manifest } from "./types.js";
 

@@ -17,6 +17,7 @@ import { checksum } from "../hash.js";
 import { componentDeployment } from "../workload.js";
 import { builtInBuilderContainer, dagBuilderConfigMap, usesDagBuilder } from "./dag-builder.js";
 import type { BaseContext, Manifest } from "./types.js";
+import { byCodeUnit } from "../../shared/order.js";
 
 const SOURCES_VOLUME = "dag-sources";
 const CREDENTIALS_VOLUME = "git-credentials";
@@ -130,7 +131,7 @@ export function dagSync(config: Target, ctx: BaseContext): Manifest[] {
     pod: {
       securityContext: podSecurityContext(GIT_SYNC_UID, GIT_SYNC_UID),
       containers,
-      volumes: volumes.sort((a, b) => a.name.localeCompare(b.name)),
+      volumes: volumes.sort((a, b) => byCodeUnit(a.name, b.name)),
     },
   });
   return [...(builderConfigMap ? [builderConfigMap] : []), { component: "dag-sync", object: toKubeObject(deployment) }];

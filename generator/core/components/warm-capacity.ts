@@ -7,7 +7,7 @@ import { Deployment, PriorityClass, ScaledObject } from "../kinds.js";
 import { labels, selectorLabels } from "../labels.js";
 import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
-import { leadTimeMinutes } from "../peak-windows.js";
+import { leadTimeMinutes } from "../../shared/peak-windows.js";
 import { peakTriggers } from "./autoscaling.js";
 import { placeholderPlacement } from "../placement.js";
 import { containerSecurityContext, podSecurityContext } from "../pod.js";
