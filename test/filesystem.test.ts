@@ -1,21 +1,12 @@
 /** File-system trouble is the user's to fix: one line naming the path and the cause, exit 1, no temporary file left. */
 import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { applyPlan } from "../generator/fs/tree.js";
 import { fileSystemProblem } from "../generator/fs/errors.js";
 import { plan } from "../generator/fs/plan.js";
 import { ROOT, genIn as gen, tempProject } from "./helpers.js";
-
-const temps: string[] = [];
-afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function project(options: { withTree?: boolean } = {}): string {
-  const dir = tempProject(options);
-  temps.push(dir);
-  return dir;
-}
 
 function tempFiles(dir: string): string[] {
   return (readdirSync(dir, { recursive: true }) as string[]).filter((p) => p.endsWith(".tmp-gen"));
@@ -23,7 +14,7 @@ function tempFiles(dir: string): string[] {
 
 describe("file-system problems", () => {
   it("-o pointing at a file", async () => {
-    const dir = project();
+    const dir = tempProject();
     writeFileSync(join(dir, "out"), "a file\n");
     const result = await gen(dir, "-o", join(dir, "out"));
     expect(result.code).toBe(1);
@@ -31,7 +22,7 @@ describe("file-system problems", () => {
   });
 
   it("a file where a directory should be", async () => {
-    const dir = project();
+    const dir = tempProject();
     writeFileSync(join(dir, "overlays"), "not a directory\n");
     const result = await gen(dir);
     expect(result.code).toBe(1);
@@ -42,7 +33,7 @@ describe("file-system problems", () => {
   });
 
   it.runIf(process.getuid?.() !== 0)("a read-only output directory", async () => {
-    const dir = project();
+    const dir = tempProject();
     mkdirSync(join(dir, "base"));
     chmodSync(join(dir, "base"), 0o555);
     try {
@@ -64,7 +55,7 @@ describe("file-system problems", () => {
   });
 
   it("a write that fails half-way leaves no staged file behind, and the tree as it was", async () => {
-    const dir = project();
+    const dir = tempProject();
     const desired = new Map([
       ["base/a.yaml", "a\n"],
       ["base/b.yaml", "b\n"],
@@ -75,7 +66,7 @@ describe("file-system problems", () => {
   });
 
   it("ignores a staged file a killed run left behind, and gen removes it", async () => {
-    const dir = project();
+    const dir = tempProject();
     expect((await gen(dir)).code).toBe(0);
     writeFileSync(join(dir, "base", "scheduler-deployment.yaml.0badf00d.tmp-gen"), "half\n");
     writeFileSync(join(dir, "airflow-gitops.schema.json.0badf00d.tmp-gen"), "half\n");
