@@ -1,12 +1,33 @@
 /** File-system trouble is the user's to fix: one line naming the path and the cause, exit 1, no temporary file left. */
-import { spawnSync } from "node:child_process";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
 import { chmodSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { applyPlan } from "../generator/fs/tree.js";
 import { fileSystemProblem } from "../generator/fs/errors.js";
 import { plan } from "../generator/fs/plan.js";
+// @ts-expect-error: plain JavaScript module without declarations
+import { ensureBundle } from "../generator/launch.mjs";
 import { ROOT, genIn as gen, tempProject } from "./helpers.js";
+import { tempDir } from "./temp-dirs.js";
+
+/**
+ * The bundled command as a process of a user whom permission bits bind: the current user, or, when the
+ * tests run as root (whom they do not bind), `nobody` through setpriv.
+ */
+async function cliAsBoundUser(cwd: string, args: string[]): Promise<SpawnSyncReturns<string>> {
+  // Built by this process, so the child only reads dist/.
+  await ensureBundle();
+  const command = [process.execPath, join(ROOT, "generator", "launch.mjs"), ...args];
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot && spawnSync("setpriv", ["--version"]).error) {
+    throw new Error("the tests run as root, whom permission bits do not bind: this test needs setpriv (util-linux) to run the command as the user nobody");
+  }
+  const home = tempDir("airflow-gitops-home-");
+  chmodSync(home, 0o777);
+  const [file, ...argv] = asRoot ? ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", ...command] : command;
+  return spawnSync(file!, argv, { cwd, encoding: "utf8", env: { PATH: process.env.PATH, HOME: home, XDG_CACHE_HOME: join(home, ".cache") } });
+}
 
 function tempFiles(dir: string): string[] {
   return (readdirSync(dir, { recursive: true }) as string[]).filter((p) => p.endsWith(".tmp-gen"));
@@ -32,14 +53,18 @@ describe("file-system problems", () => {
     expect(tempFiles(dir)).toEqual([]);
   });
 
-  it.runIf(process.getuid?.() !== 0)("a read-only output directory", async () => {
+  it("a read-only output directory (the real command, as a user whom permission bits bind)", async () => {
     const dir = tempProject();
+    // Open to the user the command runs as: nobody, when the tests run as root.
+    chmodSync(dir, 0o777);
+    chmodSync(join(dir, "airflow-gitops.yaml"), 0o644);
     mkdirSync(join(dir, "base"));
     chmodSync(join(dir, "base"), 0o555);
     try {
-      const result = await gen(dir);
-      expect(result.code).toBe(1);
-      expect(result.err).toMatch(/base\/[a-z-]+\.yaml: permission denied \(EACCES\)$/);
+      const run = await cliAsBoundUser(dir, ["gen"]);
+      expect(run.error).toBeUndefined();
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr).toMatch(/^base\/[a-z-]+\.yaml: permission denied \(EACCES\)\n$/);
       expect(tempFiles(dir)).toEqual([]);
     } finally {
       chmodSync(join(dir, "base"), 0o755);
