@@ -7,6 +7,7 @@ export default defineConfig({
     // The real-system suite needs Go, Python and a control plane: `npm run test:e2e` (vitest.e2e.config.ts).
     exclude: ["test/e2e/**", "**/node_modules/**"],
     reporters: ["default", new SummaryLine()],
+    setupFiles: ["test/temp-dirs-setup.ts"],
     // Test files share a worker's module cache: the generator's modules and the model validators load
     // once per worker, not once per file. No test relies on fresh module state.
     isolate: false,

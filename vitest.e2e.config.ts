@@ -6,6 +6,7 @@ export default defineConfig({
   test: {
     include: ["test/e2e/**/*.test.ts"],
     reporters: ["default", new SummaryLine()],
+    setupFiles: ["test/temp-dirs-setup.ts"],
     fileParallelism: false,
     testTimeout: 600_000,
     hookTimeout: 1_800_000,

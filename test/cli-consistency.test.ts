@@ -2,18 +2,9 @@
 import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { main, type Io } from "../generator/cli.js";
 import { ROOT, exampleText, runCli, tempProject } from "./helpers.js";
-
-const temps: string[] = [];
-afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function project(options: { withTree?: boolean; configText?: string } = {}): string {
-  const dir = tempProject(options);
-  temps.push(dir);
-  return dir;
-}
 
 const packageVersion = (JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string }).version;
 
@@ -23,7 +14,7 @@ describe("command line", () => {
   });
 
   it("accepts --config and --dir in every command that reads them", async () => {
-    const dir = project({ withTree: true });
+    const dir = tempProject({ withTree: true });
     const config = join(dir, "airflow-gitops.yaml");
     expect((await runCli(["gen", "--dir", dir, "--check"])).code).toBe(0);
     expect((await runCli(["schedule", "prod", "--dir", dir])).code).toBe(0);
@@ -40,7 +31,7 @@ describe("command line", () => {
   });
 
   it("from a subdirectory, finds the config like git finds .git and says which file it used", () => {
-    const dir = project({ withTree: true });
+    const dir = tempProject({ withTree: true });
     const run = spawnSync(process.execPath, [join(ROOT, "generator", "launch.mjs"), "schedule", "dev"], { cwd: join(dir, "overlays", "prod"), encoding: "utf8" });
     expect(run.status).toBe(0);
     expect(run.stderr).toBe("using ../../airflow-gitops.yaml\n");
@@ -48,7 +39,7 @@ describe("command line", () => {
   });
 
   it("says where it looked when there is no config file", async () => {
-    const dir = project();
+    const dir = tempProject();
     rmSync(join(dir, "airflow-gitops.yaml"));
     const result = await runCli(["schedule", "dev", "--dir", dir]);
     expect(result.code).toBe(1);
@@ -56,7 +47,7 @@ describe("command line", () => {
   });
 
   it("names the config file actually used in the generated headers", async () => {
-    const dir = project();
+    const dir = tempProject();
     mkdirSync(join(dir, "config"));
     renameSync(join(dir, "airflow-gitops.yaml"), join(dir, "config", "platform.yaml"));
     expect((await runCli(["gen", "--config", join(dir, "config", "platform.yaml"), "--out", dir])).code).toBe(0);
@@ -66,7 +57,7 @@ describe("command line", () => {
   });
 
   it("colours errors on a terminal, like the rest of the output", async () => {
-    const dir = project({ configText: exampleText().replace("namespace: airflow", "namespce: airflow") });
+    const dir = tempProject({ configText: exampleText().replace("namespace: airflow", "namespce: airflow") });
     const err: string[] = [];
     const io: Io = { out: () => {}, err: (l) => err.push(l), color: true, errColor: true };
     expect(await main(["gen", "--config", join(dir, "airflow-gitops.yaml")], io)).toBe(1);

@@ -1,20 +1,32 @@
 /** File-system trouble is the user's to fix: one line naming the path and the cause, exit 1, no temporary file left. */
-import { spawnSync } from "node:child_process";
-import { chmodSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync, type SpawnSyncReturns } from "node:child_process";
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { applyPlan } from "../generator/fs/tree.js";
 import { fileSystemProblem } from "../generator/fs/errors.js";
 import { plan } from "../generator/fs/plan.js";
+// @ts-expect-error: plain JavaScript module without declarations
+import { ensureBundle } from "../generator/launch.mjs";
 import { ROOT, genIn as gen, tempProject } from "./helpers.js";
+import { tempDir } from "./temp-dirs.js";
 
-const temps: string[] = [];
-afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
-
-function project(options: { withTree?: boolean } = {}): string {
-  const dir = tempProject(options);
-  temps.push(dir);
-  return dir;
+/**
+ * The bundled command as a process of a user whom permission bits bind: the current user, or, when the
+ * tests run as root (whom they do not bind), `nobody` through setpriv.
+ */
+async function cliAsBoundUser(cwd: string, args: string[]): Promise<SpawnSyncReturns<string>> {
+  // Built by this process, so the child only reads dist/.
+  await ensureBundle();
+  const command = [process.execPath, join(ROOT, "generator", "launch.mjs"), ...args];
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot && spawnSync("setpriv", ["--version"]).error) {
+    throw new Error("the tests run as root, whom permission bits do not bind: this test needs setpriv (util-linux) to run the command as the user nobody");
+  }
+  const home = tempDir("airflow-gitops-home-");
+  chmodSync(home, 0o777);
+  const [file, ...argv] = asRoot ? ["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups", ...command] : command;
+  return spawnSync(file!, argv, { cwd, encoding: "utf8", env: { PATH: process.env.PATH, HOME: home, XDG_CACHE_HOME: join(home, ".cache") } });
 }
 
 function tempFiles(dir: string): string[] {
@@ -23,7 +35,7 @@ function tempFiles(dir: string): string[] {
 
 describe("file-system problems", () => {
   it("-o pointing at a file", async () => {
-    const dir = project();
+    const dir = tempProject();
     writeFileSync(join(dir, "out"), "a file\n");
     const result = await gen(dir, "-o", join(dir, "out"));
     expect(result.code).toBe(1);
@@ -31,7 +43,7 @@ describe("file-system problems", () => {
   });
 
   it("a file where a directory should be", async () => {
-    const dir = project();
+    const dir = tempProject();
     writeFileSync(join(dir, "overlays"), "not a directory\n");
     const result = await gen(dir);
     expect(result.code).toBe(1);
@@ -41,14 +53,18 @@ describe("file-system problems", () => {
     expect(tempFiles(dir)).toEqual([]);
   });
 
-  it.runIf(process.getuid?.() !== 0)("a read-only output directory", async () => {
-    const dir = project();
+  it("a read-only output directory (the real command, as a user whom permission bits bind)", async () => {
+    const dir = tempProject();
+    // Open to the user the command runs as: nobody, when the tests run as root.
+    chmodSync(dir, 0o777);
+    chmodSync(join(dir, "airflow-gitops.yaml"), 0o644);
     mkdirSync(join(dir, "base"));
     chmodSync(join(dir, "base"), 0o555);
     try {
-      const result = await gen(dir);
-      expect(result.code).toBe(1);
-      expect(result.err).toMatch(/base\/[a-z-]+\.yaml: permission denied \(EACCES\)$/);
+      const run = await cliAsBoundUser(dir, ["gen"]);
+      expect(run.error).toBeUndefined();
+      expect(run.status, run.stderr).toBe(1);
+      expect(run.stderr).toMatch(/^base\/[a-z-]+\.yaml: permission denied \(EACCES\)\n$/);
       expect(tempFiles(dir)).toEqual([]);
     } finally {
       chmodSync(join(dir, "base"), 0o755);
@@ -64,7 +80,7 @@ describe("file-system problems", () => {
   });
 
   it("a write that fails half-way leaves no staged file behind, and the tree as it was", async () => {
-    const dir = project();
+    const dir = tempProject();
     const desired = new Map([
       ["base/a.yaml", "a\n"],
       ["base/b.yaml", "b\n"],
@@ -75,7 +91,7 @@ describe("file-system problems", () => {
   });
 
   it("ignores a staged file a killed run left behind, and gen removes it", async () => {
-    const dir = project();
+    const dir = tempProject();
     expect((await gen(dir)).code).toBe(0);
     writeFileSync(join(dir, "base", "scheduler-deployment.yaml.0badf00d.tmp-gen"), "half\n");
     writeFileSync(join(dir, "airflow-gitops.schema.json.0badf00d.tmp-gen"), "half\n");

@@ -1,5 +1,4 @@
-import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync, existsSync, readFileSync, readdirSync, statSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { parse, stringify } from "yaml";
 import { main, type Io } from "../generator/cli.js";
@@ -7,6 +6,7 @@ import { readBuilderSource } from "../generator/builder-source.js";
 import { ConfigError, formatIssue } from "../generator/config/issues.js";
 import { loadConfig } from "../generator/config/load.js";
 import type { Config } from "../generator/config/schema.js";
+import { tempDir } from "./temp-dirs.js";
 
 export const ROOT = resolve(import.meta.dirname, "..");
 export const EXAMPLE_CONFIG = join(ROOT, "airflow-gitops.yaml");
@@ -60,9 +60,12 @@ export function editYaml(dir: string, file: string, change: (doc: any) => void):
   writeFileSync(path, stringify(doc));
 }
 
-/** A fresh directory holding only the example config (and, optionally, a copy of the committed tree). */
+/**
+ * A fresh directory holding only the example config (and, optionally, a copy of the committed tree),
+ * removed after the test file that made it.
+ */
 export function tempProject(options: { withTree?: boolean; configText?: string } = {}): string {
-  const dir = mkdtempSync(join(tmpdir(), "airflow-gitops-test-"));
+  const dir = tempDir("airflow-gitops-test-");
   cpSync(EXAMPLE_CONFIG, join(dir, "airflow-gitops.yaml"));
   if (options.configText !== undefined) writeFileSync(join(dir, "airflow-gitops.yaml"), options.configText);
   if (options.withTree) {

@@ -229,25 +229,21 @@ describe("every override an environment may set", () => {
     });
     const text = stringify(data);
     const dir = tempProject({ configText: text });
-    try {
-      const result = await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml")]);
-      expect(result.code, result.err).toBe(0);
-      const config = loadForCore(text);
-      const target = resolveEnvironment(config, "prod");
-      const expected = new Map([...buildManifests(target), ...secretsManifests(target)].map(({ object }) => [id(object), canonical(object)]));
-      const built = kustomizeBuild(join(dir, "overlays", "prod")).map((o) => {
-        if (CLUSTER_SCOPED_CUSTOM_KINDS.has(o.kind)) delete o.metadata.namespace;
-        return o;
-      });
-      const actual = new Map(built.map((o) => [id(o), canonical(o)]));
-      expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
-      expect([...expected].filter(([key, t]) => actual.get(key) !== t).map(([key]) => key)).toEqual([]);
-      const files = readdirSync(join(dir, "overlays", "prod"));
-      expect(files).toContain("statsd-deployment-containers.yaml");
-      expect(files).toContain("api-server-deployment-containers.yaml");
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const result = await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml")]);
+    expect(result.code, result.err).toBe(0);
+    const config = loadForCore(text);
+    const target = resolveEnvironment(config, "prod");
+    const expected = new Map([...buildManifests(target), ...secretsManifests(target)].map(({ object }) => [id(object), canonical(object)]));
+    const built = kustomizeBuild(join(dir, "overlays", "prod")).map((o) => {
+      if (CLUSTER_SCOPED_CUSTOM_KINDS.has(o.kind)) delete o.metadata.namespace;
+      return o;
+    });
+    const actual = new Map(built.map((o) => [id(o), canonical(o)]));
+    expect([...actual.keys()].sort()).toEqual([...expected.keys()].sort());
+    expect([...expected].filter(([key, t]) => actual.get(key) !== t).map(([key]) => key)).toEqual([]);
+    const files = readdirSync(join(dir, "overlays", "prod"));
+    expect(files).toContain("statsd-deployment-containers.yaml");
+    expect(files).toContain("api-server-deployment-containers.yaml");
   });
 });
 
@@ -269,15 +265,11 @@ describe("environments are data", () => {
 
   it("a patch whose object is missing from the base fails the build instead of vanishing", () => {
     const dir = tempProject({ withTree: true });
-    try {
-      rmSync(join(dir, "base", "scheduler-deployment.yaml"));
-      const kustomization = join(dir, "base", "kustomization.yaml");
-      writeFileSync(kustomization, readFileSync(kustomization, "utf8").replace("  - scheduler-deployment.yaml\n", ""));
-      expect(() => kustomizeBuild(join(dir, "base"))).not.toThrow();
-      expect(() => kustomizeBuild(join(dir, "overlays", "prod"))).toThrow(/no resource matches strategic merge patch|failed to find unique target/);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    rmSync(join(dir, "base", "scheduler-deployment.yaml"));
+    const kustomization = join(dir, "base", "kustomization.yaml");
+    writeFileSync(kustomization, readFileSync(kustomization, "utf8").replace("  - scheduler-deployment.yaml\n", ""));
+    expect(() => kustomizeBuild(join(dir, "base"))).not.toThrow();
+    expect(() => kustomizeBuild(join(dir, "overlays", "prod"))).toThrow(/no resource matches strategic merge patch|failed to find unique target/);
   });
 
   it("names every overlay file after what it holds or changes", () => {

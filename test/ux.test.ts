@@ -2,10 +2,9 @@
  * What people see: gen's report, --quiet, colour only when wanted, gen --diff and diff writing
  * nothing, the schedule grid, the generated config reference and schedule picture, and CI parity.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { loadConfig } from "../generator/config/load.js";
 import { configJsonSchema } from "../generator/config/schema.js";
@@ -16,14 +15,12 @@ import { colorWanted } from "../generator/report/style.js";
 import { docFiles } from "../generator/run.js";
 import { renderAll } from "../generator/render/render.js";
 import { ROOT, genIn as gen, runCli, snapshot, tempProject } from "./helpers.js";
+import { tempDir } from "./temp-dirs.js";
 
 const MINI = readFileSync(join(ROOT, "test", "fixtures", "mini.yaml"), "utf8");
-const temps: string[] = [];
-afterAll(() => temps.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
 
 function miniProject(): string {
-  const dir = mkdtempSync(join(tmpdir(), "airflow-gitops-ux-"));
-  temps.push(dir);
+  const dir = tempDir("airflow-gitops-ux-");
   writeFileSync(join(dir, "airflow-gitops.yaml"), MINI);
   return dir;
 }
@@ -123,7 +120,6 @@ describe("gen --diff", () => {
 describe("diff <envA> <envB>", () => {
   it("lists what one environment has beyond the other and how shared objects differ, writing nothing", async () => {
     const dir = tempProject({ withTree: true });
-    temps.push(dir);
     const before = snapshot(dir);
     const { code, out } = await runCli(["diff", "dev", "prod", "--dir", dir]);
     expect(code).toBe(0);

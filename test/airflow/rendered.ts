@@ -56,7 +56,7 @@ export interface Rendered {
   namespace: string;
 }
 
-/** A temporary project from the example config, edited, generated; the caller removes `project`. */
+/** A temporary project from the example config, edited, generated; removed after the calling test file. */
 export async function generateProject(edit: (config: import("yaml").Document) => void = () => {}): Promise<string> {
   const project = tempProject();
   const file = join(project, "airflow-gitops.yaml");

@@ -12,4 +12,4 @@ export { LocalCluster, startCluster, stopCluster, type ClusterState, type StartO
 export { CRD_SOURCES } from "./crds.js";
 export { FLEET_LABEL } from "./fleet.js";
 export { ComponentError } from "./processes.js";
-export { describe as describeObject, FIELD_MANAGER, SyncError, syncLikeArgoCd, syncSteps, unhealthy, volumesFor } from "./sync.js";
+export { describe as describeObject, FIELD_MANAGER, SyncError, syncLikeArgoCd, syncSteps, unhealthy, volumesFor, waitUntilDeleted } from "./sync.js";

@@ -99,7 +99,12 @@ export async function syncLikeArgoCd(api: RawApi, objects: readonly KubeObject[]
 
 async function deleteAndWait(api: RawApi, object: KubeObject, timeout: number): Promise<void> {
   await api.delete(object, "Foreground");
-  const deadline = Date.now() + timeout;
+  await waitUntilDeleted(api, object, timeout);
+}
+
+/** Waits until the API server answers 404 for an object whose deletion was requested (finalizers run first). */
+export async function waitUntilDeleted(api: RawApi, object: Pick<KubeObject, "apiVersion" | "kind" | "metadata">, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       await api.get(object);
@@ -107,7 +112,7 @@ async function deleteAndWait(api: RawApi, object: KubeObject, timeout: number): 
       if (error instanceof ApiError && error.status === 404) return;
       throw error;
     }
-    if (Date.now() > deadline) throw new Error(`${describe(object)} was not deleted within ${timeout / 1000}s`);
+    if (Date.now() > deadline) throw new Error(`${describe(object)} was not deleted within ${timeoutMs / 1000}s`);
     await sleep(200);
   }
 }

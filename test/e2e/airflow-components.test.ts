@@ -6,7 +6,6 @@
  * gets a token from the running api-server with the password from its Secret, a wrong password does not.
  * (The scheduler needs a control plane for its KubernetesExecutor: see airflow-executor.test.ts.)
  */
-import { rmSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkProbes } from "../airflow/checks.js";
 import { ADMIN_PASSWORD, AirflowHost } from "../airflow/harness.js";
@@ -29,7 +28,6 @@ describe("the prod overlay's Airflow components, run for real", () => {
   });
   afterAll(async () => {
     await host?.stop();
-    if (project) rmSync(project, { recursive: true, force: true });
     if (timings.length) console.log(`Airflow component timings:\n  ${timings.join("\n  ")}`);
   });
 

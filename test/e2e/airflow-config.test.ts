@@ -3,7 +3,7 @@
  * overlay sees, the task pod included: no unknown option, no deprecated option, no warning, and every
  * option reads back as rendered. Breaking it in an overlay patch fails with the option named.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkConfiguration } from "../airflow/checks.js";
@@ -44,7 +44,6 @@ describe("real Airflow loads the generated configuration", () => {
   });
   afterAll(async () => {
     await Promise.all(hosts.map((h) => h.stop()));
-    if (project) rmSync(project, { recursive: true, force: true });
   });
 
   for (const environment of ["dev", "prod"]) {

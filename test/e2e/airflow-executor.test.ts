@@ -9,7 +9,7 @@
  * generated JWT settings and no database access. A wrong execution_api_server_url or a JWT secret that
  * differs between api-server and scheduler makes the task fail with the cause in its output.
  */
-import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configMapData, setOption, taskConnectionEnv } from "../airflow/adaptations.js";
@@ -69,7 +69,6 @@ describe("the KubernetesExecutor runs a task to success through the Execution AP
   });
   afterAll(async () => {
     await host?.stop();
-    if (project) rmSync(project, { recursive: true, force: true });
     if (timings.length) console.log(`Airflow executor timings:\n  ${timings.join("\n  ")}`);
   });
 

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { ApiError, ensureBinaries, RawApi, startCluster, syncLikeArgoCd, volumesFor, type KubeObject, type LocalCluster } from "../cluster/index.js";
+import { ensureBinaries, RawApi, startCluster, syncLikeArgoCd, volumesFor, waitUntilDeleted, type KubeObject, type LocalCluster } from "../cluster/index.js";
 import { exampleText, runCli, tempProject } from "../helpers.js";
 
 /** Starts one control plane for the calling test file; stops it after, keeping the logs if a test failed. */
@@ -95,19 +95,7 @@ export async function undeploy(api: RawApi, objects: KubeObject[]): Promise<void
   for (const o of objects) if (!o.metadata.namespace && o.kind !== "Namespace") await api.delete(o);
   for (const volume of volumesFor(objects)) await api.delete(volume);
   for (const ns of namespaces) await api.delete(ns);
-  for (const ns of namespaces) {
-    const deadline = Date.now() + 120_000;
-    for (;;) {
-      try {
-        await api.get(ns);
-      } catch (error) {
-        if (error instanceof ApiError && error.status === 404) break;
-        throw error;
-      }
-      if (Date.now() > deadline) throw new Error(`namespace ${ns.metadata.name} was not deleted within 120s`);
-      await sleep(250);
-    }
-  }
+  for (const ns of namespaces) await waitUntilDeleted(api, ns, 120_000);
 }
 
 export interface Pod extends KubeObject {
