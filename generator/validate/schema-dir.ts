@@ -1,12 +1,13 @@
 /**
  * Validation against a directory of kubeconform-style strict JSON Schemas: built-in kinds in
  * `k8s/<kind>[-<group>]-<version>.json`, custom resources in `crds/<group>/<kind>_<version>.json`.
- * Each schema file is compiled once per process, on first use: compiling the larger ones (every kind
- * that embeds a pod template) takes far longer than checking many objects against them.
+ * Each schema file is compiled on first use (see compiled-schema.ts) and kept for the process.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
-import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
+import type { ErrorObject, ValidateFunction } from "ajv";
+import { defaultCacheDir } from "./cache.js";
+import { compileSchema } from "./compiled-schema.js";
 
 export interface SchemaProblem {
   path: string;
@@ -18,13 +19,14 @@ export interface ObjectSchemaValidator {
   validate(object: { apiVersion: string; kind: string }): SchemaProblem[] | undefined;
 }
 
-export function schemaDirValidator(dir: string): ObjectSchemaValidator {
+/** `compiledIn`: where compiled schemas are kept between runs. */
+export function schemaDirValidator(dir: string, compiledIn = join(defaultCacheDir(), "schemas")): ObjectSchemaValidator {
   const byKind = new Map<string, ValidateFunction | null>();
   const validatorOf = (apiVersion: string, kind: string): ValidateFunction | null => {
     const key = `${apiVersion}/${kind}`;
     if (!byKind.has(key)) {
       const file = schemaFile(dir, apiVersion, kind);
-      byKind.set(key, file ? compiledSchema(file) : null);
+      byKind.set(key, file ? compiledSchema(file, compiledIn) : null);
     }
     return byKind.get(key)!;
   };
@@ -37,19 +39,15 @@ export function schemaDirValidator(dir: string): ObjectSchemaValidator {
   };
 }
 
-let ajv: Ajv | undefined;
 /** Compiled schemas by file, valid while the file keeps its size and modification time. */
 const compiled = new Map<string, { stamp: string; validate: ValidateFunction }>();
 
-function compiledSchema(file: string): ValidateFunction {
+function compiledSchema(file: string, storeDir: string): ValidateFunction {
   const stat = statSync(file);
   const stamp = `${stat.size}:${stat.mtimeMs}`;
   const known = compiled.get(file);
   if (known?.stamp === stamp) return known.validate;
-  // Without ajv's code optimisation, compiling these large schemas takes about half as long; each
-  // validates only the few objects of its kind, so the slower checks cost far less than that saves.
-  ajv ??= new Ajv({ allErrors: true, strict: false, validateFormats: false, code: { optimize: false } });
-  const validate = ajv.compile(closeCustomResource(JSON.parse(readFileSync(file, "utf8")) as Schema, file));
+  const validate = compileSchema(closeCustomResource(JSON.parse(readFileSync(file, "utf8")) as Schema, file), storeDir);
   compiled.set(file, { stamp, validate });
   return validate;
 }
