@@ -3,7 +3,8 @@
  * warm-up) and prints median, min and max wall time and peak memory for generation, generation at
  * 1 to 200 environments, validation (with and without its cache), and, interleaved with `gen --check`
  * round by round, one `kubectl kustomize` of prod and (when helm and the official chart are at hand)
- * one `helm template` as yardsticks. `--json` for tools.
+ * one `helm template` as yardsticks. `--json` for tools; `--node=PATH` (repeatable) times `gen --check`
+ * with other Node.js binaries too, in the same rounds.
  */
 import { spawnSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -129,6 +130,12 @@ function interleaved(contenders: readonly Contender[], runs: number): Result[] {
   });
 }
 
+function nodeVersion(node: string): string {
+  const run = spawnSync(node, ["--version"], { encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`--node=${node}: not a Node.js binary (${run.error?.message ?? run.stderr.trim()})`);
+  return run.stdout.trim().replace(/^v/, "");
+}
+
 /** `helm template` of the official Apache Airflow chart, when a helm binary and the chart are at hand. */
 function helmContender(): Contender | { missing: string } {
   const chart = process.env.AIRFLOW_HELM_CHART;
@@ -182,6 +189,7 @@ function tempDir(): string {
 async function main(): Promise<void> {
   const json = process.argv.includes("--json");
   const runs = Number(process.argv.find((a) => a.startsWith("--runs="))?.slice(7) ?? 5);
+  const otherNodes = process.argv.filter((a) => a.startsWith("--node=")).map((a) => a.slice(7));
   await ensureBundle();
   const results: Result[] = [];
   const notes: string[] = [];
@@ -191,14 +199,22 @@ async function main(): Promise<void> {
   try {
     log("gen --check, kubectl kustomize overlays/prod and helm template, interleaved ...");
     const helm = helmContender();
+    const genContenders = [process.execPath, ...otherNodes].map((node) => ({
+      name: `gen --check (example, all layers; Node ${nodeVersion(node)})`,
+      run: () => timeProcess(node, [LAUNCH, "gen", "--check"], { ours: true }),
+    }));
     const contenders: Contender[] = [
-      { name: "gen --check (example, all layers)", run: () => timeProcess(process.execPath, [LAUNCH, "gen", "--check"], { ours: true }) },
+      ...genContenders,
       { name: "kubectl kustomize overlays/prod (yardstick)", run: () => timeProcess("kubectl", ["kustomize", join(ROOT, "overlays", "prod")]) },
       ...("run" in helm ? [helm] : []),
     ];
-    const [gen, kustomize, helmResult] = interleaved(contenders, runs);
-    gen!.note = `${(gen!.medianMs / kustomize!.medianMs).toFixed(2)}x kubectl kustomize${helmResult ? `, ${(gen!.medianMs / helmResult.medianMs).toFixed(2)}x helm template` : ""} (same rounds)`;
-    results.push(gen!, kustomize!, ...(helmResult ? [helmResult] : []));
+    const measured = interleaved(contenders, runs);
+    const gens = measured.slice(0, genContenders.length);
+    const [kustomize, helmResult] = measured.slice(genContenders.length);
+    for (const gen of gens) {
+      gen.note = `${(gen.medianMs / kustomize!.medianMs).toFixed(2)}x kubectl kustomize${helmResult ? `, ${(gen.medianMs / helmResult.medianMs).toFixed(2)}x helm template` : ""} (same rounds)`;
+    }
+    results.push(...gens, kustomize!, ...(helmResult ? [helmResult] : []));
     if ("missing" in helm) notes.push(`helm template not measured: ${helm.missing}.`);
 
     const copy = tempDir();
