@@ -9,10 +9,10 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { argocdManifests } from "../generator/core/argocd.js";
 import { SYNC_WAVE_ANNOTATION } from "../generator/core/sync-waves.js";
-import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
+import type { KubeDocument } from "../generator/validate/kustomize.js";
 import { validateWithModels } from "../generator/validate/models.js";
 import { schemaDirValidator } from "../generator/validate/schema-dir.js";
-import { ROOT, SHARED_SCHEMAS, exampleData, exampleText, hasSharedSchemas, loadForCore } from "./helpers.js";
+import { ROOT, SHARED_SCHEMAS, committedBuild, exampleData, exampleText, hasSharedSchemas, loadForCore } from "./helpers.js";
 
 const config = loadForCore(exampleText());
 const ENVIRONMENTS = Object.keys(config.environments);
@@ -20,8 +20,8 @@ let argo: KubeDocument[];
 const builds = new Map<string, KubeDocument[]>();
 
 beforeAll(() => {
-  argo = kustomizeBuild(join(ROOT, "argocd"));
-  for (const env of ENVIRONMENTS) builds.set(env, kustomizeBuild(join(ROOT, "overlays", env)));
+  argo = committedBuild("argocd");
+  for (const env of ENVIRONMENTS) builds.set(env, committedBuild(`overlays/${env}`));
 });
 
 /** Scope of every kind a build may hold, known independently of the generator; an unknown kind fails. */

@@ -3,18 +3,17 @@
  * every pod hardened, and the Airflow wiring right. (Schema validation of every object happens in
  * validate.test.ts, over the overlays that include the base.)
  */
-import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
+import type { KubeDocument } from "../generator/validate/kustomize.js";
 import { adminUserSecret, airflowSecrets } from "../generator/core/secret-refs.js";
-import { ROOT } from "./helpers.js";
+import { committedBuild } from "./helpers.js";
 
 let objects: KubeDocument[];
 let podTemplate: KubeDocument;
 
 beforeAll(() => {
-  objects = kustomizeBuild(join(ROOT, "base"));
+  objects = committedBuild("base");
   const configMap = find("ConfigMap", "airflow-config");
   podTemplate = parse((configMap.data as Record<string, string>)["pod_template_file.yaml"]!) as KubeDocument;
 });

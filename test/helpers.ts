@@ -6,6 +6,7 @@ import { readBuilderSource } from "../generator/builder-source.js";
 import { ConfigError, formatIssue } from "../generator/config/issues.js";
 import { loadConfig } from "../generator/config/load.js";
 import type { Config } from "../generator/config/schema.js";
+import { kustomizeBuildText, parseDocuments, type KubeDocument } from "../generator/validate/kustomize.js";
 import { tempDir } from "./temp-dirs.js";
 
 export const ROOT = resolve(import.meta.dirname, "..");
@@ -103,4 +104,16 @@ export async function runCli(args: string[]): Promise<{ code: number; out: strin
 /** `gen` on the config of a temporary project. */
 export function genIn(dir: string, ...extra: string[]): Promise<{ code: number; out: string; err: string }> {
   return runCli(["gen", "--config", join(dir, "airflow-gitops.yaml"), ...extra]);
+}
+
+const committedBuilds = new Map<string, string>();
+
+/**
+ * The committed tree's `target` (`overlays/prod`, `base`, `argocd`) rendered by kustomize, once per test
+ * process: no test changes the committed tree. Each call parses anew, so callers may change what they get.
+ */
+export function committedBuild(target: string): KubeDocument[] {
+  let text = committedBuilds.get(target);
+  if (text === undefined) committedBuilds.set(target, (text = kustomizeBuildText(join(ROOT, target))));
+  return parseDocuments(text);
 }

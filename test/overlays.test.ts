@@ -14,7 +14,7 @@ import { canonicalJson as canonical } from "../generator/core/hash.js";
 import { secretsManifests } from "../generator/core/secrets.js";
 import { resolveEnvironment } from "../generator/core/target.js";
 import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
-import { ROOT, exampleText, loadForCore, runCli, tempProject } from "./helpers.js";
+import { ROOT, committedBuild, exampleText, loadForCore, runCli, tempProject } from "./helpers.js";
 
 const config: Config = loadForCore(exampleText());
 const ENVIRONMENTS = Object.keys(config.environments);
@@ -27,7 +27,7 @@ beforeAll(() => {
   for (const env of ENVIRONMENTS) {
     builds.set(
       env,
-      kustomizeBuild(join(ROOT, "overlays", env)).map((o) => {
+      committedBuild(`overlays/${env}`).map((o) => {
         if (CLUSTER_SCOPED_CUSTOM_KINDS.has(o.kind)) delete o.metadata.namespace;
         return o;
       }),

@@ -14,15 +14,15 @@ import { databaseUrlTemplate, secretsManifests } from "../generator/core/secrets
 import { renderGoTemplate } from "./go-template.js";
 import { resolveEnvironment } from "../generator/core/target.js";
 import { renderAll } from "../generator/render/render.js";
-import { kustomizeBuild, type KubeDocument } from "../generator/validate/kustomize.js";
-import { ROOT, exampleData, exampleText, loadForCore } from "./helpers.js";
+import type { KubeDocument } from "../generator/validate/kustomize.js";
+import { ROOT, committedBuild, exampleData, exampleText, loadForCore } from "./helpers.js";
 
 const config = loadForCore(exampleText());
 const ENVIRONMENTS = Object.keys(config.environments);
 const builds = new Map<string, KubeDocument[]>();
 
 beforeAll(() => {
-  for (const env of ENVIRONMENTS) builds.set(env, kustomizeBuild(join(ROOT, "overlays", env)));
+  for (const env of ENVIRONMENTS) builds.set(env, committedBuild(`overlays/${env}`));
 });
 
 function configWith(change: (d: any) => void): Config {

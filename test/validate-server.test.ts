@@ -10,12 +10,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import type { KubeDocument } from "../generator/validate/kustomize.js";
-import { kustomizeBuild } from "../generator/validate/kustomize.js";
 import { formatServerProblem, serverReportText, type ServerReport } from "../generator/validate/server.js";
 import { dryRunRequest, isRecreatedHook, missingKindLines } from "../generator/validate/server-plan.js";
 import { fieldPointer, readStatus, statusOf } from "../generator/validate/server-status.js";
 import { kustomizationSources, sourcesOf } from "../generator/validate/sources.js";
-import { ROOT, runCli } from "./helpers.js";
+import { ROOT, committedBuild, runCli } from "./helpers.js";
 
 const deployment = {
   apiVersion: "apps/v1",
@@ -148,7 +147,7 @@ describe("placing objects for a dry run", () => {
 
 describe("the files an object comes from", () => {
   const sources = kustomizationSources(ROOT, join(ROOT, "overlays/prod"));
-  const rendered = kustomizeBuild(join(ROOT, "overlays/prod"));
+  const rendered = committedBuild("overlays/prod");
   const find = (name: string) => rendered.find((o) => o.kind === "Deployment" && o.metadata.name === name)!;
 
   it("names the files that define the rejected field, the patch applied last first", () => {
@@ -170,7 +169,7 @@ describe("the files an object comes from", () => {
     const es = rendered.find((o) => o.kind === "ExternalSecret")!;
     expect(sourcesOf(es, "/spec", sources).some((f) => f.startsWith("secrets/prod/"))).toBe(true);
     const argo = kustomizationSources(ROOT, join(ROOT, "argocd"));
-    const project = kustomizeBuild(join(ROOT, "argocd")).find((o) => o.kind === "AppProject")!;
+    const project = committedBuild("argocd").find((o) => o.kind === "AppProject")!;
     expect(sourcesOf(project, "/spec", argo)[0]).toMatch(/^argocd\//);
   });
 });

@@ -43,9 +43,14 @@ export function kustomizeCommand(): [string, string[]] {
 }
 
 export function kustomizeBuild(dir: string): KubeDocument[] {
+  return parseDocuments(kustomizeBuildText(dir));
+}
+
+/** The build as kustomize prints it, waiting for it. */
+export function kustomizeBuildText(dir: string): string {
   const [command, args] = kustomizeCommand();
   try {
-    return parseDocuments(execFileSync(command, [...args, dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 }));
+    return execFileSync(command, [...args, dir], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 << 20 });
   } catch (error) {
     throw buildError(command, [...args, dir], error);
   }
