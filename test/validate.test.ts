@@ -2,9 +2,9 @@
  * The validator as users run it: it passes the committed tree, and for each class of defect a copy of
  * the tree with that one defect injected fails with the right message.
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
 import { FIELD_TABLE_FILE } from "../generator/validate/derive-field-tables.js";
 import { derivedFieldTableText } from "./derived-field-tables.js";
@@ -12,14 +12,11 @@ import { unknownFields } from "../generator/validate/unknown-fields.js";
 import { formatProblem, validateRepository } from "../generator/validate/validate.js";
 import { ROOT, SHARED_SCHEMAS, hasSharedSchemas, runCli, tempProject, editYaml } from "./helpers.js";
 
-const temps: string[] = [];
-afterAll(() => {
-  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
-});
-
-function treeCopy(): string {
-  const dir = tempProject({ withTree: true });
-  temps.push(dir);
+/** A project holding the config and what one environment's build reads: base/, its secrets and its overlay. */
+function buildCopy(target: string): string {
+  const env = target.replace(/^overlays\//, "");
+  const dir = tempProject();
+  for (const part of ["base", `secrets/${env}`, `overlays/${env}`]) cpSync(join(ROOT, part), join(dir, part), { recursive: true });
   return dir;
 }
 
@@ -50,7 +47,6 @@ describe("validate on other shapes of the config", () => {
     data.environments.dev.autoscaling = { engine: "hpa", scheduler: { min: 1, max: 3 } };
     data.secrets.parameters.database = { source: "parts" };
     const dir = tempProject({ configText: stringify(data) });
-    temps.push(dir);
     expect((await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml"), "--quiet"])).code).toBe(0);
     const report = await validateRepository(dir, hasSharedSchemas ? { schemasDir: SHARED_SCHEMAS } : {});
     expect(report.problems.map(formatProblem)).toEqual([]);
@@ -140,9 +136,10 @@ describe("validate catches", () => {
   ];
 
   it.each(cases)("$name", async ({ change, expected }) => {
-    const dir = treeCopy();
+    const target = expected.split(" ")[0]!;
+    const dir = buildCopy(target);
     change(dir);
-    const { code, err, out } = await runCli(["validate", "--dir", dir, expected.split(" ")[0]!]);
+    const { code, err, out } = await runCli(["validate", "--dir", dir, target]);
     const lines = err.split("\n");
     expect(lines.some((line) => line.startsWith(expected)), `${expected}\nnot in:\n${err}`).toBe(true);
     expect(code).toBe(1);
@@ -150,7 +147,7 @@ describe("validate catches", () => {
   });
 
   it("reports as JSON for tools", async () => {
-    const dir = treeCopy();
+    const dir = buildCopy("overlays/dev");
     edit(dir, "base/statsd-deployment.yaml", (d) => (d.spec.template.spec.containers[0].image = "x:latest"));
     const { code, out } = await runCli(["validate", "--dir", dir, "--json", "overlays/dev"]);
     expect(code).toBe(1);
