@@ -8,7 +8,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import ts from "typescript";
+import type ts from "typescript";
 import type { FieldTable, FieldType } from "./unknown-fields.js";
 import { byCodeUnit } from "../shared/order.js";
 
@@ -74,6 +74,8 @@ async function deriveBuiltins(table: FieldTable): Promise<void> {
 export async function deriveFieldTable(): Promise<FieldTable> {
   const declarations = (module: string) => fileURLToPath(import.meta.resolve(module)).replace(/\.js$/, ".d.ts");
   const files = CUSTOM_RESOURCES.map(([, , module]) => declarations(module));
+  // The compiler loads only to derive (its module alone takes most of a second to load).
+  const { default: ts } = await import("typescript");
   const program = ts.createProgram(files, { strict: true, noEmit: true, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext });
   const checker = program.getTypeChecker();
   const table: FieldTable = { roots: {}, types: {} };
