@@ -1,5 +1,5 @@
 /** The validate cache repeats verdicts of unchanged builds and nothing else: it can never turn a failure into a pass. */
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, type BigIntStats } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, type BigIntStats } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -99,6 +99,20 @@ describe("validate cache", () => {
     writeFileSync(application, failing);
     const after = await validateRepository(dir, { targets: ["argocd"], cache: new ValidateCache<Problem>(cache) });
     expect(after.problems.map((p) => p.path)).toContain("/spec/notAField");
+  });
+
+  it("takes every file of the strict schema directory as an input", async () => {
+    const dir = treeCopy();
+    const schemas = temp();
+    const schema = join(schemas, "k8s", "configmap-v1.json");
+    mkdirSync(join(schemas, "k8s"));
+    writeFileSync(schema, '{"type":"object"}');
+    const key = async () => (await new ValidateCache<Problem>(temp(), schemas).keys(dir, ["argocd"]))[0];
+    const before = await key();
+    expect(before).toMatch(/^[0-9a-f]{64}$/);
+    expect(await key()).toBe(before);
+    writeFileSync(schema, '{"type":"string"}');
+    expect(await key()).not.toBe(before);
   });
 
   it("says how many verdicts came from the cache, with a progress line on a terminal", async () => {

@@ -45,7 +45,8 @@ export class BuildInputs {
     return sha256(parts.sort().join("\0"));
   }
 
-  private directoryDigest(dir: string): string {
+  /** One digest of the path (relative to `dir`) and content of every file below `dir`. */
+  directoryDigest(dir: string): string {
     let digest = this.digests.get(dir);
     if (digest === undefined) {
       const parts = this.listing(dir).map((file) => `${file.slice(dir.length + 1)}\0${this.index.hash(file)}\0`);

@@ -34,8 +34,8 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 export class ValidateCache<P> {
   constructor(
     readonly dir: string,
-    /** Anything else the verdict depends on (e.g. the strict schema directory's identity). */
-    private readonly extra: string = "",
+    /** A directory of strict schemas the builds are also checked against: every file in it is an input too. */
+    private readonly schemasDir?: string,
   ) {}
 
   /**
@@ -49,9 +49,10 @@ export class ValidateCache<P> {
     const index = new FileHashIndex(join(this.dir, "file-hashes.json"));
     const inputs = new BuildInputs(index);
     const digests = targets.map((target) => inputs.digest(join(root, target)));
+    const schemas = this.schemasDir ? inputs.directoryDigest(resolve(this.schemasDir)) : "";
     index.save();
     const tools = await environment;
-    return digests.map((digest, i) => digest && sha256(`${FORMAT}\0${tools}\0${this.extra}\0${targets[i]}\0${digest}`));
+    return digests.map((digest, i) => digest && sha256(`${FORMAT}\0${tools}\0${schemas}\0${targets[i]}\0${digest}`));
   }
 
   get(key: string): Verdict<P> | undefined {
@@ -144,16 +145,6 @@ function filesBelow(dir: string): string[] {
   return readdirSync(dir, { recursive: true, withFileTypes: true })
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name));
-}
-
-/** What identifies a directory of strict schemas for the cache: every file's path, size and modification time. */
-export function directoryIdentity(dir: string): string {
-  const hash = createHash("sha256").update(resolve(dir));
-  for (const file of filesBelow(dir).sort()) {
-    const stat = statSync(file);
-    hash.update(`\0${relative(dir, file)}\0${stat.size}\0${stat.mtimeMs}`);
-  }
-  return hash.digest("hex");
 }
 
 /** Removes the whole cache (for tests and for users who want the space back). */
