@@ -9,8 +9,11 @@
  * until it is old enough. The moment is taken from the clock before the first file is examined, so it
  * is never later than any read whose hash the index records.
  *
+ * Any write sets the change time to the clock (no program can set it back, unlike the modification
+ * time), so outside that window a changed file never shows the stat it was hashed at.
+ *
  * The index is written beside its place and renamed; an index that does not parse as this format is
- * ignored. It only saves reading: a wrong hash is never trusted, so it cannot change a verdict.
+ * ignored, so a damaged one only costs reading the files again.
  */
 import { createHash, randomBytes } from "node:crypto";
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync, type BigIntStats } from "node:fs";
