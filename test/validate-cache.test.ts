@@ -1,5 +1,5 @@
 /** The validate cache repeats verdicts of unchanged builds and nothing else: it can never turn a failure into a pass. */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, type BigIntStats } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, type BigIntStats } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -204,9 +204,9 @@ describe("file hash index", () => {
     first.save();
     if (field === "size") writeFileSync(file, "replicas: 10\n");
     else if (field === "ino") {
-      rmSync(file);
-      writeFileSync(join(file, "..", "other"), "keeps the old inode taken\n");
-      writeFileSync(file, "replicas: 2\n");
+      // Written beside and renamed over, as editors and `gen` do: a new inode, taken while the old one lived.
+      writeFileSync(`${file}.new`, "replicas: 2\n");
+      renameSync(`${file}.new`, file);
     } else writeFileSync(file, "replicas: 2\n");
     if (field === "mtimeNs") utimesSync(file, new Date(), new Date(Date.now() - 60_000));
     if (field === "ctimeNs") {
