@@ -169,7 +169,7 @@ describe("file hash index", () => {
 
   it("reuses the hash of a file whose stat matches and is safely old, without reading it", () => {
     const { file, index } = setup();
-    const first = new FileHashIndex(index, undefined, later());
+    const first = new FileHashIndex(index, { now: later() });
     expect(first.hash(file)).toBe(sha256("replicas: 1\n"));
     expect(first.hashed).toBe(1);
     first.save();
@@ -181,25 +181,25 @@ describe("file hash index", () => {
   it("hashes again a file rewritten within the same tick: same size, same times, racy", () => {
     const { file, index } = setup();
     const stat = frozenStat();
-    const first = new FileHashIndex(index, stat);
+    const first = new FileHashIndex(index, { stat });
     first.hash(file);
     first.save();
     writeFileSync(file, "replicas: 2\n");
     const { atime, mtime } = statSync(file);
     utimesSync(file, atime, mtime);
-    const second = new FileHashIndex(index, stat);
+    const second = new FileHashIndex(index, { stat });
     expect(second.hash(file)).toBe(sha256("replicas: 2\n"));
     expect(second.hashed).toBe(1);
     second.save();
     // Still racy the run after (its index was written just now), so never trusted.
     writeFileSync(file, "replicas: 3\n");
-    expect(new FileHashIndex(index, stat).hash(file)).toBe(sha256("replicas: 3\n"));
+    expect(new FileHashIndex(index, { stat }).hash(file)).toBe(sha256("replicas: 3\n"));
   });
 
   it.each([["size"], ["mtimeNs"], ["ctimeNs"], ["ino"]] as const)("hashes again a file whose %s changed", (field) => {
     const { file, index } = setup("replicas: 1\n");
     const stat = frozenStat(field);
-    const first = new FileHashIndex(index, stat, later());
+    const first = new FileHashIndex(index, { stat, now: later() });
     first.hash(file);
     first.save();
     if (field === "size") writeFileSync(file, "replicas: 10\n");
@@ -213,7 +213,7 @@ describe("file hash index", () => {
       const { atime, mtime } = statSync(file);
       utimesSync(file, atime, mtime); // changes the change time only
     }
-    const second = new FileHashIndex(index, stat, later());
+    const second = new FileHashIndex(index, { stat, now: later() });
     expect(second.hash(file)).toBe(sha256(readFileSync(file)));
     expect(second.hashed).toBe(1);
   });
@@ -224,8 +224,8 @@ describe("file hash index", () => {
     const signature = statSignature(statSync(file, { bigint: true }));
     for (const text of [
       "{not json",
-      JSON.stringify({ format: "another tool's index", examinedAt: later(), files: { [file]: [signature, wrong] }, derived: {} }),
-      JSON.stringify({ format: "airflow-gitops file hashes 1", examinedAt: later(), files: { [file]: [signature, "not a hash"] }, derived: {} }),
+      JSON.stringify({ format: "another tool's index", examinedAt: later(), files: { [file]: [signature, wrong] }, derived: {}, derivedBy: "" }),
+      JSON.stringify({ format: "airflow-gitops file hashes 1", examinedAt: later(), files: { [file]: [signature, "not a hash"] }, derived: {}, derivedBy: "" }),
     ]) {
       writeFileSync(index, text);
       const read = new FileHashIndex(index);
@@ -238,7 +238,7 @@ describe("file hash index", () => {
     const { file, index } = setup();
     let derivations = 0;
     const derive = (text: string) => (derivations++, text.trim());
-    const first = new FileHashIndex(index, undefined, later());
+    const first = new FileHashIndex(index, { now: later() });
     expect(first.derived(file, derive)).toBe("replicas: 1");
     first.save();
     expect(new FileHashIndex(index).derived(file, derive)).toBe("replicas: 1");
@@ -246,5 +246,14 @@ describe("file hash index", () => {
     writeFileSync(file, "replicas: 22\n");
     expect(new FileHashIndex(index).derived(file, derive)).toBe("replicas: 22");
     expect(derivations).toBe(2);
+  });
+
+  it("drops derived values when the code that derives them changed", () => {
+    const { file, index } = setup();
+    const first = new FileHashIndex(index, { now: later(), derivedBy: "version 1" });
+    first.derived(file, () => "paths as version 1 reads them");
+    first.save();
+    expect(new FileHashIndex(index, { derivedBy: "version 1" }).derived(file, () => "derived again")).toBe("paths as version 1 reads them");
+    expect(new FileHashIndex(index, { derivedBy: "version 2" }).derived(file, () => "derived again")).toBe("derived again");
   });
 });

@@ -46,7 +46,7 @@ export class ValidateCache<P> {
    */
   async keys(root: string, targets: readonly string[]): Promise<(string | undefined)[]> {
     const environment = environmentKey();
-    const index = new FileHashIndex(join(this.dir, "file-hashes.json"));
+    const index = new FileHashIndex(join(this.dir, "file-hashes.json"), { derivedBy: validatorVersion() });
     const inputs = new BuildInputs(index);
     const digests = targets.map((target) => inputs.digest(join(root, target)));
     const schemas = this.schemasDir ? inputs.directoryDigest(resolve(this.schemasDir)) : "";
@@ -106,8 +106,7 @@ function environmentKey(): Promise<string> {
   let key = environmentKeys.get(tool);
   if (key === undefined) {
     const version = execFileAsync(command, command === "kustomize" ? ["version"] : ["version", "--client", "-o", "json"], { encoding: "utf8" });
-    const validator = validatorVersion();
-    key = version.then(({ stdout }) => sha256(`${tool}\0${stdout}\0${validator}`));
+    key = version.then(({ stdout }) => sha256(`${tool}\0${stdout}\0${validatorVersion()}`));
     environmentKeys.set(tool, key);
     key.catch(() => environmentKeys.delete(tool));
   }
@@ -123,8 +122,11 @@ function whichBinary(command: string): string | undefined {
   return undefined;
 }
 
-/** A digest of the validator: the project's version, its lock file and the code of generator/validate (bundled or not). */
+let validatorDigest: string | undefined;
+
+/** A digest of the validator: the project's version, its lock file and the code of generator/validate (bundled or not); once per process. */
 export function validatorVersion(): string {
+  if (validatorDigest !== undefined) return validatorDigest;
   let root = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(root, "package.json")) && dirname(root) !== root) root = dirname(root);
   const hash = createHash("sha256");
@@ -132,7 +134,7 @@ export function validatorVersion(): string {
   for (const dir of [join(root, "generator", "validate"), join(root, "generator", "config")]) {
     for (const file of filesBelow(dir).sort()) hash.update(`${relative(root, file)}\0`).update(readFileSync(file));
   }
-  return hash.digest("hex");
+  return (validatorDigest = hash.digest("hex"));
 }
 
 /** Every file the build of `dir` may read (see BuildInputs); undefined when it names a remote resource. */

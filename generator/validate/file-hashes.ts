@@ -36,6 +36,16 @@ interface Stored {
   files: Record<string, [string, string]>;
   /** Content hash of a file → a value derived from that content (e.g. the paths a kustomization names). */
   derived: Record<string, unknown>;
+  /** What derived them (the deriving code's version): values derived otherwise are not used. */
+  derivedBy: string;
+}
+
+export interface IndexOptions {
+  stat?: StatFile;
+  /** The moment before the first file is examined (the clock, unless a test says otherwise). */
+  now?: number;
+  /** The version of the code that derives values (see `derived`); values of another version are dropped. */
+  derivedBy?: string;
 }
 
 export class FileHashIndex {
@@ -47,14 +57,19 @@ export class FileHashIndex {
   private readonly derivedValues = new Map<string, unknown>();
   private changed = false;
 
+  private readonly stat: StatFile;
+  private readonly derivedBy: string;
+
   constructor(
     /** Where the index is kept; undefined keeps nothing between runs. */
     readonly path: string | undefined,
-    private readonly stat: StatFile = statFile,
-    now: number = Date.now(),
+    options: IndexOptions = {},
   ) {
-    this.examinedAt = now;
-    this.previous = (path && readIndex(path)) || { format: FORMAT, examinedAt: 0, files: {}, derived: {} };
+    this.stat = options.stat ?? statFile;
+    this.examinedAt = options.now ?? Date.now();
+    this.derivedBy = options.derivedBy ?? "";
+    this.previous = (path && readIndex(path)) || { format: FORMAT, examinedAt: 0, files: {}, derived: {}, derivedBy: "" };
+    if (this.previous.derivedBy !== this.derivedBy) this.previous.derived = {};
   }
 
   /** The SHA-256 (hex) of a file's content; throws as readFileSync does when it cannot be read. */
@@ -110,7 +125,7 @@ export class FileHashIndex {
     const staging = `${this.path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     try {
       mkdirSync(dirname(this.path), { recursive: true });
-      writeFileSync(staging, JSON.stringify({ format: FORMAT, examinedAt: this.examinedAt, files, derived } satisfies Stored));
+      writeFileSync(staging, JSON.stringify({ format: FORMAT, examinedAt: this.examinedAt, files, derived, derivedBy: this.derivedBy } satisfies Stored));
       renameSync(staging, this.path);
     } catch {
       // An index that cannot be written only costs reading the files again next time.
@@ -127,6 +142,7 @@ function readIndex(path: string): Stored | undefined {
       typeof stored.examinedAt === "number" &&
       isRecord(stored.files) &&
       isRecord(stored.derived) &&
+      typeof stored.derivedBy === "string" &&
       Object.values(stored.files).every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === "string" && /^[0-9a-f]{64}$/.test(e[1]));
     return valid ? (stored as Stored) : undefined;
   } catch {
