@@ -186,9 +186,9 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
       const root = treeRoot(opts, io);
       // Loaded on demand: generation never needs the validators.
       const { formatProblem, validateRepository } = await import("./validate/validate.js");
-      const { defaultCacheDir, directoryIdentity, ValidateCache } = await import("./validate/cache.js");
+      const { defaultCacheDir, ValidateCache } = await import("./validate/cache.js");
       const cache = opts.cache
-        ? new ValidateCache<Problem>(opts.cacheDir ? resolve(opts.cacheDir) : defaultCacheDir(), opts.schemas ? directoryIdentity(opts.schemas) : "")
+        ? new ValidateCache<Problem>(opts.cacheDir ? resolve(opts.cacheDir) : defaultCacheDir(), opts.schemas ? resolve(opts.schemas) : undefined)
         : undefined;
       const report = await validateRepository(root, {
         ...(opts.schemas ? { schemasDir: resolve(opts.schemas) } : {}),

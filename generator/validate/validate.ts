@@ -7,13 +7,8 @@ import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { cpus } from "node:os";
 import type { ValidateCache } from "./cache.js";
-import { kustomizeBuildTextAsync, KustomizeError, parseDocuments, type KubeDocument } from "./kustomize.js";
-import { validateWithModels } from "./models.js";
-import { embeddedPods } from "./pods.js";
-import { checkPolicy } from "./policy.js";
-import { checkReferences, type Finding } from "./references.js";
-import { schemaDirValidator, type ObjectSchemaValidator, type SchemaProblem } from "./schema-dir.js";
-import { unknownFields } from "./unknown-fields.js";
+import { kustomizeBuildTextAsync, KustomizeError, parseDocuments } from "./kustomize.js";
+import type { ObjectSchemaValidator } from "./schema-dir.js";
 
 export interface Problem {
   target: string;
@@ -67,10 +62,9 @@ export async function validateRepository(root: string, options: ValidateOptions 
   const unknown = wanted.filter((t) => !known.includes(t));
   if (unknown.length > 0) throw new KustomizeError(`no build ${unknown.join(", ")} to validate; the repository has: ${known.join(", ")}`);
   const targets = wanted;
-  const strict = options.schemasDir ? schemaDirValidator(options.schemasDir) : undefined;
   const report: ValidationReport = { targets: [], problems: [], passed: 0, failed: 0, timings: { kustomizeMs: 0, checksMs: 0 }, cached: 0 };
   const { cache } = options;
-  const keys = targets.map((target) => cache?.key(target, join(root, target)));
+  const keys = cache ? await cache.keys(root, targets) : targets.map(() => undefined);
   const verdicts = keys.map((key) => (key ? cache!.get(key) : undefined));
   const progress = { built: 0, checked: 0, cached: verdicts.filter(Boolean).length, total: targets.length };
   const tell = () => options.onProgress?.({ ...progress });
@@ -87,6 +81,11 @@ export async function validateRepository(root: string, options: ValidateOptions 
     Math.max(4, 2 * cpus().length),
   );
   report.timings.kustomizeMs = performance.now() - started;
+  // A verdict is stored only when the build's inputs are still those of its key: an input changed
+  // while the builds ran may not have been what kustomize read.
+  const rebuilt = targets.filter((_, i) => keys[i] && !verdicts[i]);
+  const keysAfter = new Map(rebuilt.length > 0 ? (await cache!.keys(root, rebuilt)).map((key, i) => [rebuilt[i]!, key]) : []);
+  let checks: Promise<Checks> | undefined;
   for (const [i, target] of targets.entries()) {
     const verdict = verdicts[i];
     if (verdict) {
@@ -104,14 +103,26 @@ export async function validateRepository(root: string, options: ValidateOptions 
       continue;
     }
     const checking = performance.now();
+    const { validateBuild, strict } = await (checks ??= loadChecks(options.schemasDir));
     const problems = await validateBuild(target, objects, strict);
     report.timings.checksMs += performance.now() - checking;
     record(report, target, objects.length, problems);
-    if (keys[i]) cache!.set(keys[i], { objects: objects.length, problems }, text as string);
+    if (keys[i] && keysAfter.get(target) === keys[i]) cache!.set(keys[i], { objects: objects.length, problems }, text as string);
     progress.checked++;
     tell();
   }
   return report;
+}
+
+interface Checks {
+  validateBuild: typeof import("./checks.js").validateBuild;
+  strict: ObjectSchemaValidator | undefined;
+}
+
+/** The checkers (models, field tables, strict schemas) load only when a build needs checking: reused verdicts need none. */
+async function loadChecks(schemasDir: string | undefined): Promise<Checks> {
+  const strict = schemasDir ? (await import("./schema-dir.js")).schemaDirValidator(schemasDir) : undefined;
+  return { validateBuild: (await import("./checks.js")).validateBuild, strict };
 }
 
 function record(report: ValidationReport, target: string, objects: number, problems: readonly Problem[]): void {
@@ -134,38 +145,6 @@ async function inPool<T>(tasks: readonly (() => Promise<T>)[], limit: number): P
   };
   await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
   return results;
-}
-
-/** Every problem of one rendered build. */
-export async function validateBuild(target: string, objects: readonly KubeDocument[], strict?: ObjectSchemaValidator): Promise<Problem[]> {
-  const problems: Problem[] = [];
-  const seen = new Set<string>();
-  const add = (object: KubeDocument, path: string, message: string) => {
-    const problem = { target, object: `${object.kind}/${object.metadata.name}`, path, message };
-    const key = `${problem.object} ${path} ${message}`;
-    if (!seen.has(key)) (seen.add(key), problems.push(problem));
-  };
-  for (const o of objects) {
-    for (const p of await schemaProblems(o, strict)) add(o, p.path, p.message);
-  }
-  for (const { owner, key, pod } of embeddedPods(objects)) {
-    for (const p of await schemaProblems(pod, strict)) add(owner, `/data/${key}${p.path === "/" ? "" : p.path}`, `(as a Pod) ${p.message}`);
-  }
-  const findings: Finding[] = [...checkReferences(objects), ...checkPolicy(objects)];
-  for (const f of findings) add(f.object, f.path, f.message);
-  return problems;
-}
-
-async function schemaProblems(object: KubeDocument, strict?: ObjectSchemaValidator): Promise<SchemaProblem[]> {
-  if (!object || typeof object.apiVersion !== "string" || typeof object.kind !== "string") {
-    return [{ path: "/", message: "not a Kubernetes object (apiVersion and kind are required)" }];
-  }
-  const typed = await validateWithModels(object);
-  const unknown = unknownFields(object);
-  const problems: SchemaProblem[] = [...(typed ?? []), ...(unknown ?? [])];
-  if (typed === undefined && unknown === undefined) problems.push({ path: "/", message: `no schema is known for ${object.apiVersion} ${object.kind}` });
-  if (strict) problems.push(...(strict.validate(object) ?? []));
-  return problems;
 }
 
 export function formatProblem(p: Problem): string {
