@@ -28,7 +28,7 @@ sys.path.insert(0, str(HERE))
 try:
     import yaml  # noqa: F401 - the builder's one dependency
 except ImportError:
-    sys.exit(f"{sys.executable} has no PyYAML: run the benchmark with the Python of the locked environment (BUILDER_PYTHON="$(npx tsx test/airflow/venv.ts)/bin/python")")
+    sys.exit(f'{sys.executable} has no PyYAML: run the benchmark with the Python of the locked environment (BUILDER_PYTHON="$(npx tsx test/airflow/venv.ts)/bin/python")')
 
 from dag_builder.build import build, render_sources  # noqa: E402
 from dag_builder.graph import plan_dags  # noqa: E402
