@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 import { SummaryLine } from "./test/summary-reporter.js";
 
@@ -11,6 +12,9 @@ export default defineConfig({
     // Test files share a worker's module cache: the generator's modules and the model validators load
     // once per worker, not once per file. No test relies on fresh module state.
     isolate: false,
+    // At least two workers, even on two cores (vitest's default leaves one core to itself): a worker
+    // spends much of its time waiting for the kustomize and CLI processes it starts.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
