@@ -169,10 +169,13 @@ describe("task pods", () => {
     const pod = cron.spec.jobTemplate.spec.template.spec;
     expect(pod.containers[0].args).toEqual(["airflow", "kubernetes", "cleanup-pods", "--namespace=airflow"]);
     expect(pod.initContainers.map((c: any) => c.name)).toEqual(["wait-for-migrations"]);
-    // The scheduler's account may delete task pods (pod-launcher Role).
-    expect(pod.serviceAccountName).toBe("airflow-scheduler");
-    const binding = find(prod, "RoleBinding", "airflow-pod-launcher");
-    expect(binding.subjects.map((s: any) => s.name)).toContain("airflow-scheduler");
+    // An account of its own that may only list and delete pods: not the scheduler's, which may launch them.
+    expect(pod.serviceAccountName).toBe("airflow-failed-pod-cleanup");
+    expect(find(prod, "ServiceAccount", "airflow-failed-pod-cleanup")).toMatchObject({ automountServiceAccountToken: true });
+    expect(find(prod, "ServiceAccount", "airflow-failed-pod-cleanup").metadata.annotations?.["eks.amazonaws.com/role-arn"]).toBeUndefined();
+    expect(find(prod, "Role", "airflow-pod-cleaner").rules).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["list", "delete"] }]);
+    expect(find(prod, "RoleBinding", "airflow-pod-cleaner").subjects.map((s: any) => s.name)).toEqual(["airflow-failed-pod-cleanup"]);
+    expect(find(prod, "RoleBinding", "airflow-pod-launcher").subjects.map((s: any) => s.name)).toEqual(["airflow-scheduler"]);
   });
 
   it("get no Kubernetes token unless they launch pods, then a least-privilege Role", () => {

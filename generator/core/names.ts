@@ -10,6 +10,7 @@ export const COMPONENTS = [
   "dag-sync",
   "worker",
   "migrations",
+  "failed-pod-cleanup",
 ] as const;
 export type Component = (typeof COMPONENTS)[number];
 
@@ -17,7 +18,7 @@ export type Component = (typeof COMPONENTS)[number];
 export const AIRFLOW_COMPONENTS = ["api-server", "scheduler", "dag-processor", "triggerer", "worker", "migrations"] as const;
 
 /** Parts that are not Airflow components but still get labels and files of their own. */
-export type Part = Component | "admin-user" | "failed-pod-cleanup" | "db-clean" | "task-pod-launcher" | "airflow" | "control-plane" | "peak-placeholder" | "peak-pool" | "external-secrets" | "argocd";
+export type Part = Component | "admin-user" | "db-clean" | "task-pod-launcher" | "airflow" | "control-plane" | "peak-placeholder" | "peak-pool" | "external-secrets" | "argocd";
 
 /**
  * Names of namespaced objects depend only on `name` (the namespace keeps environments apart);
@@ -39,6 +40,7 @@ export function names(config: Pick<Config, "name" | "namespace"> & { environment
     adminUserJob: `${n}-create-admin-user`,
     podLauncherRole: `${n}-pod-launcher`,
     podLogReaderRole: `${n}-pod-log-reader`,
+    podCleanerRole: `${n}-pod-cleaner`,
     dagsClaim: `${n}-dags`,
     logsClaim: `${n}-logs`,
     storageClass: `${clusterWide}-efs`,

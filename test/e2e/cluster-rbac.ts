@@ -11,11 +11,13 @@ interface Check {
 
 const POD_LAUNCHING: Check[] = ["create", "get", "list", "watch", "patch", "delete"].map((verb) => ({ verb, resource: "pods" }));
 const POD_LOGS: Check = { verb: "get", resource: "pods", subresource: "log" };
+const POD_CLEANING: Check[] = ["list", "delete"].map((verb) => ({ verb, resource: "pods" }));
 
 /** What each component's account must be allowed in its namespace; everything else probed must be denied. */
 function mustAllow(component: string): Check[] {
   if (component === "scheduler") return [...POD_LAUNCHING, POD_LOGS];
   if (component === "api-server") return [POD_LOGS];
+  if (component === "failed-pod-cleanup") return POD_CLEANING;
   return [];
 }
 

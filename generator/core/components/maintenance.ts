@@ -14,7 +14,7 @@ import type { BaseContext, Manifest } from "./types.js";
 interface Housekeeping {
   part: "failed-pod-cleanup" | "db-clean";
   schedule: string;
-  /** Its ServiceAccount: the scheduler's may delete task pods; the migrations' has no token at all. */
+  /** Its ServiceAccount: the cleanup's own may only list and delete pods; the migrations' has no token at all. */
   serviceAccountOf: Component;
   args: string[];
 }
@@ -25,7 +25,7 @@ export function maintenance(config: Target, ctx: BaseContext): Manifest[] {
     {
       part: "failed-pod-cleanup",
       schedule: config.components.worker.failedPodCleanupSchedule,
-      serviceAccountOf: "scheduler",
+      serviceAccountOf: "failed-pod-cleanup",
       args: ["airflow", "kubernetes", "cleanup-pods", `--namespace=${n.namespace}`],
     },
   ];

@@ -1,6 +1,7 @@
 /**
  * Namespaced, least-privilege RBAC: the scheduler launches, watches and adopts task pods; the
- * api-server and triggerer read the logs of running task pods; task pods launch pods only when asked.
+ * api-server and triggerer read the logs of running task pods; the failed-pod cleanup lists and
+ * deletes pods; task pods launch pods only when asked.
  */
 import { Role, RoleBinding } from "../kinds.js";
 import type { IPolicyRule } from "kubernetes-models/rbac.authorization.k8s.io/v1/PolicyRule";
@@ -21,6 +22,9 @@ export const POD_LOG_READER_RULES: IPolicyRule[] = [
   { apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch"] },
   { apiGroups: [""], resources: ["pods/log"], verbs: ["get", "list"] },
 ];
+
+/** What `airflow kubernetes cleanup-pods` calls: list the namespace's pods, delete the finished ones. */
+export const POD_CLEANER_RULES: IPolicyRule[] = [{ apiGroups: [""], resources: ["pods"], verbs: ["list", "delete"] }];
 
 export function rbac(config: Target): Manifest[] {
   const n = names(config);
@@ -46,6 +50,7 @@ export function rbac(config: Target): Manifest[] {
   return [
     ...roleWithBinding("pod-launcher", n.podLauncherRole, POD_LAUNCHER_RULES, ["scheduler"]),
     ...roleWithBinding("pod-log-reader", n.podLogReaderRole, POD_LOG_READER_RULES, ["api-server", "triggerer"]),
+    ...roleWithBinding("pod-cleaner", n.podCleanerRole, POD_CLEANER_RULES, ["failed-pod-cleanup"]),
     ...(taskPods.enabled ? roleWithBinding("task-pod-launcher", n.taskPodLauncherRole, taskPodLauncherRules(taskPods.exec), ["worker"]) : []),
   ];
 }

@@ -7,10 +7,10 @@ import { toKubeObject } from "../manifest.js";
 import { COMPONENTS, names, type Component } from "../names.js";
 import type { Manifest } from "./types.js";
 
-/** Components that talk to the Kubernetes API: launching pods and reading pod logs; task pods only when they launch pods. */
+/** Components that talk to the Kubernetes API: launching, reading and cleaning up pods; task pods only when they launch pods. */
 function needsApiToken(config: Target, component: Component): boolean {
   if (component === "worker") return config.components.worker.podLauncher.enabled;
-  return component === "scheduler" || component === "api-server" || component === "triggerer";
+  return component === "scheduler" || component === "api-server" || component === "triggerer" || component === "failed-pod-cleanup";
 }
 
 /** The `iam.roles` entry that gives each component its AWS identity under IRSA. */
