@@ -193,40 +193,38 @@ async function startApiServer(state: ClusterState, binaries: Binaries, launch: L
   writeFileSync(join(state.dir, "kube-scheduler.kubeconfig"), kubeconfigText(state.server, pki, "kube-scheduler"));
 }
 
+/** What the controller-manager and the scheduler share: one kubeconfig for everything, serving on loopback, no leader election. */
+function controlLoopFlags(kubeconfig: string, port: number, certDir: string): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--authentication-kubeconfig=${kubeconfig}`,
+    `--authorization-kubeconfig=${kubeconfig}`,
+    "--bind-address=127.0.0.1",
+    `--secure-port=${port}`,
+    `--cert-dir=${certDir}`,
+    "--leader-elect=false",
+    "--v=1",
+  ];
+}
+
 async function startControllers(state: ClusterState, binaries: Binaries, launch: Launch, pki: Pki, timeout: number): Promise<void> {
   const kcmConfig = join(state.dir, "kube-controller-manager.kubeconfig");
   const kcm = launch(
     "kube-controller-manager",
     binaries["kube-controller-manager"],
     [
-      `--kubeconfig=${kcmConfig}`,
-      `--authentication-kubeconfig=${kcmConfig}`,
-      `--authorization-kubeconfig=${kcmConfig}`,
-      "--bind-address=127.0.0.1",
-      `--secure-port=${state.ports["kube-controller-manager"]}`,
-      `--cert-dir=${join(state.dir, "kcm-certs")}`,
+      ...controlLoopFlags(kcmConfig, state.ports["kube-controller-manager"], join(state.dir, "kcm-certs")),
       `--service-account-private-key-file=${pki.serviceAccountKey}`,
       `--root-ca-file=${pki.caCert}`,
       "--use-service-account-credentials=true",
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
-      "--leader-elect=false",
-      "--v=1",
     ],
   );
   const schedulerConfig = join(state.dir, "kube-scheduler.kubeconfig");
   const scheduler = launch(
     "kube-scheduler",
     binaries["kube-scheduler"],
-    [
-      `--kubeconfig=${schedulerConfig}`,
-      `--authentication-kubeconfig=${schedulerConfig}`,
-      `--authorization-kubeconfig=${schedulerConfig}`,
-      "--bind-address=127.0.0.1",
-      `--secure-port=${state.ports["kube-scheduler"]}`,
-      `--cert-dir=${join(state.dir, "scheduler-certs")}`,
-      "--leader-elect=false",
-      "--v=1",
-    ],
+    controlLoopFlags(schedulerConfig, state.ports["kube-scheduler"], join(state.dir, "scheduler-certs")),
   );
   const stages = join(state.dir, "kwok-stages.yaml");
   writeFileSync(stages, kwokStagesConfig());
