@@ -199,7 +199,8 @@ describe("metadata database cleanup", () => {
     const cron = find(objectsOf(config, "prod"), "CronJob", "airflow-db-clean");
     expect(cron.spec.schedule).toBe("15 3 * * *");
     const pod = cron.spec.jobTemplate.spec.template.spec;
-    expect(pod.containers[0].args.at(-1)).toMatch(/^exec airflow db clean --clean-before-timestamp "\$\(date -u -d '-90 days' .*\)" --yes --skip-archive$/);
+    // `$$` is how the kubelet is told to pass one `$` to bash: the shell, not the kubelet, runs `date`.
+    expect(pod.containers[0].args.at(-1)).toMatch(/^exec airflow db clean --clean-before-timestamp "\$\$\(date -u -d '-90 days' .*\)" --yes --skip-archive$/);
     expect(pod.containers[0].env.filter((e: any) => e.valueFrom).map((e: any) => e.name)).toEqual(["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]);
     expect(pod.initContainers.map((c: any) => c.name)).toEqual(["wait-for-migrations"]);
     expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } });

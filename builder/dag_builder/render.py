@@ -55,7 +55,7 @@ def render_dag(plan: DagPlan, settings: Settings) -> str:
         assert settings.pod is not None
         fixed = [f"image={settings.pod.image!r}"]
         if settings.pod.command:
-            fixed.append(f"cmds={list(settings.pod.command)!r}")
+            fixed.append(f"cmds={[_kubelet_text(c) for c in settings.pod.command]!r}")
         if settings.pod.namespace:
             fixed.append(f"namespace={settings.pod.namespace!r}")
         make = f"KubernetesPodOperator(task_id=task_id, doc=spec, {', '.join(fixed)}, **arguments)"
@@ -77,13 +77,18 @@ def _arguments(spec: Spec, dag_id: str, settings: Settings) -> list[tuple[str, s
     if settings.operator == "pod":
         assert settings.pod is not None
         values = {"task_id": spec.id, "dag_id": dag_id, "table": spec.table, "sql_file": spec.sql_file, "conn_id": conn_id}
-        arguments.append(("arguments", repr([a.format_map(values) for a in settings.pod.arguments])))
+        arguments.append(("arguments", repr([_kubelet_text(a.format_map(values)) for a in settings.pod.arguments])))
     else:
         arguments.append(("conn_id", repr(conn_id)))
     arguments.extend((name, repr(getattr(spec, name))) for name in ("retries", "pool", "owner") if getattr(spec, name) is not None)
     if settings.operator != "pod":
         arguments.append(("sql", _text_literal(spec.query)))
     return arguments
+
+
+def _kubelet_text(text: str) -> str:
+    """The kubelet expands $(VAR) in a container's command and args and reads $$ as $: pass every $ through as itself."""
+    return text.replace("$", "$$")
 
 
 def _text_literal(text: str) -> str:

@@ -112,7 +112,7 @@ def test_settings_shape_the_dag(tree: Callable[[dict[str, str]], Path], output: 
 
 def test_pod_operator_with_an_argument_template(tree: Callable[[dict[str, str]], Path], output: Path, load_dags: Callable[[Path], Any]) -> None:
     settings = settings_from(
-        {"operator": "pod", "pod": {"image": "acme/spark-sql:3.5.1", "command": ["spark-sql"], "arguments": ["-f", "/specs/{sql_file}", "--conf", "table={table}"], "namespace": "jobs"}},
+        {"operator": "pod", "pod": {"image": "acme/spark-sql:3.5.1", "command": ["spark-sql", "--name=$(HOME)"], "arguments": ["-f", "/specs/{sql_file}", "--conf", "table={table}", "--cost=$5"], "namespace": "jobs"}},
         "test",
     )
     files = _specs(spec_files("a", [], table="marts.a"), spec_files("b", ["marts.a"]))
@@ -121,7 +121,12 @@ def test_pod_operator_with_an_argument_template(tree: Callable[[dict[str, str]],
     assert bag.import_errors == {}
     task = bag.dags["task_specs"].get_task("a")
     assert type(task).__name__ == "KubernetesPodOperator"
-    assert (task.image, task.cmds, task.arguments, task.namespace) == ("acme/spark-sql:3.5.1", ["spark-sql"], ["-f", "/specs/q/a.sql", "--conf", "table=marts.a"], "jobs")
+    assert (task.image, task.cmds, task.arguments, task.namespace) == (
+        "acme/spark-sql:3.5.1",
+        ["spark-sql", "--name=$$(HOME)"],  # the kubelet reads $$ as $: the container sees $(HOME), not the env var
+        ["-f", "/specs/q/a.sql", "--conf", "table=marts.a", "--cost=$$5"],
+        "jobs",
+    )
     assert _edges(bag.dags["task_specs"]) == {("a", "b")}
 
 

@@ -11,6 +11,7 @@ import { FAB_AUTH_MANAGER, MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } fro
 import { ENVIRONMENT_RULES } from "./environment-rules.js";
 import { environmentsHaveTheirOwnNamespace, type LineOf } from "./namespace-rules.js";
 import { requestsFitUnderLimits } from "./resource-rules.js";
+import { namespacesAreNotReserved, noControlCharacters } from "./injection-rules.js";
 
 /** A rule gets the config and, to name other places in its message, a way to find a field's line. */
 export type Rule = (config: Config, lineOf?: LineOf) => ConfigIssue[];
@@ -240,6 +241,8 @@ export const podArgumentsUseKnownPlaceholders: Rule = (config) => {
 export const WARNING_RULES: readonly Rule[] = [airflowNewerThanOptionTable];
 
 export const RULES: readonly Rule[] = [
+  noControlCharacters,
+  namespacesAreNotReserved,
   airflowConfigOptionsExist,
   airflowConfigLeavesSecretsAndManagedOptionsAlone,
   gitSyncAuthMatchesRepositoryUrl,

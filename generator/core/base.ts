@@ -30,6 +30,8 @@ import { withSyncWaves } from "./sync-waves.js";
 import { layerFiles } from "./layer.js";
 import type { GeneratedFile } from "./manifest.js";
 
+import { withKubeletText } from "./kubelet-text.js";
+
 export const BASE_DIR = "base";
 
 export const buildManifests = memoizedByObject(function buildManifests(config: Target): Manifest[] {
@@ -42,7 +44,7 @@ export const buildManifests = memoizedByObject(function buildManifests(config: T
     },
     dagSyncPodAnnotations: secrets?.git ? { "checksum/git-credentials": secrets.git } : {},
   };
-  return withSyncWaves([
+  const manifests = withSyncWaves([
     ...clusterObjects(config),
     ...serviceAccounts(config),
     ...rbac(config),
@@ -61,6 +63,7 @@ export const buildManifests = memoizedByObject(function buildManifests(config: T
     ...warmCapacity(config),
     ...peakNodePool(config),
   ]);
+  return manifests.map((m) => ({ ...m, object: withKubeletText(m.object) }));
 });
 
 export function baseLayer(config: Config): GeneratedFile[] {

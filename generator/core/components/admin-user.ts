@@ -4,6 +4,7 @@
  * Job is applied without Argo CD. `airflow users create` leaves an existing user alone and exits 0, so
  * every later sync is a no-op; the password is read from the Secret only for the first creation.
  */
+import { envReference } from "../kubelet-text.js";
 import { Job } from "../kinds.js";
 import type { Target } from "../target.js";
 import { labels } from "../labels.js";
@@ -53,7 +54,7 @@ export function adminUser(config: Target, ctx: BaseContext): Manifest[] {
             "--lastname",
             user.lastName,
             "--password",
-            `$(${secret.env})`,
+            envReference(secret.env),
           ],
           readsSecretsOf: "admin-user",
           extraEnv: [{ name: secret.env, valueFrom: { secretKeyRef: { name: secret.secretName, key: secret.passwordKey } } }],

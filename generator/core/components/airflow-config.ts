@@ -1,4 +1,5 @@
 /** The airflow ConfigMap: airflow.cfg for every Airflow process and the task pod template. */
+import { withKubeletText } from "../kubelet-text.js";
 import { ConfigMap } from "../kinds.js";
 import type { Target } from "../target.js";
 import { airflowCfgSections, renderAirflowCfg } from "../airflow-cfg.js";
@@ -16,7 +17,7 @@ export function airflowConfigMap(config: Target): Manifest {
     metadata: { name: n.airflowConfigMap, namespace: n.namespace, labels: labels(config, "airflow") },
     data: {
       "airflow.cfg": renderAirflowCfg(airflowCfgSections(config)),
-      [POD_TEMPLATE_KEY]: yamlText(workerPodTemplate(config)),
+      [POD_TEMPLATE_KEY]: yamlText(withKubeletText(workerPodTemplate(config))),
     },
   });
   return { component: "airflow", object: toKubeObject(configMap) };
