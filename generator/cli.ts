@@ -6,7 +6,7 @@ import { existsSync, readdirSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
 import { findConfig, userDirectory } from "./fs/find-config.js";
-import { CONFIG_FILE, loadConfigFile, runGen, UserError } from "./run.js";
+import { CONFIG_FILE, finishInterruptedGen, loadConfigFile, runGen, UserError } from "./run.js";
 import { FileSystemError } from "./fs/errors.js";
 import type { Plan } from "./fs/plan.js";
 import type { Problem } from "./validate/validate.js";
@@ -184,6 +184,7 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
       }
       if (opts.schemas && !existsSync(opts.schemas)) throw new UserError(`--schemas ${opts.schemas}: no such directory`);
       const root = treeRoot(opts, io);
+      await finishInterruptedGen(root);
       // Loaded on demand: generation never needs the validators.
       const { formatProblem, validateRepository } = await import("./validate/validate.js");
       const { defaultCacheDir, ValidateCache } = await import("./validate/cache.js");
@@ -227,6 +228,7 @@ async function validateServer(targets: string[], opts: Location & { schemas?: st
   // Loaded on demand: only --server needs the Kubernetes client.
   const { serverReportText, validateOnServer } = await import("./validate/server.js");
   const root = treeRoot(opts, io);
+  await finishInterruptedGen(root);
   const report = await validateOnServer(root, {
     ...(targets.length > 0 ? { targets: targets.map((t) => buildName(t, root)) } : {}),
     ...(opts.context ? { context: opts.context } : {}),

@@ -3,7 +3,7 @@
  * or bring the tree up to date. Everything that can fail on bad input fails before the first write.
  */
 import { readFile } from "node:fs/promises";
-import { dirname, relative, resolve, sep } from "node:path";
+import { dirname, join, relative, resolve, sep } from "node:path";
 import { loadConfigWithWarnings } from "./config/load.js";
 import type { ConfigIssue } from "./config/issues.js";
 import { readBuilderSource } from "./builder-source.js";
@@ -15,9 +15,11 @@ import { scheduleSvg } from "./docs/schedule-svg.js";
 import { generate, OWNED_DIRS, type GeneratedFile } from "./core/index.js";
 import { generatedHeader, renderAll } from "./render/render.js";
 import { isUpToDate, plan, type Plan } from "./fs/plan.js";
-import { applyPlan, readOwnedTree, removeStaleTempFiles } from "./fs/tree.js";
+import { applyPlan, finishInterruptedWrite, JOURNAL_FILE, JournalError, readOwnedTree, removeStaleTempFiles } from "./fs/tree.js";
+import { OwnedLinkError, refuseLinks } from "./fs/links.js";
+import { lockTree, TreeLockedError } from "./fs/lock.js";
 import { fileSystemProblem } from "./fs/errors.js";
-import { statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 
 export const CONFIG_FILE = "airflow-gitops.yaml";
 export const SCHEMA_FILE = "airflow-gitops.schema.json";
@@ -91,14 +93,44 @@ export async function runGen(options: GenOptions): Promise<GenResult> {
   const outKind = statSync(root, { throwIfNoEntry: false });
   if (outKind && !outKind.isDirectory()) throw new UserError(`${options.outDir ?? root}: is a file; the output must be a directory`);
   try {
-    const current = readOwnedTree(root, OWNED_DIRS, [SCHEMA_FILE], OWNED_DOCS);
-    const p = plan(desired, current);
-    if (!options.check) {
-      await removeStaleTempFiles(root, [...OWNED_DIRS, OWNED_DOCS.dir], [SCHEMA_FILE]);
-      if (!isUpToDate(p)) await applyPlan(root, p, desired);
+    refuseLinks(root, [...OWNED_DIRS, OWNED_DOCS.dir, SCHEMA_FILE]);
+    // --check reads only, so checks may run side by side; a write, or finishing one, takes the lock.
+    if (options.check && !existsSync(join(root, JOURNAL_FILE))) return compare(root, desired, warnings);
+    const release = lockTree(root);
+    try {
+      await finishInterruptedWrite(root);
+      if (options.check) return compare(root, desired, warnings);
+      await removeStaleTempFiles(root, [...OWNED_DIRS, OWNED_DOCS.dir], [SCHEMA_FILE, JOURNAL_FILE]);
+      const result = compare(root, desired, warnings);
+      if (!result.upToDate) await applyPlan(root, result.plan, desired);
+      return result;
+    } finally {
+      release();
     }
-    return { plan: p, upToDate: isUpToDate(p), desired, current, warnings };
   } catch (error) {
+    if (error instanceof OwnedLinkError || error instanceof TreeLockedError || error instanceof JournalError) throw new UserError(error.message);
+    throw fileSystemProblem(error, root) ?? error;
+  }
+}
+
+function compare(root: string, desired: ReadonlyMap<string, string>, warnings: readonly ConfigIssue[]): GenResult {
+  const current = readOwnedTree(root, OWNED_DIRS, [SCHEMA_FILE], OWNED_DOCS);
+  const p = plan(desired, current);
+  return { plan: p, upToDate: isUpToDate(p), desired, current, warnings };
+}
+
+/** Finishes a write a killed gen decided on, before anything reads the tree (validate calls this too). */
+export async function finishInterruptedGen(root: string): Promise<void> {
+  if (!existsSync(join(root, JOURNAL_FILE))) return;
+  try {
+    const release = lockTree(root);
+    try {
+      await finishInterruptedWrite(root);
+    } finally {
+      release();
+    }
+  } catch (error) {
+    if (error instanceof TreeLockedError || error instanceof JournalError) throw new UserError(error.message);
     throw fileSystemProblem(error, root) ?? error;
   }
 }

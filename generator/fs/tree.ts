@@ -1,9 +1,25 @@
 /** Reading the owned part of the output tree and applying a plan to it, all or nothing. */
 import { randomBytes } from "node:crypto";
 import { mkdir, rename, rm, rmdir, readdir, writeFile } from "node:fs/promises";
-import { readFileSync, readdirSync, statSync } from "node:fs";
-import { dirname, join, relative, sep } from "node:path";
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, statSync, writeSync } from "node:fs";
+import { dirname, isAbsolute, join, relative, sep } from "node:path";
 import type { Plan } from "./plan.js";
+
+/**
+ * The plan of a write whose new files are all staged: once this file exists the write is decided, and
+ * whichever run comes next (gen, gen --check, validate) carries it out before it reads the tree.
+ */
+export const JOURNAL_FILE = ".airflow-gitops.journal";
+
+interface Journal {
+  suffix: string;
+  rename: string[];
+  delete: string[];
+}
+
+export class JournalError extends Error {
+  override name = "JournalError";
+}
 
 /** The suffix of files staged by applyPlan; one left behind by a killed run is not part of the tree. */
 const TEMP_SUFFIX = ".tmp-gen";
@@ -27,33 +43,86 @@ export function readOwnedTree(
 }
 
 /**
- * Writes every new and changed file to a temporary sibling first; only when all of them are written
- * are they renamed into place and stale files deleted. A failure while staging leaves the tree as it was.
+ * Writes every new and changed file to a temporary sibling first; only when all of them are written is
+ * the journal written, then the files renamed into place and stale files deleted. A failure or a kill
+ * while staging leaves the tree as it was; one after the journal is finished by the next run: the tree
+ * is the old one or the new one, never a mix.
  */
 export async function applyPlan(root: string, p: Plan, desired: ReadonlyMap<string, string>): Promise<void> {
   const suffix = `.${randomBytes(4).toString("hex")}${TEMP_SUFFIX}`;
   const toWrite = [...p.create, ...p.update];
   // Recorded before the write starts, so a write that fails half-way is cleaned up too.
   const staged = new Set<string>();
-  const renamed = new Set<string>();
   try {
     for (const dir of new Set(toWrite.map((path) => dirname(join(root, path))))) await mkdir(dir, { recursive: true });
     await inParallel(toWrite, async (path) => {
       staged.add(path);
       await writeFile(join(root, path) + suffix, desired.get(path)!, "utf8");
     });
-    await inParallel([...staged], async (path) => {
-      await rename(join(root, path) + suffix, join(root, path));
-      renamed.add(path);
-    });
   } catch (error) {
-    await Promise.all([...staged].filter((path) => !renamed.has(path)).map((path) => rm(join(root, path) + suffix, { force: true }).catch(() => {})));
+    await Promise.all([...staged].map((path) => rm(join(root, path) + suffix, { force: true }).catch(() => {})));
     throw error;
   }
-  for (const path of p.delete) {
+  const journal: Journal = { suffix, rename: [...staged].sort(), delete: [...p.delete] };
+  writeJournal(root, journal);
+  await carryOut(root, journal);
+}
+
+function writeJournal(root: string, journal: Journal): void {
+  const path = join(root, JOURNAL_FILE);
+  const fd = openSync(`${path}${journal.suffix}`, "w", 0o644);
+  try {
+    writeSync(fd, JSON.stringify(journal));
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(`${path}${journal.suffix}`, path);
+}
+
+/** Renames and deletions are each safe to repeat, so a journal is carried out again from its start. */
+async function carryOut(root: string, journal: Journal): Promise<void> {
+  await inParallel(journal.rename, async (path) => {
+    await rename(join(root, path) + journal.suffix, join(root, path)).catch((error: NodeJS.ErrnoException) => {
+      if (error.code !== "ENOENT") throw error;
+    });
+  });
+  for (const path of journal.delete) {
     await rm(join(root, path), { force: true });
     await removeEmptyParents(root, dirname(path));
   }
+  await rm(join(root, JOURNAL_FILE), { force: true });
+}
+
+/** Finishes the write a killed run decided on, if there is one; true when it did. */
+export async function finishInterruptedWrite(root: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = readFileSync(join(root, JOURNAL_FILE), "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw error;
+  }
+  await carryOut(root, parseJournal(text));
+  return true;
+}
+
+function parseJournal(text: string): Journal {
+  let journal: Journal;
+  try {
+    journal = JSON.parse(text) as Journal;
+  } catch {
+    throw new JournalError(`${JOURNAL_FILE}: not a journal gen wrote (not JSON); remove it and run gen again`);
+  }
+  const inside = (path: unknown) => typeof path === "string" && path !== "" && !isAbsolute(path) && !path.split(/[\\/]/).includes("..");
+  const valid =
+    typeof journal?.suffix === "string" &&
+    /^\.[0-9a-f]{8}\.tmp-gen$/.test(journal.suffix) &&
+    Array.isArray(journal.rename) &&
+    Array.isArray(journal.delete) &&
+    [...journal.rename, ...journal.delete].every(inside);
+  if (!valid) throw new JournalError(`${JOURNAL_FILE}: not a journal gen wrote (it names paths outside the tree or lacks fields); remove it and run gen again`);
+  return journal;
 }
 
 /** Removes staged files a killed run left in the owned directories. */
