@@ -40,6 +40,11 @@ const consoleIo: Io = {
   ...(process.stderr.isTTY ? { progress: (line: string) => process.stderr.write(`\r\u001b[K${line}`) } : {}),
 };
 
+/** argocd/ itself, not argocd/apps/: what only an administrator applies. */
+function isArgocdBootstrapFile(path: string): boolean {
+  return /^argocd\/[^/]+$/.test(path);
+}
+
 /** --config and --dir as every command takes them: the config file, and the project's root directory. */
 interface Location {
   config?: string;
@@ -124,6 +129,15 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
         if (!opts.quiet) io.out(result.upToDate ? "no changes" : planSummary(result.plan, PLAIN).at(-1)!.replace(/^/, "would be: "));
       } else if (!opts.quiet) {
         for (const line of planSummary(result.plan, style)) io.out(line);
+      }
+      const bootstrap = [...result.plan.create, ...result.plan.update, ...result.plan.delete].filter(isArgocdBootstrapFile);
+      if (bootstrap.length > 0 && result.current.size > 0) {
+        io.err(
+          errStyle.yellow(
+            `note: ${bootstrap.join(", ")} ${dryRun ? "would change" : "changed"}: Argo CD does not sync the projects and the root Application ` +
+              "from git; once merged, an Argo CD administrator applies them with `kubectl apply -k argocd/`",
+          ),
+        );
       }
     });
 

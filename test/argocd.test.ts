@@ -9,7 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { argocdManifests } from "../generator/core/argocd.js";
 import { SYNC_WAVE_ANNOTATION } from "../generator/core/sync-waves.js";
-import type { KubeDocument } from "../generator/validate/kustomize.js";
+import { kustomizeBuildText, parseDocuments, type KubeDocument } from "../generator/validate/kustomize.js";
 import { validateWithModels } from "../generator/validate/models.js";
 import { schemaDirValidator } from "../generator/validate/schema-dir.js";
 import { ROOT, SHARED_SCHEMAS, committedBuild, exampleData, exampleText, hasSharedSchemas, loadForCore } from "./helpers.js";
@@ -48,6 +48,10 @@ const SCOPE: Readonly<Record<string, "cluster" | "namespaced">> = {
   ScaledObject: "namespaced",
   SecretStore: "namespaced",
   ExternalSecret: "namespaced",
+  Application: "namespaced",
+  ApplicationSet: "namespaced",
+  AppProject: "namespaced",
+  ClusterRoleBinding: "cluster",
 };
 
 const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.split("/")[0] : "");
@@ -58,6 +62,9 @@ function refusals(project: any, application: any, objects: readonly KubeDocument
   const listed = (list: any[] | undefined, o: KubeDocument) => (list ?? []).some((e) => e.group === groupOf(o.apiVersion) && e.kind === o.kind);
   const destination = spec(application).destination;
   const problems: string[] = [];
+  // Argo CD's "Applications in any namespace": outside its own namespace, an Application may use only a project listing its namespace.
+  const appNamespace = (application.metadata as any).namespace;
+  if (appNamespace !== "argocd" && !(spec(project).sourceNamespaces ?? []).includes(appNamespace)) problems.push(`an Application in ${appNamespace} may not use this project`);
   if (!spec(project).sourceRepos.includes(spec(application).source.repoURL)) problems.push("source repository not allowed");
   if (!spec(project).destinations.some((d: any) => d.namespace === destination.namespace && d.server === destination.server && d.name === destination.name)) {
     problems.push(`destination ${JSON.stringify(destination)} not allowed`);
@@ -71,16 +78,29 @@ function refusals(project: any, application: any, objects: readonly KubeDocument
   return problems;
 }
 
-const project = () => argo.find((o) => o.kind === "AppProject")!;
+const project = () => argo.find((o) => o.kind === "AppProject" && o.metadata.name === "airflow")!;
+const adminProject = () => argo.find((o) => o.kind === "AppProject" && o.metadata.name === "airflow-admin")!;
 const applicationOf = (env: string) => argo.find((o) => o.kind === "Application" && spec(o).source.path === `overlays/${env}`)!;
+const rootApplication = () => argo.find((o) => o.kind === "Application" && spec(o).source.path === "argocd/apps")!;
+const APPS_NAMESPACE = "argocd-airflow";
 
 describe("argocd/", () => {
-  it("holds the project, one Application per environment and the root Application over argocd/ itself", () => {
+  it("holds the two projects, one Application per environment in their own namespace, and the root Application over argocd/apps/", () => {
     const apps = argo.filter((o) => o.kind === "Application");
-    expect(apps.map((a) => spec(a).source.path).sort()).toEqual([...ENVIRONMENTS.map((e) => `overlays/${e}`), "argocd"].sort());
-    const root = apps.find((a) => spec(a).source.path === "argocd")!;
+    expect(apps.map((a) => spec(a).source.path).sort()).toEqual([...ENVIRONMENTS.map((e) => `overlays/${e}`), "argocd/apps"].sort());
+    const root = rootApplication();
     expect((root.metadata as any).finalizers).toBeUndefined();
-    expect(spec(root).destination).toEqual({ server: "https://kubernetes.default.svc", namespace: "argocd" });
+    expect(root.metadata.namespace).toBe("argocd");
+    expect(spec(root).project).toBe("airflow-admin");
+    expect(spec(root).destination).toEqual({ server: "https://kubernetes.default.svc", namespace: APPS_NAMESPACE });
+    for (const env of ENVIRONMENTS) expect(applicationOf(env).metadata.namespace).toBe(APPS_NAMESPACE);
+    expect(argo.filter((o) => o.kind === "AppProject").map((o) => o.metadata.name).sort()).toEqual(["airflow", "airflow-admin"]);
+    expect(argo.find((o) => o.kind === "Namespace")!.metadata.name).toBe(APPS_NAMESPACE);
+  });
+
+  it("lets the root Application sync only argocd/apps/, where the projects and the root itself are not", () => {
+    const synced = kustomizeBuildText(join(ROOT, "argocd", "apps"));
+    expect(parseDocuments(synced).map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual(ENVIRONMENTS.map((e) => `Application/airflow-${e}`).sort());
   });
 
   it("points every environment Application at an overlay that exists and builds, auto-syncing with retries", () => {
@@ -104,11 +124,42 @@ describe("the AppProject", () => {
     expect(refusals(project(), applicationOf(env), builds.get(env)!)).toEqual([]);
   });
 
-  it("admits the root Application's own objects", () => {
-    const root = argo.find((o) => o.kind === "Application" && spec(o).source.path === "argocd")!;
-    expect(refusals(project(), root, argo.filter((o) => o.kind !== "Application" && o.kind !== "AppProject"))).toEqual([]);
-    const kinds = spec(project()).namespaceResourceWhitelist.filter((e: any) => e.group === "argoproj.io").map((e: any) => e.kind);
-    expect(kinds.sort()).toEqual(["AppProject", "Application"]);
+  it("the admin project admits what the root Application syncs: the environments' Applications", () => {
+    const synced = parseDocuments(kustomizeBuildText(join(ROOT, "argocd", "apps")));
+    expect(refusals(adminProject(), rootApplication(), synced)).toEqual([]);
+  });
+
+  it("has no Argo CD kind and no Argo CD namespace among its destinations", () => {
+    expect(spec(project()).namespaceResourceWhitelist.filter((e: any) => e.group === "argoproj.io")).toEqual([]);
+    expect(spec(project()).destinations.map((d: any) => d.namespace)).not.toContain("argocd");
+    expect(spec(project()).destinations.map((d: any) => d.namespace)).not.toContain(APPS_NAMESPACE);
+    expect(spec(project()).sourceNamespaces).toEqual([APPS_NAMESPACE]);
+  });
+});
+
+describe("a hostile commit", () => {
+  const inArgocd = (kind: string, apiVersion: string, namespace = "argocd") => ({ apiVersion, kind, metadata: { name: "x", namespace } }) as KubeDocument;
+
+  it("cannot reach the Argo CD namespace, a cluster role or a project through the root Application", () => {
+    const hostile = [
+      inArgocd("Deployment", "apps/v1"),
+      inArgocd("Deployment", "apps/v1", APPS_NAMESPACE),
+      { apiVersion: "rbac.authorization.k8s.io/v1", kind: "ClusterRoleBinding", metadata: { name: "x" } } as KubeDocument,
+      inArgocd("AppProject", "argoproj.io/v1alpha1", APPS_NAMESPACE),
+    ];
+    for (const o of hostile) expect(refusals(adminProject(), rootApplication(), [o]), `${o.kind} in ${o.metadata.namespace}`).not.toEqual([]);
+    // And an Application aimed at the Argo CD namespace: the admin project's only destination is the Applications' namespace.
+    const widened = structuredClone(rootApplication());
+    spec(widened).destination.namespace = "argocd";
+    expect(refusals(adminProject(), widened, [])).toContainEqual(expect.stringContaining("destination"));
+  });
+
+  it("cannot give an environment's Application the admin project, or deploy it into the Argo CD namespace", () => {
+    const app = structuredClone(applicationOf("prod"));
+    expect(refusals(adminProject(), app, [])).toContainEqual(`an Application in ${APPS_NAMESPACE} may not use this project`);
+    spec(app).destination.namespace = "argocd";
+    expect(refusals(project(), app, [])).toContainEqual(expect.stringContaining("destination"));
+    expect(refusals(project(), app, [inArgocd("Application", "argoproj.io/v1alpha1", "airflow")])).toContainEqual(expect.stringContaining("not whitelisted"));
   });
 
   it("whitelists exactly the cluster-scoped kinds the builds contain", () => {
@@ -164,18 +215,20 @@ describe("ApplicationSet mode", () => {
     const data = exampleData() as any;
     data.argocd.mode = "applicationSet";
     data.argocd.environments.prod = { name: "prod-cluster", revision: "release", automated: { prune: false, selfHeal: true } };
-    const objects = argocdManifests(loadForCore(stringify(data))).map((m) => m.object as any);
+    const { bootstrap, apps } = argocdManifests(loadForCore(stringify(data)));
+    const objects = [...bootstrap, ...apps].map((m) => m.object as any);
     const set = objects.find((o) => o.kind === "ApplicationSet");
-    expect(objects.filter((o) => o.kind === "Application").map((o) => o.spec.source.path)).toEqual(["argocd"]);
+    expect(set.metadata.namespace).toBe(APPS_NAMESPACE);
+    expect(objects.filter((o) => o.kind === "Application").map((o) => o.spec.source.path)).toEqual(["argocd/apps"]);
     expect(set.spec.generators[0].list.elements).toEqual([
       { environment: "dev", namespace: "airflow-dev", server: "https://kubernetes.default.svc", clusterName: "", revision: "main", prune: "true", selfHeal: "true" },
       { environment: "prod", namespace: "airflow", server: "", clusterName: "prod-cluster", revision: "release", prune: "false", selfHeal: "true" },
     ]);
     expect(set.spec.template.spec.source.path).toBe("overlays/{{.environment}}");
     expect(set.spec.templatePatch).toContain("prune: {{ .prune }}");
-    const project = objects.find((o) => o.kind === "AppProject");
+    const [admin, project] = ["airflow-admin", "airflow"].map((name) => objects.find((o) => o.kind === "AppProject" && o.metadata.name === name));
     expect(project.spec.destinations).toContainEqual({ name: "prod-cluster", namespace: "airflow" });
-    expect(project.spec.namespaceResourceWhitelist).toContainEqual({ group: "argoproj.io", kind: "ApplicationSet" });
+    expect(admin.spec.namespaceResourceWhitelist).toEqual([{ group: "argoproj.io", kind: "ApplicationSet" }]);
     expect(await validateWithModels(set)).toEqual([]);
     if (hasSharedSchemas) expect(schemaDirValidator(SHARED_SCHEMAS).validate(set)).toEqual([]);
   });

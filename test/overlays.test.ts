@@ -257,8 +257,8 @@ describe("environments are data", () => {
     const removed = [...before.keys()].filter((p) => !after.has(p));
     const changed = [...before.keys()].filter((p) => after.has(p) && after.get(p) !== before.get(p));
     expect(removed).toEqual([]);
-    expect(changed.sort()).toEqual(["argocd/airflow-appproject.yaml", "argocd/kustomization.yaml"]);
-    expect(added.filter((p) => !p.startsWith("overlays/staging/") && !p.startsWith("secrets/staging/"))).toEqual(["argocd/staging-application.yaml"]);
+    expect(changed.sort()).toEqual(["argocd/airflow-appproject.yaml", "argocd/apps/kustomization.yaml"]);
+    expect(added.filter((p) => !p.startsWith("overlays/staging/") && !p.startsWith("secrets/staging/"))).toEqual(["argocd/apps/staging-application.yaml"]);
     expect(added).toContain("overlays/staging/kustomization.yaml");
     expect(added).toContain("secrets/staging/kustomization.yaml");
   });

@@ -81,7 +81,7 @@ describe("validate cache", () => {
   it("does not store a verdict when an input changed while the build ran", async () => {
     const dir = treeCopy();
     const cache = temp();
-    const application = join(dir, "argocd", "dev-application.yaml");
+    const application = join(dir, "argocd", "apps", "dev-application.yaml");
     const passing = readFileSync(application, "utf8");
     const failing = passing.replace("spec:\n", "spec:\n  notAField: 1\n");
     writeFileSync(application, failing);

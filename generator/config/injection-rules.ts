@@ -6,6 +6,7 @@
 import type { Config } from "./schema.js";
 import { joinPath, type ConfigIssue } from "./issues.js";
 import type { LineOf } from "./namespace-rules.js";
+import { applicationsNamespace } from "../shared/argocd-namespaces.js";
 
 // C0 controls (newline and tab included), DEL, C1 controls and the Unicode line and paragraph separators.
 const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/u;
@@ -40,6 +41,7 @@ function reservedNamespace(config: Config, namespace: string): string | undefine
   if (namespace === "default") return "the cluster's default namespace";
   if (namespace.startsWith("kube-")) return "a namespace of the Kubernetes system (kube-*)";
   if (namespace === config.argocd.namespace) return `the Argo CD namespace (argocd.namespace): objects there can act as Argo CD`;
+  if (namespace === applicationsNamespace(config)) return "the namespace of the environments' Argo CD Applications (argocd.applicationsNamespace)";
   if (namespace === "external-secrets") return "the External Secrets Operator's namespace";
   if (namespace === "keda") return "KEDA's namespace";
   if (namespace === "karpenter") return "Karpenter's namespace";

@@ -422,7 +422,17 @@ const ArgoEnvironment = Type.Object(
 
 const ArgoCd = Type.Object(
   {
-    namespace: Type.String({ pattern: P.dnsLabel, description: "Namespace Argo CD runs in; the Applications go there.", default: "argocd" }),
+    namespace: Type.String({ pattern: P.dnsLabel, description: "Namespace Argo CD runs in; the projects and the root Application go there.", default: "argocd" }),
+    applicationsNamespace: Type.Optional(
+      Type.String({
+        pattern: P.dnsLabel,
+        description:
+          "Namespace of the environments' Applications (default: `<argocd.namespace>-<name>`), which the root Application syncs " +
+          "from argocd/apps/. Argo CD must watch it (`application.namespaces` in argocd-cmd-params-cm); an Application there may use " +
+          "only the environment project, so a commit cannot reach another project or the Argo CD namespace.",
+        examples: ["argocd-airflow"],
+      }),
+    ),
     mode: StringEnum(["applications", "applicationSet"] as const, {
       description: "One Application per environment, or one ApplicationSet (list generator) that writes them, for many clusters.",
       default: "applications",

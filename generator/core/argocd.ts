@@ -1,9 +1,16 @@
 /**
- * `argocd/`: the AppProject, one auto-syncing Application per environment (or one ApplicationSet that
- * writes them), and a root Application over this directory, so `kubectl apply -k argocd/` bootstraps
- * everything and later changes to argocd/ sync themselves.
+ * `argocd/`: what an Argo CD administrator applies once (`kubectl apply -k argocd/`): the namespace of the
+ * environments' Applications, two projects and the root Application; and `argocd/apps/`, the one
+ * auto-syncing Application per environment (or the ApplicationSet that writes them), which the root
+ * Application keeps in sync from git.
+ *
+ * A push to this repository must not be an Argo CD administrator (Argo CD's "App of Apps is an admin-only
+ * tool"; "Applications in any namespace"): the root Application may write only Applications, and only into
+ * their own namespace; an Application there may use only the environment project (its `sourceNamespaces`),
+ * which reaches only the environments' namespaces and kinds. The projects and the root Application are
+ * outside what any Application syncs, so widening them takes an administrator again.
  */
-import { AppProject, Application, ApplicationSet } from "./kinds.js";
+import { AppProject, Application, ApplicationSet, Namespace } from "./kinds.js";
 import type { Config } from "../config/schema.js";
 import { buildManifests } from "./base.js";
 import type { Manifest } from "./components/types.js";
@@ -12,11 +19,13 @@ import { layerFiles } from "./layer.js";
 import { toKubeObject, type GeneratedFile, type KubeObject } from "./manifest.js";
 import { overlayDir } from "./overlay.js";
 import { secretsManifests } from "./secrets.js";
-import { SYNC_WAVE_ANNOTATION } from "./sync-waves.js";
 import { resolveEnvironment } from "./target.js";
 import { byCodeUnit } from "../shared/order.js";
+import { applicationsNamespace } from "../shared/argocd-namespaces.js";
 
 export const ARGOCD_DIR = "argocd";
+/** The Applications the root Application syncs. */
+export const ARGOCD_APPS_DIR = `${ARGOCD_DIR}/apps`;
 export const IN_CLUSTER = "https://kubernetes.default.svc";
 const RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io";
 
@@ -77,57 +86,77 @@ function groupKinds(objects: readonly KubeObject[]): GroupKind[] {
   return [...unique.values()].sort((a, b) => byCodeUnit(a.group, b.group) || byCodeUnit(a.kind, b.kind));
 }
 
-export function argocdManifests(config: Config): Manifest[] {
+export function adminProjectName(config: Config): string {
+  return `${config.name}-admin`;
+}
+
+export interface ArgocdManifests {
+  /** Applied by an administrator: the Applications' namespace, the projects, the root Application. */
+  bootstrap: Manifest[];
+  /** Synced by the root Application. */
+  apps: Manifest[];
+}
+
+export function argocdManifests(config: Config): ArgocdManifests {
   const project = config.name;
   const ns = config.argocd.namespace;
-  const meta = (name: string) => ({ name, namespace: ns, labels: labels(config, "argocd") });
+  const appsNs = applicationsNamespace(config);
+  const meta = (name: string, namespace = ns) => ({ name, namespace, labels: labels(config, "argocd") });
+  // What an administrator applies by hand changes only when its content does, not with every image tag.
+  const { "app.kubernetes.io/version": _version, ...bootstrapLabels } = labels(config, "argocd");
+  const adminMeta = (name: string) => ({ name, namespace: ns, labels: bootstrapLabels });
   const envs = destinations(config);
   const objects = environmentObjects(config);
-  const selfObjects: GroupKind[] = [
-    { group: "argoproj.io", kind: "AppProject" },
-    { group: "argoproj.io", kind: config.argocd.mode === "applicationSet" ? "ApplicationSet" : "Application" },
-    ...(config.argocd.mode === "applicationSet" ? [{ group: "argoproj.io", kind: "Application" }] : []),
-  ];
+  const appKind = config.argocd.mode === "applicationSet" ? "ApplicationSet" : "Application";
 
-  const appProject = new AppProject({
-    metadata: { ...meta(project), annotations: { [SYNC_WAVE_ANNOTATION]: "-1" }, finalizers: [RESOURCES_FINALIZER] },
+  const environmentProject = new AppProject({
+    metadata: { ...adminMeta(project), finalizers: [RESOURCES_FINALIZER] },
     spec: {
       description: `Airflow ${config.name}: ${envs.map((e) => e.environment).join(", ")}`,
       sourceRepos: [config.repository.url],
-      destinations: [
-        ...envs.map((e) => ({ ...cluster(e), namespace: e.namespace })),
-        { server: IN_CLUSTER, namespace: ns },
-      ],
+      // Only the Applications of their own namespace may use this project.
+      sourceNamespaces: [appsNs],
+      destinations: envs.map((e) => ({ ...cluster(e), namespace: e.namespace })),
       // Exactly the kinds the builds contain: Argo CD refuses anything else.
       clusterResourceWhitelist: groupKinds(objects.filter((o) => !o.metadata.namespace)),
-      namespaceResourceWhitelist: groupKinds(objects.filter((o) => o.metadata.namespace)).concat(selfObjects),
+      namespaceResourceWhitelist: groupKinds(objects.filter((o) => o.metadata.namespace)),
       // Task pods belong to no Application: the executor creates and deletes them.
       orphanedResources: { warn: true, ignore: [{ group: "", kind: "Pod" }] },
     },
   });
-
-  const manifests: Manifest[] = [{ component: "airflow", object: toKubeObject(appProject) }];
-  if (config.argocd.mode === "applicationSet") {
-    manifests.push({ component: "environments", object: applicationSet(config, envs, meta) });
-  } else {
-    for (const e of envs) manifests.push({ component: e.environment, object: environmentApplication(config, e, meta) });
-  }
-  manifests.push({
-    component: "root",
-    object: toKubeObject(
-      new Application({
-        // No resources finalizer: deleting the root must never cascade into every environment.
-        metadata: meta(`${config.name}-root`),
-        spec: {
-          project,
-          source: { repoURL: config.repository.url, targetRevision: config.repository.revision, path: ARGOCD_DIR },
-          destination: { server: IN_CLUSTER, namespace: ns },
-          syncPolicy: { automated: { prune: true, selfHeal: true }, retry: RETRY },
-        },
-      }),
-    ),
+  const adminProject = new AppProject({
+    metadata: { ...adminMeta(adminProjectName(config)), finalizers: [RESOURCES_FINALIZER] },
+    spec: {
+      description: `Airflow ${config.name}: the environments' Applications, synced from ${ARGOCD_APPS_DIR}/`,
+      sourceRepos: [config.repository.url],
+      destinations: [{ server: IN_CLUSTER, namespace: appsNs }],
+      // No cluster-scoped kind at all, and of the namespaced ones only what argocd/apps/ holds.
+      clusterResourceWhitelist: [],
+      namespaceResourceWhitelist: [{ group: "argoproj.io", kind: appKind }],
+    },
   });
-  return manifests;
+  const root = new Application({
+    // No resources finalizer: deleting the root must never cascade into every environment.
+    metadata: adminMeta(`${config.name}-root`),
+    spec: {
+      project: adminProjectName(config),
+      source: { repoURL: config.repository.url, targetRevision: config.repository.revision, path: ARGOCD_APPS_DIR },
+      destination: { server: IN_CLUSTER, namespace: appsNs },
+      syncPolicy: { automated: { prune: true, selfHeal: true }, retry: RETRY },
+    },
+  });
+  const bootstrap: Manifest[] = [
+    { component: "applications", object: toKubeObject(new Namespace({ metadata: { name: appsNs, labels: bootstrapLabels } })) },
+    { component: "admin", object: toKubeObject(adminProject) },
+    { component: project, object: toKubeObject(environmentProject) },
+    { component: "root", object: toKubeObject(root) },
+  ];
+  const appsMeta = (name: string) => meta(name, appsNs);
+  const apps: Manifest[] =
+    config.argocd.mode === "applicationSet"
+      ? [{ component: "environments", object: applicationSet(config, envs, appsMeta) }]
+      : envs.map((e) => ({ component: e.environment, object: environmentApplication(config, e, appsMeta) }));
+  return { bootstrap, apps };
 }
 
 type Meta = (name: string) => { name: string; namespace: string; labels: Record<string, string> };
@@ -203,5 +232,6 @@ function applicationSet(config: Config, envs: readonly Destination[], meta: Meta
 }
 
 export function argocdLayer(config: Config): GeneratedFile[] {
-  return layerFiles(ARGOCD_DIR, argocdManifests(config));
+  const { bootstrap, apps } = argocdManifests(config);
+  return [...layerFiles(ARGOCD_DIR, bootstrap, { extraResources: ["apps"] }), ...layerFiles(ARGOCD_APPS_DIR, apps)];
 }

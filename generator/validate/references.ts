@@ -113,7 +113,12 @@ export function checkReferences(objects: readonly KubeDocument[]): Finding[] {
         break;
       }
       case "Application": {
-        if (!has("AppProject", spec.project, ns)) add(o, "/spec/project", `AppProject ${spec.project} is not in the build`);
+        // Projects live in Argo CD's namespace; an Application outside it may use one only if the project lists its namespace.
+        const project = objects.find((p) => p.kind === "AppProject" && p.metadata.name === spec.project);
+        if (!project) add(o, "/spec/project", `AppProject ${spec.project} is not in the build`);
+        else if (project.metadata.namespace !== ns && !((project as { spec?: { sourceNamespaces?: string[] } }).spec?.sourceNamespaces ?? []).includes(ns ?? "")) {
+          add(o, "/spec/project", `AppProject ${spec.project} does not list namespace ${ns} in its sourceNamespaces: Argo CD refuses this Application`);
+        }
         break;
       }
     }

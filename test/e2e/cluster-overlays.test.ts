@@ -67,8 +67,10 @@ for (const variant of VARIANTS) {
       const objects = await kustomize58(join(dir, "argocd"));
       expect(objects.map(key).sort()).toEqual(kubectlKustomize(join(dir, "argocd")).map(key).sort());
       expect(objects).toEqual(expect.arrayContaining(kubectlKustomize(join(dir, "argocd"))));
+      // Argo CD's namespace is the installer's; the Applications' namespace is in the build, created first as kubectl apply would.
       const namespace = { apiVersion: "v1", kind: "Namespace", metadata: { name: config.argocd?.namespace ?? "argocd" } };
       await api().apply(namespace, { fieldManager: "e2e" });
+      for (const o of objects.filter((o) => o.kind === "Namespace")) await api().apply(o, { fieldManager: "e2e" });
       for (const o of objects) await api().apply(o, { fieldManager: "argocd-controller", dryRun: true });
     });
 

@@ -73,7 +73,7 @@ describe("validate --server on the local control plane", () => {
       expect(report.failed).toBe(0);
       expect(report.unchecked).toBe(0);
       expect(report.passed).toBe(report.targets.reduce((n, t) => n + t.objects, 0));
-      expect(report.standIns.map((s) => s.namespace).sort()).toEqual(["airflow", "airflow-dev", "argocd"]);
+      expect(report.standIns.map((s) => s.namespace).sort()).toEqual(["airflow", "airflow-dev", "argocd", "argocd-airflow"]);
       expect(report.cluster.version).toMatch(/^v1\.\d+\.\d+/);
     });
     const kc = new KubeConfig();
@@ -83,6 +83,7 @@ describe("validate --server on the local control plane", () => {
     check(() => {
       expect(namespaces).not.toContain("airflow");
       expect(namespaces).not.toContain("argocd");
+      expect(namespaces).not.toContain("argocd-airflow");
       expect(deployments.filter((d) => d.includes("airflow"))).toEqual([]);
     });
   });
