@@ -1,5 +1,5 @@
 /** The validate cache repeats verdicts of unchanged builds and nothing else: it can never turn a failure into a pass. */
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, type BigIntStats } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync, type BigIntStats } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -71,6 +71,24 @@ describe("validate cache", () => {
     expect(forged.code).toBe(1);
     expect(JSON.parse(forged.out)).toMatchObject({ cached: 0 });
     expect(forged.out).toContain('uses the latest tag');
+
+    // A hand-edited entry, its verdict turned into a pass, does not verify under the user's key.
+    const failing = entries(cache).find((path) => readFileSync(path, "utf8").includes("latest tag"))!;
+    const [seal, json] = readFileSync(failing, "utf8").split(/\n(.*)/s);
+    const entry = JSON.parse(json!);
+    entry.verdict.problems = [];
+    writeFileSync(failing, `${seal}\n${JSON.stringify(entry)}`);
+    const edited = await validate();
+    expect(edited.code).toBe(1);
+    expect(edited.out).toContain("uses the latest tag");
+
+    // A key others could read is not trusted: a new one is made and every old entry is a miss.
+    const key = join(cache, "seal.key");
+    expect(statSync(key).mode & 0o777).toBe(0o600);
+    chmodSync(key, 0o644);
+    const rekeyed = await validate();
+    expect(JSON.parse(rekeyed.out)).toMatchObject({ cached: 0 });
+    expect(statSync(key).mode & 0o777).toBe(0o600);
 
     // --no-cache checks everything again.
     const fresh = await validate("--no-cache");

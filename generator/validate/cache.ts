@@ -18,9 +18,10 @@ import { promisify } from "node:util";
 import { BuildInputs } from "./build-inputs.js";
 import { FileHashIndex, sha256 } from "./file-hashes.js";
 import { kustomizeCommand } from "./kustomize.js";
+import { CacheSeal } from "./cache-seal.js";
 
 /** Bump when the entry format changes. */
-const FORMAT = 2;
+const FORMAT = 3;
 
 export interface Verdict<P> {
   objects: number;
@@ -32,11 +33,15 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 }
 
 export class ValidateCache<P> {
+  private readonly seal: CacheSeal;
+
   constructor(
     readonly dir: string,
     /** A directory of strict schemas the builds are also checked against: every file in it is an input too. */
     private readonly schemasDir?: string,
-  ) {}
+  ) {
+    this.seal = CacheSeal.forDir(dir);
+  }
 
   /**
    * The addresses of the builds' verdicts, in order; undefined for a build that reads something that
@@ -46,7 +51,7 @@ export class ValidateCache<P> {
    */
   async keys(root: string, targets: readonly string[]): Promise<(string | undefined)[]> {
     const environment = environmentKey();
-    const index = new FileHashIndex(join(this.dir, "file-hashes.json"), { derivedBy: validatorVersion() });
+    const index = new FileHashIndex(join(this.dir, "file-hashes.json"), { derivedBy: validatorVersion(), seal: this.seal });
     const inputs = new BuildInputs(index);
     const digests = targets.map((target) => inputs.digest(join(root, target)));
     const schemas = this.schemasDir ? inputs.directoryDigest(resolve(this.schemasDir)) : "";
@@ -57,7 +62,9 @@ export class ValidateCache<P> {
 
   get(key: string): Verdict<P> | undefined {
     try {
-      const entry = JSON.parse(readFileSync(this.path(key, "json"), "utf8")) as { key?: string; verdict?: Verdict<P> };
+      const text = this.seal.open(readFileSync(this.path(key, "json"), "utf8"));
+      if (text === undefined) return undefined;
+      const entry = JSON.parse(text) as { key?: string; verdict?: Verdict<P> };
       const verdict = entry.verdict;
       if (entry.key !== key || !verdict || typeof verdict.objects !== "number" || !Array.isArray(verdict.problems)) return undefined;
       return verdict;
@@ -71,8 +78,10 @@ export class ValidateCache<P> {
    * renamed, so a reader never sees half an entry.
    */
   set(key: string, verdict: Verdict<P>, build: string): void {
+    const sealed = this.seal.seal(JSON.stringify({ key, verdict }));
+    if (sealed === undefined) return;
     writeWhole(this.path(key, "yaml"), build);
-    writeWhole(this.path(key, "json"), JSON.stringify({ key, verdict }));
+    writeWhole(this.path(key, "json"), sealed);
   }
 
   private path(key: string, extension: string): string {

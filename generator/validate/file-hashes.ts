@@ -46,6 +46,14 @@ export interface IndexOptions {
   now?: number;
   /** The version of the code that derives values (see `derived`); values of another version are dropped. */
   derivedBy?: string;
+  /** Seals the stored index so that a hand-edited one is not believed (see cache-seal.ts). */
+  seal?: Seal;
+}
+
+/** What FileHashIndex needs of a CacheSeal. */
+export interface Seal {
+  seal(text: string): string | undefined;
+  open(sealed: string): string | undefined;
 }
 
 export class FileHashIndex {
@@ -59,6 +67,7 @@ export class FileHashIndex {
 
   private readonly stat: StatFile;
   private readonly derivedBy: string;
+  private readonly seal: Seal | undefined;
 
   constructor(
     /** Where the index is kept; undefined keeps nothing between runs. */
@@ -68,7 +77,8 @@ export class FileHashIndex {
     this.stat = options.stat ?? statFile;
     this.examinedAt = options.now ?? Date.now();
     this.derivedBy = options.derivedBy ?? "";
-    this.previous = (path && readIndex(path)) || { format: FORMAT, examinedAt: 0, files: {}, derived: {}, derivedBy: "" };
+    this.seal = options.seal;
+    this.previous = (path && readIndex(path, this.seal)) || { format: FORMAT, examinedAt: 0, files: {}, derived: {}, derivedBy: "" };
     if (this.previous.derivedBy !== this.derivedBy) this.previous.derived = {};
   }
 
@@ -125,7 +135,10 @@ export class FileHashIndex {
     const staging = `${this.path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
     try {
       mkdirSync(dirname(this.path), { recursive: true });
-      writeFileSync(staging, JSON.stringify({ format: FORMAT, examinedAt: this.examinedAt, files, derived, derivedBy: this.derivedBy } satisfies Stored));
+      const text = JSON.stringify({ format: FORMAT, examinedAt: this.examinedAt, files, derived, derivedBy: this.derivedBy } satisfies Stored);
+      const sealed = this.seal ? this.seal.seal(text) : text;
+      if (sealed === undefined) return;
+      writeFileSync(staging, sealed);
       renameSync(staging, this.path);
     } catch {
       // An index that cannot be written only costs reading the files again next time.
@@ -134,9 +147,12 @@ export class FileHashIndex {
   }
 }
 
-function readIndex(path: string): Stored | undefined {
+function readIndex(path: string, seal: Seal | undefined): Stored | undefined {
   try {
-    const stored = JSON.parse(readFileSync(path, "utf8")) as Partial<Stored>;
+    const raw = readFileSync(path, "utf8");
+    const text = seal ? seal.open(raw) : raw;
+    if (text === undefined) return undefined;
+    const stored = JSON.parse(text) as Partial<Stored>;
     const valid =
       stored.format === FORMAT &&
       typeof stored.examinedAt === "number" &&
