@@ -52,6 +52,8 @@ const SCOPE: Readonly<Record<string, "cluster" | "namespaced">> = {
   ApplicationSet: "namespaced",
   AppProject: "namespaced",
   ClusterRoleBinding: "cluster",
+  ValidatingAdmissionPolicy: "cluster",
+  ValidatingAdmissionPolicyBinding: "cluster",
 };
 
 const groupOf = (apiVersion: string) => (apiVersion.includes("/") ? apiVersion.split("/")[0] : "");
@@ -135,6 +137,17 @@ describe("the AppProject", () => {
     expect(spec(project()).destinations.map((d: any) => d.namespace)).not.toContain(APPS_NAMESPACE);
     expect(spec(project()).sourceNamespaces).toEqual([APPS_NAMESPACE]);
   });
+
+  it("whitelists exactly the cluster-scoped kinds the builds contain", () => {
+    const inBuilds = new Set([...builds.values()].flat().filter((o) => SCOPE[o.kind] === "cluster").map((o) => o.kind));
+    expect(spec(project()).clusterResourceWhitelist.map((e: any) => e.kind).sort()).toEqual([...inBuilds].sort());
+  });
+
+  it("would refuse a build holding a kind the whitelist lacks", () => {
+    const narrowed = structuredClone(project());
+    spec(narrowed).clusterResourceWhitelist = spec(narrowed).clusterResourceWhitelist.filter((e: any) => e.kind !== "StorageClass");
+    expect(refusals(narrowed, applicationOf("prod"), builds.get("prod")!)).toEqual(["StorageClass/airflow-prod-efs: cluster kind not whitelisted"]);
+  });
 });
 
 describe("a hostile commit", () => {
@@ -160,17 +173,6 @@ describe("a hostile commit", () => {
     spec(app).destination.namespace = "argocd";
     expect(refusals(project(), app, [])).toContainEqual(expect.stringContaining("destination"));
     expect(refusals(project(), app, [inArgocd("Application", "argoproj.io/v1alpha1", "airflow")])).toContainEqual(expect.stringContaining("not whitelisted"));
-  });
-
-  it("whitelists exactly the cluster-scoped kinds the builds contain", () => {
-    const inBuilds = new Set([...builds.values()].flat().filter((o) => SCOPE[o.kind] === "cluster").map((o) => o.kind));
-    expect(spec(project()).clusterResourceWhitelist.map((e: any) => e.kind).sort()).toEqual([...inBuilds].sort());
-  });
-
-  it("would refuse a build holding a kind the whitelist lacks", () => {
-    const narrowed = structuredClone(project());
-    spec(narrowed).clusterResourceWhitelist = spec(narrowed).clusterResourceWhitelist.filter((e: any) => e.kind !== "StorageClass");
-    expect(refusals(narrowed, applicationOf("prod"), builds.get("prod")!)).toEqual(["StorageClass/airflow-prod-efs: cluster kind not whitelisted"]);
   });
 });
 

@@ -20,8 +20,11 @@ const config: Config = loadForCore(exampleText());
 const ENVIRONMENTS = Object.keys(config.environments);
 const builds = new Map<string, KubeDocument[]>();
 
-/** Kustomize cannot know a custom kind is cluster-scoped and stamps the namespace on it; the API server drops it. */
-const CLUSTER_SCOPED_CUSTOM_KINDS = new Set(["NodePool"]);
+/**
+ * Kustomize cannot know a custom kind is cluster-scoped, nor, before v5.8 (kubectl 1.32 bundles v5.5), that the
+ * admission policy kinds are, and stamps the namespace on them; the API server drops it.
+ */
+const CLUSTER_SCOPED_CUSTOM_KINDS = new Set(["NodePool", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"]);
 
 beforeAll(() => {
   for (const env of ENVIRONMENTS) {
@@ -275,7 +278,7 @@ describe("environments are data", () => {
   it("names every overlay file after what it holds or changes", () => {
     for (const env of ENVIRONMENTS) {
       for (const file of readdirSync(join(ROOT, "overlays", env))) {
-        expect(file).toMatch(/^(kustomization|[a-z0-9-]+-(deployment|job|cronjob|configmap|serviceaccount|ingress|networkpolicy|storageclass|persistentvolumeclaim|priorityclass|scaledobject|horizontalpodautoscaler|poddisruptionbudget|nodepool)(-[a-z0-9-]+)?)\.yaml$/);
+        expect(file).toMatch(/^(kustomization|[a-z0-9-]+-(deployment|job|cronjob|configmap|serviceaccount|ingress|networkpolicy|storageclass|persistentvolumeclaim|priorityclass|scaledobject|horizontalpodautoscaler|poddisruptionbudget|nodepool|validatingadmissionpolicy|validatingadmissionpolicybinding)(-[a-z0-9-]+)?)\.yaml$/);
       }
     }
   });

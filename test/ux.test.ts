@@ -37,18 +37,18 @@ describe("gen reports what it did", () => {
         "argocd                      8 created",
         "base                        39 created",
         "docs                        2 created",
-        "overlays/dev                13 created",
-        "overlays/prod               25 created",
+        "overlays/dev                15 created",
+        "overlays/prod               27 created",
         "secrets/dev                 9 created",
         "secrets/prod                9 created",
-        "106 created, 0 changed, 0 deleted, 0 unchanged",
+        "110 created, 0 changed, 0 deleted, 0 unchanged",
       ].join("\n"),
     );
-    expect((await gen(dir)).out).toBe("0 created, 0 changed, 0 deleted, 106 unchanged");
+    expect((await gen(dir)).out).toBe("0 created, 0 changed, 0 deleted, 110 unchanged");
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace("      replicas: { apiServer: 2 }", "      replicas: { apiServer: 3 }"));
     expect((await gen(dir)).out).toBe(
-      ["docs           1 changed, 1 unchanged", "overlays/prod  1 changed, 24 unchanged", "0 created, 2 changed, 0 deleted, 104 unchanged"].join("\n"),
+      ["docs           1 changed, 1 unchanged", "overlays/prod  1 changed, 26 unchanged", "0 created, 2 changed, 0 deleted, 108 unchanged"].join("\n"),
     );
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace(/\n {2}prod:\n[\s\S]*$/, "\n"));
@@ -56,9 +56,9 @@ describe("gen reports what it did", () => {
       [
         "argocd         2 changed, 1 deleted, 5 unchanged",
         "docs           1 deleted, 1 unchanged",
-        "overlays/prod  25 deleted",
+        "overlays/prod  27 deleted",
         "secrets/prod   9 deleted",
-        "0 created, 2 changed, 36 deleted, 68 unchanged",
+        "0 created, 2 changed, 38 deleted, 70 unchanged",
       ].join("\n"),
     );
   });
@@ -104,7 +104,7 @@ describe("gen --diff", () => {
     expect(lines).toContain("+++ b/overlays/prod/api-server-scaledobject.yaml");
     expect(lines).toContain('-        desiredReplicas: "2"');
     expect(lines).toContain('+        desiredReplicas: "3"');
-    expect(lines.at(-1)).toBe("would be: 0 created, 2 changed, 0 deleted, 104 unchanged");
+    expect(lines.at(-1)).toBe("would be: 0 created, 2 changed, 0 deleted, 108 unchanged");
     const checked = await gen(dir, "--diff", "--check");
     expect(checked.code).toBe(1);
     expect(snapshot(dir)).toEqual(before);

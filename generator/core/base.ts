@@ -31,6 +31,7 @@ import { layerFiles } from "./layer.js";
 import type { GeneratedFile } from "./manifest.js";
 
 import { withKubeletText } from "./kubelet-text.js";
+import { podAdmission } from "./components/pod-admission.js";
 
 export const BASE_DIR = "base";
 
@@ -48,6 +49,7 @@ export const buildManifests = memoizedByObject(function buildManifests(config: T
     ...clusterObjects(config),
     ...serviceAccounts(config),
     ...rbac(config),
+    ...podAdmission(config),
     configMap,
     ...storage(config),
     ...apiServer(config, ctx),

@@ -22,6 +22,8 @@ import type { IPodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisrup
 import type { IRole } from "kubernetes-models/rbac.authorization.k8s.io/v1/Role";
 import type { IRoleBinding } from "kubernetes-models/rbac.authorization.k8s.io/v1/RoleBinding";
 import type { IPriorityClass } from "kubernetes-models/scheduling.k8s.io/v1/PriorityClass";
+import type { IValidatingAdmissionPolicy } from "kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicy";
+import type { IValidatingAdmissionPolicyBinding } from "kubernetes-models/admissionregistration.k8s.io/v1/ValidatingAdmissionPolicyBinding";
 import type { IStorageClass } from "kubernetes-models/storage.k8s.io/v1/StorageClass";
 import type { IConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { INamespace } from "kubernetes-models/v1/Namespace";
@@ -58,6 +60,8 @@ export const Role = kind<IRole>("rbac.authorization.k8s.io/v1", "Role");
 export const RoleBinding = kind<IRoleBinding>("rbac.authorization.k8s.io/v1", "RoleBinding");
 export const PriorityClass = kind<IPriorityClass>("scheduling.k8s.io/v1", "PriorityClass");
 export const StorageClass = kind<IStorageClass>("storage.k8s.io/v1", "StorageClass");
+export const ValidatingAdmissionPolicy = kind<IValidatingAdmissionPolicy>("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicy");
+export const ValidatingAdmissionPolicyBinding = kind<IValidatingAdmissionPolicyBinding>("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding");
 export const ScaledObject = kind<IScaledObject>("keda.sh/v1alpha1", "ScaledObject");
 export const NodePool = kind<INodePool>("karpenter.sh/v1", "NodePool");
 export const ExternalSecret = kind<IExternalSecret>("external-secrets.io/v1", "ExternalSecret");
@@ -71,5 +75,5 @@ export const ApplicationSet = kind<IApplicationSet>("argoproj.io/v1alpha1", "App
 export const KINDS = {
   Namespace, ServiceAccount, ConfigMap, Service, PersistentVolumeClaim, Pod, Deployment, Job, CronJob, HorizontalPodAutoscaler, Ingress,
   NetworkPolicy, PodDisruptionBudget, Role, RoleBinding, PriorityClass, StorageClass, ScaledObject, NodePool, ExternalSecret,
-  SecretStore, ClusterSecretStore, Application, AppProject, ApplicationSet,
+  SecretStore, ClusterSecretStore, Application, AppProject, ApplicationSet, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 } as const;

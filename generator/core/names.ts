@@ -54,6 +54,7 @@ export function names(config: Pick<Config, "name" | "namespace"> & { environment
     networkPolicy: (what: string) => `${n}-${what}`,
     cronJob: (what: string) => `${n}-${what}`,
     taskPodLauncherRole: `${n}-task-pod-launcher`,
+    podAdmissionPolicy: `${clusterWide}-task-pods`,
   };
 }
 export type Names = ReturnType<typeof names>;

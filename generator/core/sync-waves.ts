@@ -13,7 +13,11 @@ interface Wave {
 }
 
 export const SYNC_WAVES: readonly Wave[] = [
-  { wave: -4, kinds: ["Namespace", "PriorityClass", "StorageClass", "NodePool"], why: "the place and capacity everything else needs" },
+  {
+    wave: -4,
+    kinds: ["Namespace", "PriorityClass", "StorageClass", "NodePool", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"],
+    why: "the place and capacity everything else needs, and the rule on task pods before anything can launch one",
+  },
   { wave: -3, kinds: ["ServiceAccount", "SecretStore", "ClusterSecretStore"], why: "identities, and the store the ExternalSecrets read through" },
   { wave: -2, kinds: ["ExternalSecret"], why: "Secrets exist (Argo CD waits for Ready) before any pod reads them" },
   {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { parse } from "yaml";
 import { readFileSync } from "node:fs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { describeObject, type KubeObject, type RawApi } from "../cluster/index.js";
+import { ApiError, describeObject, type KubeObject, type RawApi } from "../cluster/index.js";
 import { rbacProblems } from "./cluster-rbac.js";
 import {
   cpuMillis,
@@ -110,6 +110,32 @@ for (const variant of VARIANTS) {
 
         it("every ServiceAccount has exactly the permissions of the RBAC table", async () => {
           expect(await rbacProblems(api(), objects, config.name)).toEqual([]);
+        });
+
+        it("the admission policy lets the scheduler launch task pods only as the worker and without a Secret; task pods may not either", async () => {
+          const user = (sa: string) => `system:serviceaccount:${namespace}:${config.name}-${sa}`;
+          const tryCreate = async (as: string, change: (pod: any) => void) => {
+            const pod = taskPod(objects, "e2e-admission") as any;
+            change(pod);
+            try {
+              await api().as(as).request("POST", `/api/v1/namespaces/${namespace}/pods?dryRun=All`, JSON.stringify(pod));
+              return "admitted";
+            } catch (error) {
+              return `${(error as ApiError).status} ${(error as Error).message}`;
+            }
+          };
+          const secretsAccount = `${config.name}-external-secrets`;
+          const asSecretsAccount = (pod: any) => (pod.spec.serviceAccountName = secretsAccount);
+          const readsSecret = (pod: any) =>
+            pod.spec.containers[0].env.push({ name: "STOLEN", valueFrom: { secretKeyRef: { name: `${config.name}-fernet-key`, key: "x" } } });
+          const mountsSecret = (pod: any) => pod.spec.volumes.push({ name: "stolen", secret: { secretName: `${config.name}-fernet-key` } });
+          expect(await tryCreate(user("scheduler"), () => {})).toBe("admitted");
+          expect(await tryCreate(user("scheduler"), asSecretsAccount)).toMatch(new RegExp(`^403 .*denied request: task pods run as ServiceAccount ${config.name}-worker, not ${secretsAccount}$`));
+          for (const change of [readsSecret, mountsSecret]) expect(await tryCreate(user("scheduler"), change)).toMatch(/^403 .*task pods may not reference a Secret/);
+          // Task pods: RBAC refuses them any pod unless components.worker.podLauncher is on, and then the policy applies to them too.
+          for (const change of [asSecretsAccount, readsSecret]) expect(await tryCreate(user("worker"), change)).toMatch(/^403 /);
+          // The control plane's own pods (made by the controllers) are not matched: they are all running, Secrets and all.
+          expect(await podProblems(api(), namespace, objects)).toBeUndefined();
         });
 
         if (environment === "prod") {
