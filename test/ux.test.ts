@@ -35,20 +35,20 @@ describe("gen reports what it did", () => {
       [
         "airflow-gitops.schema.json  1 created",
         "argocd                      8 created",
-        "base                        39 created",
+        "base                        45 created",
         "docs                        2 created",
         "overlays/dev                15 created",
         "overlays/prod               27 created",
         "secrets/dev                 9 created",
         "secrets/prod                9 created",
-        "110 created, 0 changed, 0 deleted, 0 unchanged",
+        "116 created, 0 changed, 0 deleted, 0 unchanged",
       ].join("\n"),
     );
-    expect((await gen(dir)).out).toBe("0 created, 0 changed, 0 deleted, 110 unchanged");
+    expect((await gen(dir)).out).toBe("0 created, 0 changed, 0 deleted, 116 unchanged");
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace("      replicas: { apiServer: 2 }", "      replicas: { apiServer: 3 }"));
     expect((await gen(dir)).out).toBe(
-      ["docs           1 changed, 1 unchanged", "overlays/prod  1 changed, 26 unchanged", "0 created, 2 changed, 0 deleted, 108 unchanged"].join("\n"),
+      ["docs           1 changed, 1 unchanged", "overlays/prod  1 changed, 26 unchanged", "0 created, 2 changed, 0 deleted, 114 unchanged"].join("\n"),
     );
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace(/\n {2}prod:\n[\s\S]*$/, "\n"));
@@ -58,7 +58,7 @@ describe("gen reports what it did", () => {
         "docs           1 deleted, 1 unchanged",
         "overlays/prod  27 deleted",
         "secrets/prod   9 deleted",
-        "0 created, 2 changed, 38 deleted, 70 unchanged",
+        "0 created, 2 changed, 38 deleted, 76 unchanged",
       ].join("\n"),
     );
   });
@@ -104,7 +104,7 @@ describe("gen --diff", () => {
     expect(lines).toContain("+++ b/overlays/prod/api-server-scaledobject.yaml");
     expect(lines).toContain('-        desiredReplicas: "2"');
     expect(lines).toContain('+        desiredReplicas: "3"');
-    expect(lines.at(-1)).toBe("would be: 0 created, 2 changed, 0 deleted, 108 unchanged");
+    expect(lines.at(-1)).toBe("would be: 0 created, 2 changed, 0 deleted, 114 unchanged");
     const checked = await gen(dir, "--diff", "--check");
     expect(checked.code).toBe(1);
     expect(snapshot(dir)).toEqual(before);

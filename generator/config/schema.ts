@@ -311,6 +311,40 @@ const Ingress = Type.Object(
   { ...closed, description: "The ALB Ingress in front of the api-server.", default: {} },
 );
 
+const Port = (description: string, dflt?: number) =>
+  Type.Integer({ minimum: 1, maximum: 65535, description, ...(dflt === undefined ? {} : { default: dflt }) });
+
+const EgressRule = Type.Object(
+  {
+    cidr: Type.String({ pattern: P.cidr, description: "Destination range." }),
+    except: Type.Array(Type.String({ pattern: P.cidr }), { description: "Ranges inside `cidr` left out.", default: [] }),
+    ports: Type.Array(Port("A TCP port."), { description: "TCP ports; empty allows every port and protocol.", default: [] }),
+  },
+  { ...closed, description: "One destination task code may reach." },
+);
+
+const Network = Type.Object(
+  {
+    databasePort: Port("Port of the metadata database: the only port the database users may reach outside the cluster.", 5432),
+    kubernetesApiPort: Port("Port of the Kubernetes API endpoint (EKS: 443), reached by the scheduler, api-server, triggerer and pod cleanup.", 443),
+    taskEgress: Type.Array(EgressRule, {
+      description:
+        "Where task pods (and the triggerer, which runs deferred tasks) may connect besides Airflow's own services and DNS: their " +
+        "warehouses and APIs. The instance metadata endpoint (169.254.169.254) is always left out. Narrow the default to your ranges.",
+      default: [{ cidr: "0.0.0.0/0", except: [], ports: [] }],
+      examples: [[{ cidr: "10.20.0.0/16", ports: [5439, 443] }]],
+    }),
+  },
+  {
+    ...closed,
+    description:
+      "Egress NetworkPolicies: every Airflow pod is denied egress except DNS, its own services and the flows its component needs " +
+      "(the database port, the Kubernetes API and AWS APIs on 443, git for dag-sync); no pod reaches the instance metadata endpoint. " +
+      "Enforced where the cluster enforces NetworkPolicies (EKS: the VPC CNI with network policy enabled).",
+    default: {},
+  },
+);
+
 function ParameterPath(what: string, defaultPath: string) {
   return Type.String({
     pattern: P.parameterPath,
@@ -579,6 +613,7 @@ export const ConfigSchema = Type.Object(
     storage: Storage,
     aws: Aws,
     ingress: Ingress,
+    network: Network,
     secrets: Secrets,
     components: Components,
     environments: Type.Record(Type.String({ pattern: P.environmentName }), Environment, {

@@ -1,9 +1,8 @@
 /**
- * Ingress is denied by default; the allows below are exactly what Airflow needs: the load balancer
- * and every Airflow pod reach the api-server, every Airflow pod sends metrics to statsd and Prometheus
- * scrapes it, and the api-server fetches the logs of running triggers from the triggerer.
- * Egress stays open: the database, git, AWS APIs and the Kubernetes API have addresses that only
- * the cluster's operators know.
+ * Ingress and egress are denied by default; the allows below are exactly what Airflow needs: the load
+ * balancer and every Airflow pod reach the api-server, every Airflow pod sends metrics to statsd and
+ * Prometheus scrapes it, and the api-server fetches the logs of running triggers from the triggerer.
+ * The egress allows are in egress-policies.ts.
  */
 import { NetworkPolicy } from "../kinds.js";
 import type { Target } from "../target.js";
@@ -12,6 +11,7 @@ import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
 import { API_SERVER_PORT, STATSD_INGEST_PORT, STATSD_SCRAPE_PORT, TRIGGERER_LOG_PORT } from "../paths.js";
 import type { Manifest } from "./types.js";
+import { egressPolicies } from "./egress-policies.js";
 
 /** The VPC ranges; the config rules make sure every environment has some, so a `from` is never empty. */
 export function vpcCidrs(config: Target): string[] {
@@ -27,7 +27,7 @@ export function networkPolicies(config: Target): Manifest[] {
 
   const defaultDeny = new NetworkPolicy({
     metadata: meta("default-deny"),
-    spec: { podSelector: {}, policyTypes: ["Ingress"] },
+    spec: { podSelector: {}, policyTypes: ["Ingress", "Egress"] },
   });
   const apiServer = new NetworkPolicy({
     metadata: meta("api-server"),
@@ -70,6 +70,7 @@ export function networkPolicies(config: Target): Manifest[] {
     },
   });
   return [
+    ...egressPolicies(config),
     { component: "default-deny", object: toKubeObject(defaultDeny) },
     { component: "api-server", object: toKubeObject(apiServer) },
     { component: "statsd", object: toKubeObject(statsd) },
