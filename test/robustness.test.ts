@@ -1,7 +1,9 @@
 /** Configs that used to pass although the cluster would refuse them, and problems reported all at once. */
 import { describe, expect, it } from "vitest";
 import { loadForCore as loadConfig } from "./helpers.js";
-import { configProblems, exampleText } from "./helpers.js";
+import { configProblems, exampleText, runCli, tempProject } from "./helpers.js";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { formatIssue } from "../generator/config/issues.js";
 
 const problems = configProblems;
@@ -186,5 +188,25 @@ describe("the secrets page", () => {
     const key = execFileSync("sh", ["-c", FERNET_KEY_COMMAND], { encoding: "utf8", env: { PATH: "/usr/bin:/bin" } }).trim();
     expect(key).toMatch(/^[A-Za-z0-9_-]{43}=$/);
     expect(Buffer.from(key, "base64url")).toHaveLength(32);
+  });
+});
+
+describe("hostile YAML", () => {
+  it("a YAML bomb is a config error, not an internal one", () => {
+    const lines = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
+    for (const [name, prev] of [["b", "a"], ["c", "b"], ["d", "c"], ["e", "d"], ["f", "e"]]) lines.push(`${name}: &${name} [${Array(9).fill(`*${prev}`).join(",")}]`);
+    expect(configProblems(lines.join("\n"))).toEqual(["airflow-gitops.yaml:1:1 YAML: aliases expand more than 100 times (a YAML bomb?); write the values out"]);
+  });
+
+  it("10,000 levels of nesting are a config error", () => {
+    expect(configProblems(`a: ${"[".repeat(10_000)}${"]".repeat(10_000)}`)).toEqual([expect.stringMatching(/^airflow-gitops\.yaml:\d+:\d+ YAML: nested too deeply to read$/)]);
+  });
+
+  it("a config over 1 MiB is refused before it is read, and nothing is written", async () => {
+    const dir = tempProject({ configText: `${exampleText()}\n# ${"x".repeat(2 << 20)}\n` });
+    const result = await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml")]);
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/airflow-gitops\.yaml: is \d+ bytes; a config file is at most 1048576 bytes \(1 MiB\)$/);
+    expect(existsSync(join(dir, "base"))).toBe(false);
   });
 });

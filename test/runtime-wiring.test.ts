@@ -56,9 +56,13 @@ describe("the load balancer reaches the api-server", () => {
 });
 
 describe("links and proxy headers", () => {
-  it("sets [api] base_url to the ingress URL, https with a certificate, http without", () => {
+  it("sets [api] base_url to the ingress URL: https with a certificate, given or discovered for the host", () => {
     expect(option(cfgOf(objectsOf(config, "prod")), "api", "base_url")).toBe("https://airflow.acme.com/");
-    expect(option(cfgOf(objectsOf(config, "dev")), "api", "base_url")).toBe("http://airflow.dev.acme.internal/");
+    expect(option(cfgOf(objectsOf(config, "dev")), "api", "base_url")).toBe("https://airflow.dev.acme.internal/");
+    const ingressOf = (env: string) => objectsOf(config, env).find((o: any) => o.kind === "Ingress").metadata.annotations;
+    expect(ingressOf("dev")).toMatchObject({ "alb.ingress.kubernetes.io/ssl-redirect": "443", "alb.ingress.kubernetes.io/ssl-policy": "ELBSecurityPolicy-TLS13-1-2-2021-06" });
+    expect(ingressOf("dev")["alb.ingress.kubernetes.io/certificate-arn"]).toBeUndefined();
+    expect(ingressOf("prod")["alb.ingress.kubernetes.io/certificate-arn"]).toMatch(/^arn:aws:acm:/);
     const noHost = exampleWith((d) => delete d.environments.dev.ingress.host);
     expect(option(cfgOf(objectsOf(noHost, "dev")), "api", "base_url")).toBeUndefined();
   });

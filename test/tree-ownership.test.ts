@@ -121,3 +121,19 @@ describe("a journal left by a killed run", () => {
     rmSync(join(dir, "..", "victim"));
   });
 });
+
+describe("a hand-written file in a generated folder", () => {
+  it("is not deleted without --force, and gen says why; with --force it is", async () => {
+    const dir = tempProject({ withTree: true });
+    writeFileSync(join(dir, "overlays", "prod", "my-patch.yaml"), "kind: Notes\n");
+    const before = snapshot(dir);
+    const refused = await gen(dir);
+    expect(refused.code).toBe(1);
+    expect(refused.err).toBe(
+      "overlays/prod/my-patch.yaml: not written by gen (no generated header), in a folder gen owns and would delete it; move it out of the generated folders, or run gen with --force to delete it",
+    );
+    expect(snapshot(dir)).toEqual(before);
+    expect((await gen(dir, "--force")).code).toBe(0);
+    expect(existsSync(join(dir, "overlays", "prod", "my-patch.yaml"))).toBe(false);
+  });
+});

@@ -284,10 +284,17 @@ const Ingress = Type.Object(
     certificateArn: Type.Optional(
       Type.String({
         pattern: P.acmCertificateArn,
-        description: "ACM certificate for HTTPS; with it the load balancer listens on 443 and redirects 80 to 443.",
+        description:
+          "ACM certificate for HTTPS. The load balancer listens on 443 and redirects 80 to 443 whenever it has a certificate: " +
+          "this one, or without it the ACM certificate the AWS Load Balancer Controller discovers for `host`.",
         examples: ["arn:aws:acm:sa-east-1:123456789012:certificate/6f1c2a4e-8b3d-4e5f-9a7b-0c1d2e3f4a5b"],
       }),
     ),
+    sslPolicy: Type.String({
+      pattern: "^ELBSecurityPolicy-[A-Za-z0-9-]+$",
+      description: "The load balancer's TLS policy (alb.ingress.kubernetes.io/ssl-policy): TLS 1.3 and 1.2 only by default.",
+      default: "ELBSecurityPolicy-TLS13-1-2-2021-06",
+    }),
     allowedCidrs: Type.Array(
       Type.String({ pattern: P.cidr }),
       {

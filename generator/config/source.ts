@@ -11,18 +11,44 @@ export interface ConfigSource {
   locate(path: readonly (string | number)[], options?: { key?: boolean }): { line: number; col: number } | undefined;
 }
 
+/** A config is a page or two; far beyond this, parsing would take the memory of the machine. */
+export const MAX_CONFIG_BYTES = 1 << 20;
+/** Aliases are expanded at most this many times: a few anchors are fine, a "billion laughs" is not. */
+const MAX_ALIAS_EXPANSIONS = 100;
+
 export function parseConfigText(text: string): { source?: ConfigSource; issues: ConfigIssue[] } {
+  if (Buffer.byteLength(text, "utf8") > MAX_CONFIG_BYTES) {
+    return { issues: [{ path: "", message: `is ${Buffer.byteLength(text, "utf8")} bytes; a config file is at most ${MAX_CONFIG_BYTES} bytes (1 MiB)`, line: 1, col: 1 }] };
+  }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  let doc: Document;
+  try {
+    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  } catch (error) {
+    if (error instanceof RangeError) return { issues: [{ path: "", message: "YAML: nested too deeply to read", line: 1, col: 1 }] };
+    throw error;
+  }
   const issues: ConfigIssue[] = firstPerLine(
     [...doc.errors, ...doc.warnings].map((e) => {
       const pos = lineCounter.linePos(e.pos[0]);
-      const message = e.code === "TAB_AS_INDENT" ? "a tab indents this line; YAML indents with spaces only" : firstLine(e.message);
+      const message =
+        e.code === "TAB_AS_INDENT" ? "a tab indents this line; YAML indents with spaces only"
+        : /call stack/i.test(e.message) ? "nested too deeply to read"
+        : firstLine(e.message);
       return { path: "", message: `YAML: ${message}`, line: pos.line, col: pos.col };
     }),
   );
   if (doc.errors.length > 0) return { issues };
-  const data: unknown = doc.toJS({ maxAliasCount: 100 });
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSIONS });
+  } catch (error) {
+    if (error instanceof ReferenceError && /alias count/i.test(error.message)) {
+      return { issues: [{ path: "", message: `YAML: aliases expand more than ${MAX_ALIAS_EXPANSIONS} times (a YAML bomb?); write the values out`, line: 1, col: 1 }] };
+    }
+    if (error instanceof RangeError) return { issues: [{ path: "", message: "YAML: nested too deeply to read", line: 1, col: 1 }] };
+    throw error;
+  }
   if (data === null || typeof data !== "object" || Array.isArray(data)) {
     return { issues: [{ path: "", message: "must be a YAML mapping of settings", line: 1, col: 1 }] };
   }

@@ -26,8 +26,13 @@ export function dagsFolder(config: Target): string {
 
 /** The URL users reach the UI at, from the ingress host: https when the load balancer has a certificate. */
 export function apiBaseUrl(config: Target): string | undefined {
-  const { host, certificateArn } = config.ingress;
-  return host ? `${certificateArn ? "https" : "http"}://${host}/` : undefined;
+  const { host } = config.ingress;
+  return host ? `${servesHttps(config) ? "https" : "http"}://${host}/` : undefined;
+}
+
+/** The load balancer has a certificate: the one configured, or the one ACM holds for the host (the controller discovers it). */
+export function servesHttps(config: Target): boolean {
+  return Boolean(config.ingress.certificateArn || config.ingress.host);
 }
 
 /** The Execution API address task pods call: the api-server Service (`[api] base_url` never has a path here). */

@@ -7,6 +7,7 @@ import { API_SERVER_PORT } from "../paths.js";
 import { toKubeObject } from "../manifest.js";
 import { airflowDeployment } from "../workload.js";
 import { vpcCidrs } from "./network-policies.js";
+import { servesHttps } from "../airflow-cfg.js";
 import type { BaseContext, Manifest } from "./types.js";
 
 const HEALTH_PATH = "/api/v2/monitor/health";
@@ -55,11 +56,12 @@ export function apiServer(config: Target, ctx: BaseContext): Manifest[] {
         "alb.ingress.kubernetes.io/target-type": "ip",
         "alb.ingress.kubernetes.io/healthcheck-path": HEALTH_PATH,
         "alb.ingress.kubernetes.io/inbound-cidrs": config.ingress.allowedCidrs.join(","),
-        ...(config.ingress.certificateArn
+        ...(servesHttps(config)
           ? {
-              "alb.ingress.kubernetes.io/certificate-arn": config.ingress.certificateArn,
+              ...(config.ingress.certificateArn ? { "alb.ingress.kubernetes.io/certificate-arn": config.ingress.certificateArn } : {}),
               "alb.ingress.kubernetes.io/listen-ports": '[{"HTTP":80},{"HTTPS":443}]',
               "alb.ingress.kubernetes.io/ssl-redirect": "443",
+              "alb.ingress.kubernetes.io/ssl-policy": config.ingress.sslPolicy,
             }
           : {}),
       },
