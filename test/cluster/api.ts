@@ -91,6 +91,13 @@ export class RawApi {
     return list;
   }
 
+  /** Whether the server holds this kind per namespace (discovery decides, not a table of ours). */
+  async namespaced(object: Pick<KubeObject, "apiVersion" | "kind">): Promise<boolean> {
+    const resource = (await this.resources(object.apiVersion)).find((r) => r.kind === object.kind && !r.name.includes("/"));
+    if (!resource) throw new ApiError(404, "NotFound", `the server does not serve ${object.kind} in ${object.apiVersion}`, undefined);
+    return resource.namespaced;
+  }
+
   /** Forgets discovered resources (after CRDs were installed). */
   forgetDiscovery(): void {
     this.discovery.clear();
