@@ -5,8 +5,8 @@
  * Only the controller runs: its webhook only validates objects the CRDs' schemas already check, and the
  * cert controller only serves that webhook; the CRDs convert between versions without a webhook
  * (strategy None), so neither is needed for an ExternalSecret to become a Secret. The reconcilers of the
- * kinds the generated tree never writes (ClusterSecretStore, ClusterExternalSecret, PushSecret,
- * ClusterPushSecret) are switched off.
+ * kinds the generated tree never writes (ClusterExternalSecret, PushSecret, ClusterPushSecret) are switched
+ * off; SecretStore and ClusterSecretStore (`secrets.store`) run.
  *
  * The AWS SDK of this release (aws-sdk-go v1) ignores `AWS_ENDPOINT_URL*`; the operator reads its own
  * `AWS_SSM_ENDPOINT` and `AWS_STS_ENDPOINT`, for the store's session and for the STS session that turns the
@@ -67,7 +67,6 @@ export class ExternalSecretsController {
       [
         `--metrics-addr=127.0.0.1:${port}`,
         "--enable-leader-election=false",
-        "--enable-cluster-store-reconciler=false",
         "--enable-cluster-external-secret-reconciler=false",
         "--enable-push-secret-reconciler=false",
         "--enable-cluster-push-secret-reconciler=false",
