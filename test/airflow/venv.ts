@@ -3,9 +3,10 @@
  * repository, installed from `requirements.lock` with every hash required, cached under
  * `${XDG_CACHE_HOME:-~/.cache}/airflow-gitops/venv-<hash of the lock and the interpreter>` and reused
  * while that key holds. A resolution or install problem is an error naming the step, never a skip.
+ * Another lock (the AWS emulator's, test/aws/requirements.lock) gets an environment of its own the same way.
  *
- * Shell and CI: `npx tsx test/airflow/venv.ts` ensures the environment and prints its path on stdout
- * (progress on stderr).
+ * Shell and CI: `npx tsx test/airflow/venv.ts [lock file]` ensures the environment and prints its path on
+ * stdout (progress on stderr).
  */
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -36,8 +37,8 @@ function interpreterIdentity(python: string): string {
   return run.stdout.trim();
 }
 
-export function venvPath(python = basePython()): string {
-  const key = createHash("sha256").update(readFileSync(LOCK_FILE)).update(interpreterIdentity(python)).digest("hex").slice(0, 16);
+export function venvPath(python = basePython(), lockFile = LOCK_FILE): string {
+  const key = createHash("sha256").update(readFileSync(lockFile)).update(interpreterIdentity(python)).digest("hex").slice(0, 16);
   return join(cacheRoot(), `venv-${key}`);
 }
 
@@ -46,9 +47,9 @@ export function venvPython(venv: string): string {
 }
 
 /** The path of a ready environment, installing it first when missing or incomplete. */
-export function ensureVenv(log: (line: string) => void = () => {}): string {
+export function ensureVenv(log: (line: string) => void = () => {}, lockFile = LOCK_FILE): string {
   const python = basePython();
-  const venv = venvPath(python);
+  const venv = venvPath(python, lockFile);
   if (existsSync(join(venv, COMPLETE_MARKER))) return venv;
   mkdirSync(cacheRoot(), { recursive: true });
   const release = acquireInstallLock(`${venv}.lock`, log);
@@ -56,10 +57,10 @@ export function ensureVenv(log: (line: string) => void = () => {}): string {
     if (existsSync(join(venv, COMPLETE_MARKER))) return venv;
     rmSync(venv, { recursive: true, force: true });
     const started = Date.now();
-    log(`creating ${venv} from ${LOCK_FILE}`);
+    log(`creating ${venv} from ${lockFile}`);
     run(python, ["-m", "venv", venv], "create the virtual environment");
     // --no-deps: the lock is complete; --require-hashes: nothing unverified is installed.
-    run(venvPython(venv), ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--require-hashes", "--no-deps", "-r", LOCK_FILE], "install requirements.lock");
+    run(venvPython(venv), ["-m", "pip", "install", "--disable-pip-version-check", "--no-input", "--require-hashes", "--no-deps", "-r", lockFile], `install ${lockFile}`);
     run(venvPython(venv), ["-m", "pip", "check"], "check the installed set is consistent");
     writeFileSync(join(venv, COMPLETE_MARKER), `${new Date().toISOString()} ${Date.now() - started} ms\n`);
     log(`installed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
@@ -116,7 +117,8 @@ function holderIsGone(path: string): boolean {
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   try {
-    process.stdout.write(`${ensureVenv((line) => process.stderr.write(`venv: ${line}\n`))}\n`);
+    const lockFile = process.argv[2] ? resolve(process.argv[2]) : LOCK_FILE;
+    process.stdout.write(`${ensureVenv((line) => process.stderr.write(`venv: ${line}\n`), lockFile)}\n`);
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
     process.exit(1);

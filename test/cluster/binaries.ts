@@ -1,7 +1,7 @@
 /**
  * Builds the pinned upstream programs (etcd, kube-apiserver, kube-controller-manager, kube-scheduler,
- * kwok, kustomize) from the Go modules beside this file, once, into a cache outside the repository keyed
- * by their go.mod/go.sum files. Later runs find them there and build nothing.
+ * kwok, kustomize; the External Secrets Operator on its own) from the Go modules beside this file, once, into
+ * a cache outside the repository keyed by their go.mod/go.sum files. Later runs find them there and build nothing.
  */
 import { execFile, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
@@ -14,9 +14,11 @@ export const MODULES_DIR = import.meta.dirname;
 
 export type BinaryName = "etcd" | "kube-apiserver" | "kube-controller-manager" | "kube-scheduler" | "kwok" | "kustomize";
 
+type Program = BinaryName | "external-secrets";
+
 interface Target {
-  binary: BinaryName;
-  module: "kubernetes" | "kwok" | "kustomize";
+  binary: Program;
+  module: "kubernetes" | "kwok" | "kustomize" | "external-secrets";
   pkg: string;
   /** `-X` settings, from the versions pinned in the module's go.mod. */
   versionFlags: (pinned: (module: string) => string) => string[];
@@ -116,17 +118,22 @@ const execFileAsync = promisify(execFile);
 export async function ensureBinaries(log: (line: string) => void = () => {}, places: BuildPlaces = defaultPlaces()): Promise<Binaries> {
   const ready = builtBinaries(places);
   if (ready) return ready;
+  await buildInto(binDir(places), TARGETS, log, places);
+  return paths(binDir(places));
+}
+
+async function buildInto(dir: string, targets: readonly Target[], log: (line: string) => void, places: BuildPlaces): Promise<void> {
   requireGo();
-  const dir = binDir(places);
   const staging = `${dir}.build-${process.pid}`;
   rmSync(staging, { recursive: true, force: true });
   mkdirSync(staging, { recursive: true });
   const started = Date.now();
   try {
-    for (const target of TARGETS) {
+    for (const target of targets) {
       const moduleDir = join(places.modulesDir, target.module);
       const ldflags = ["-s", "-w", ...target.versionFlags((dep) => pinnedVersion(target.module, dep, places.modulesDir)).flatMap((x) => ["-X", x])].join(" ");
       log(`building ${target.binary} (${target.pkg})`);
+      const begun = Date.now();
       try {
         await execFileAsync("go", ["build", "-p", "2", "-trimpath", "-mod=readonly", "-ldflags", ldflags, "-o", join(staging, target.binary), target.pkg], {
           cwd: moduleDir,
@@ -138,15 +145,45 @@ export async function ensureBinaries(log: (line: string) => void = () => {}, pla
         writeFileSync(failedLog, String((error as { stderr?: unknown }).stderr ?? (error as Error).message));
         throw new BuildError(`building ${target.binary} from ${target.module}/go.mod failed: see ${failedLog}`);
       }
+      log(`built ${target.binary} in ${Math.round((Date.now() - begun) / 1000)} s`);
     }
     writeFileSync(join(staging, "complete"), `built in ${Math.round((Date.now() - started) / 1000)}s\n`);
     try {
       renameSync(staging, dir);
     } catch {
-      if (!builtBinaries(places)) throw new BuildError(`could not move the built binaries into ${dir}`);
+      if (!existsSync(join(dir, "complete"))) throw new BuildError(`could not move the built binaries into ${dir}`);
     }
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
-  return paths(dir);
+}
+
+// ---------------------------------------------------------------------------------------------
+// The External Secrets Operator: only the secrets suite runs it, so it has a cache entry of its own and
+// the control plane's entry (and its build) does not depend on it.
+
+const EXTERNAL_SECRETS: Target = {
+  binary: "external-secrets",
+  module: "external-secrets",
+  pkg: "github.com/external-secrets/external-secrets",
+  versionFlags: () => [],
+};
+
+/** The operator's directory for the current pin: a hash of its module's go.mod and go.sum. */
+export function externalSecretsDir(places: BuildPlaces = defaultPlaces()): string {
+  const hash = createHash("sha256");
+  for (const file of ["go.mod", "go.sum"]) hash.update(`external-secrets/${file}\n`).update(readFileSync(join(places.modulesDir, "external-secrets", file)));
+  return join(places.cacheDir, "cluster-bin", `external-secrets-${hash.digest("hex").slice(0, 16)}`);
+}
+
+/** The version of the External Secrets Operator pinned in `external-secrets/go.mod`. */
+export function externalSecretsVersion(modulesDir = MODULES_DIR): string {
+  return pinnedVersion("external-secrets", EXTERNAL_SECRETS.pkg, modulesDir);
+}
+
+/** The path of the operator's binary (`external-secrets`, the controller), building it once. */
+export async function ensureExternalSecrets(log: (line: string) => void = () => {}, places: BuildPlaces = defaultPlaces()): Promise<string> {
+  const dir = externalSecretsDir(places);
+  if (!existsSync(join(dir, "complete"))) await buildInto(dir, [EXTERNAL_SECRETS], log, places);
+  return join(dir, EXTERNAL_SECRETS.binary);
 }

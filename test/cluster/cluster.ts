@@ -29,6 +29,8 @@ export interface ClusterState {
   logsDir: string;
   /** The admin kubeconfig (client certificate in group system:masters). */
   kubeconfig: string;
+  /** The API server's audit log (JSON lines): every service-account token issued, with who asked for it. */
+  auditLog?: string;
   server: string;
   ports: Record<PortName, number>;
   components: Component[];
@@ -155,7 +157,22 @@ async function startEtcd(state: ClusterState, binaries: Binaries, launch: Launch
   await waitReady(etcd, `${client}/health`, async () => (await probe(`${client}/health`))?.body.includes('"health":"true"') ?? false, timeout);
 }
 
+/** The audit policy: TokenRequests only (metadata: who asked for which ServiceAccount's token), nothing else. */
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: ["RequestReceived"]
+rules:
+  - level: Metadata
+    resources:
+      - group: ""
+        resources: ["serviceaccounts/token"]
+  - level: None
+`;
+
 async function startApiServer(state: ClusterState, binaries: Binaries, launch: Launch, pki: Pki, timeout: number): Promise<void> {
+  const auditPolicy = join(state.dir, "audit-policy.yaml");
+  writeFileSync(auditPolicy, AUDIT_POLICY);
+  state.auditLog = join(state.logsDir, "kube-apiserver-audit.log");
   const apiserver = launch(
     "kube-apiserver",
     binaries["kube-apiserver"],
@@ -178,6 +195,9 @@ async function startApiServer(state: ClusterState, binaries: Binaries, launch: L
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
       `--service-cluster-ip-range=${SERVICE_CIDR}`,
       "--profiling=false",
+      `--audit-policy-file=${auditPolicy}`,
+      `--audit-log-path=${state.auditLog}`,
+      "--audit-log-mode=blocking",
       "--v=1",
     ],
   );

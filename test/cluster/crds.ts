@@ -7,20 +7,28 @@ import { readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
+import { externalSecretsVersion } from "./binaries.js";
 
 interface CrdSource {
   module: string;
-  /** The newest release whose go.mod the Go 1.26 toolchain accepts. */
+  /** The newest release whose go.mod the Go 1.26 toolchain accepts (for ESO: the operator the suite runs). */
   version: string;
   files: readonly string[];
 }
 
 export const CRD_SOURCES: readonly CrdSource[] = [
   {
-    // v1.x serves external-secrets.io/v1, the version the generator writes.
+    // The version of the operator built from external-secrets/go.mod, so the schemas are the ones it reads;
+    // it serves external-secrets.io/v1, the version the generator writes. GeneratorState: the operator
+    // watches it whatever the ExternalSecrets use.
     module: "github.com/external-secrets/external-secrets",
-    version: "v1.3.2",
-    files: ["config/crds/bases/external-secrets.io_externalsecrets.yaml", "config/crds/bases/external-secrets.io_secretstores.yaml", "config/crds/bases/external-secrets.io_clustersecretstores.yaml"],
+    version: externalSecretsVersion(),
+    files: [
+      "config/crds/bases/external-secrets.io_externalsecrets.yaml",
+      "config/crds/bases/external-secrets.io_secretstores.yaml",
+      "config/crds/bases/external-secrets.io_clustersecretstores.yaml",
+      "config/crds/bases/generators.external-secrets.io_generatorstates.yaml",
+    ],
   },
   { module: "github.com/kedacore/keda/v2", version: "v2.21.0", files: ["config/crd/bases/keda.sh_scaledobjects.yaml", "config/crd/bases/keda.sh_triggerauthentications.yaml"] },
   {

@@ -54,9 +54,21 @@ export function generatePki(dir: string, serviceIp: string): Pki {
   };
 }
 
+/** One more client certificate signed by the cluster's CA (a controller that runs beside the control plane). */
+export function clientCertificate(dir: string, pki: Pick<Pki, "caCert" | "caKey">, name: string, subject: string): { cert: string; key: string } {
+  const cert = join(dir, `${name}.crt`);
+  const key = join(dir, `${name}.key`);
+  openssl(["req", "-x509", ...EC, "-keyout", key, "-out", cert, "-days", "2", "-subj", subject, "-CA", pki.caCert, "-CAkey", pki.caKey, "-addext", "extendedKeyUsage=clientAuth"]);
+  return { cert, key };
+}
+
 /** A kubeconfig file for one client certificate. */
 export function kubeconfigText(server: string, pki: Pki, client: ClientName): string {
-  const { cert, key } = pki.clients[client];
+  return kubeconfigFor(server, pki.caCert, client, pki.clients[client]);
+}
+
+/** A kubeconfig file for any user's client certificate and key. */
+export function kubeconfigFor(server: string, caCert: string, user: string, { cert, key }: { cert: string; key: string }): string {
   return [
     "apiVersion: v1",
     "kind: Config",
@@ -64,9 +76,9 @@ export function kubeconfigText(server: string, pki: Pki, client: ClientName): st
     "- name: airflow-gitops-test",
     "  cluster:",
     `    server: ${server}`,
-    `    certificate-authority: ${pki.caCert}`,
+    `    certificate-authority: ${caCert}`,
     "users:",
-    `- name: ${client}`,
+    `- name: ${user}`,
     "  user:",
     `    client-certificate: ${cert}`,
     `    client-key: ${key}`,
@@ -74,7 +86,7 @@ export function kubeconfigText(server: string, pki: Pki, client: ClientName): st
     "- name: airflow-gitops-test",
     "  context:",
     "    cluster: airflow-gitops-test",
-    `    user: ${client}`,
+    `    user: ${user}`,
     "current-context: airflow-gitops-test",
     "",
   ].join("\n");
