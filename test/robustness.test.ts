@@ -167,19 +167,19 @@ describe("the secrets page", () => {
       const parameters = [...readme.matchAll(/^\| `([^`]+)` \| SecureString \|/gm)].map((m) => m[1]!);
       expect(parameters.length).toBeGreaterThanOrEqual(4);
       for (const parameter of parameters) {
-        expect(readme, parameter).toMatch(new RegExp(`^aws ssm put-parameter --region sa-east-1 --type SecureString --name ${parameter} --value \\S`, "m"));
+        expect(readme, parameter).toMatch(new RegExp(`^aws ssm put-parameter --region sa-east-1 --type SecureString --name ${parameter} --value=\\S`, "m"));
       }
       if (readme.includes("/git/ssh-key")) {
-        expect(readme).toContain("--name /airflow/prod/git/ssh-key --value file://git-sync-key");
+        expect(readme).toContain("--name /airflow/prod/git/ssh-key --value=file://git-sync-key");
         expect(readme).toContain("ssh-keyscan github.com > known_hosts");
-        expect(readme).toContain("--name /airflow/prod/git/known-hosts --value file://known_hosts");
+        expect(readme).toContain("--name /airflow/prod/git/known-hosts --value=file://known_hosts");
       }
       expect(readme).not.toMatch(/python3|cryptography/);
     }
     const https = renderAll(generate(loadConfig(variants[2]!, "airflow-gitops.yaml"))).get("secrets/prod/README.md")!;
-    expect(https).toContain("--name /airflow/prod/git/token --value \"$(cat git-token)\"");
+    expect(https).toContain("--name /airflow/prod/git/token --value=\"$(cat git-token)\"");
     const parts = renderAll(generate(loadConfig(variants[1]!, "airflow-gitops.yaml"))).get("secrets/prod/README.md")!;
-    expect(parts).toContain("--name /airflow/prod/database/password --value \"$(cat database-password)\"");
+    expect(parts).toContain("--name /airflow/prod/database/password --value=\"$(cat database-password)\"");
   });
 
   it("makes a valid Fernet key with nothing beyond a stock shell", async () => {

@@ -152,7 +152,8 @@ const RANDOM_SECRET_COMMAND = "head -c 48 /dev/urandom | base64 | tr -d '\\n'";
 
 /** The command that creates one entry, preceded by how to produce its value where that takes a step. */
 function putParameter(p: SecretParameter, region: string, host: string): string[] {
-  const put = (value: string) => `aws ssm put-parameter --region ${region} --type SecureString --name ${p.parameter} --value ${value}`;
+  // `--value=`: a value starting with "-" (1 Fernet key in 64) would otherwise be read as an option.
+  const put = (value: string) => `aws ssm put-parameter --region ${region} --type SecureString --name ${p.parameter} --value=${value}`;
   const file = p.parameter.split("/").filter(Boolean).slice(-2).join("-");
   if (/Fernet/.test(p.purpose)) return [put(`"$(${FERNET_KEY_COMMAND})"`)];
   if (/secret key|signing secret/.test(p.purpose)) return [put(`"$(${RANDOM_SECRET_COMMAND})"`)];

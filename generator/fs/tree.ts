@@ -144,13 +144,25 @@ async function removeEmptyParents(root: string, dir: string): Promise<void> {
   }
 }
 
-/** Runs `task` over `items` with a bounded number in flight, so thousands of files do not open at once. */
+/**
+ * Runs `task` over `items` with a bounded number in flight, so thousands of files do not open at once. After a
+ * failure no new item starts, and it throws the first error only once every started task has settled, so
+ * whoever cleans up after it sees every file the tasks wrote.
+ */
 async function inParallel<T>(items: readonly T[], task: (item: T) => Promise<void>, limit = 16): Promise<void> {
   let next = 0;
+  let failure: { error: unknown } | undefined;
   const worker = async () => {
-    while (next < items.length) await task(items[next++]!);
+    while (!failure && next < items.length) {
+      try {
+        await task(items[next++]!);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure) throw failure.error;
 }
 
 /** Every file below `root/dir` (symbolic links not followed), as paths relative to root with forward slashes. */

@@ -83,14 +83,7 @@ function runReadmeCommands(readme: string, home: string, moto: Moto, files: (nam
     if (!line.startsWith("aws ssm put-parameter ")) throw new Error(`the env README has a command the suite does not know: ${line}`);
     if (skip(line)) continue;
     for (const m of line.matchAll(/\$\(cat ([^)\s]+)\)|file:\/\/(\S+)/g)) writeFileSync(join(home, m[1] ?? m[2]!), files(m[1] ?? m[2]!));
-    let result = spawnSync("bash", ["-euo", "pipefail", "-c", line], { cwd: home, env: moto.cliEnv(home), encoding: "utf8" });
-    // `--value "$(…)"` with a generated value that starts with "-" (1 in 64 keys from `tr '+/' '-_'`): the CLI
-    // reads it as an option. Written `--value="$(…)"`, the value is always the value; until the README says
-    // so, a generated value is drawn again here, as a user would run the command again.
-    for (let again = 0; again < 3 && result.status !== 0 && /--value "\$\(head /.test(line) && result.stderr.includes("argument --value: expected one argument"); again++) {
-      process.stderr.write(`[secrets] the CLI read a generated value starting with "-" as an option: ${line}\n`);
-      result = spawnSync("bash", ["-euo", "pipefail", "-c", line], { cwd: home, env: moto.cliEnv(home), encoding: "utf8" });
-    }
+    const result = spawnSync("bash", ["-euo", "pipefail", "-c", line], { cwd: home, env: moto.cliEnv(home), encoding: "utf8" });
     if (result.status !== 0) throw new Error(`README command failed (${result.status}): ${line}\n${result.stderr}`);
     run.push(line);
   }
