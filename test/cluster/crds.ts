@@ -8,11 +8,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { externalSecretsVersion } from "./binaries.js";
+import { ARGOCD } from "./argocd-pin.js";
 
 interface CrdSource {
   module: string;
-  /** The newest release whose go.mod the Go 1.26 toolchain accepts (for ESO: the operator the suite runs). */
+  /**
+   * The newest release whose go.mod the Go 1.26 toolchain accepts, unless `toolchain` names a newer one; for the
+   * operators the suite runs (ESO, Argo CD), the release that runs.
+   */
   version: string;
+  /** The Go toolchain (`GOTOOLCHAIN`) the module's go.mod asks for, when newer than the one on PATH. */
+  toolchain?: string;
   files: readonly string[];
 }
 
@@ -32,8 +38,10 @@ export const CRD_SOURCES: readonly CrdSource[] = [
   },
   { module: "github.com/kedacore/keda/v2", version: "v2.21.0", files: ["config/crd/bases/keda.sh_scaledobjects.yaml", "config/crd/bases/keda.sh_triggerauthentications.yaml"] },
   {
-    module: "github.com/argoproj/argo-cd/v3",
-    version: "v3.5.7",
+    // The release the suite runs (argocd-pin.ts).
+    module: ARGOCD.module,
+    version: ARGOCD.version,
+    toolchain: ARGOCD.toolchain,
     files: ["manifests/crds/application-crd.yaml", "manifests/crds/appproject-crd.yaml", "manifests/crds/applicationset-crd.yaml"],
   },
   // The NodePool names an EC2NodeClass but the tree creates none, so the AWS provider's CRD is not needed.
@@ -48,11 +56,20 @@ export interface Crd {
 }
 
 /** Where `go mod download` unpacked each module (downloading it once into the module cache). */
-export function moduleDirs(modules: readonly { module: string; version: string }[]): Map<string, string> {
+export function moduleDirs(modules: readonly { module: string; version: string; toolchain?: string }[]): Map<string, string> {
+  const dirs = new Map<string, string>();
+  for (const toolchain of new Set(modules.map((m) => m.toolchain))) {
+    for (const [path, dir] of download(modules.filter((m) => m.toolchain === toolchain), toolchain)) dirs.set(path, dir);
+  }
+  return dirs;
+}
+
+function download(modules: readonly { module: string; version: string }[], toolchain: string | undefined): Map<string, string> {
   const args = modules.map(({ module, version }) => `${module}@${version}`);
+  const env = toolchain ? { ...process.env, GOTOOLCHAIN: toolchain } : process.env;
   let out: string;
   try {
-    out = execFileSync("go", ["mod", "download", "-json", ...args], { cwd: tmpdir(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+    out = execFileSync("go", ["mod", "download", "-json", ...args], { cwd: tmpdir(), encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env });
   } catch (error) {
     out = String((error as { stdout?: unknown }).stdout ?? "");
     if (!out.includes("{")) throw new Error(`go mod download ${args.join(" ")}: ${String((error as { stderr?: unknown }).stderr ?? (error as Error).message).trim()}`);
@@ -66,8 +83,8 @@ export function moduleDirs(modules: readonly { module: string; version: string }
   return dirs;
 }
 
-export function moduleDir(module: string, version: string): string {
-  return moduleDirs([{ module, version }]).get(module)!;
+export function moduleDir(module: string, version: string, toolchain?: string): string {
+  return moduleDirs([{ module, version, toolchain }]).get(module)!;
 }
 
 export function pinnedCrds(): Crd[] {

@@ -91,3 +91,10 @@ export function kubeconfigFor(server: string, caCert: string, user: string, { ce
     "",
   ].join("\n");
 }
+
+/** A serving certificate for 127.0.0.1 signed by the CA that `generatePki` wrote into `dir` (for servers beside the cluster). */
+export function serverCertificate(dir: string, name: string): { cert: string; key: string; ca: string } {
+  const p = (file: string) => join(dir, file);
+  openssl(["req", "-x509", ...EC, "-keyout", p(`${name}.key`), "-out", p(`${name}.crt`), "-days", "2", "-subj", `/CN=${name}`, "-CA", p("ca.crt"), "-CAkey", p("ca.key"), "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-addext", "extendedKeyUsage=serverAuth"]);
+  return { cert: p(`${name}.crt`), key: p(`${name}.key`), ca: p("ca.crt") };
+}

@@ -69,12 +69,15 @@ export function assertPortFree(component: string, port: number, log: string): Pr
   });
 }
 
-/** Starts a program detached (its own process group, output to its log) so it outlives a CLI that exits. */
+/**
+ * Starts a program detached (its own process group, output to its log) so it outlives a CLI that exits.
+ * `env` replaces the environment it inherits when given.
+ */
 export function startComponent(name: string, binary: string, args: string[], logsDir: string, env?: NodeJS.ProcessEnv): Component {
   const log = join(logsDir, `${name}.log`);
   const fd = openSync(log, "a");
   try {
-    const child = spawn(binary, args, { stdio: ["ignore", fd, fd], detached: true, env: env ?? process.env });
+    const child = spawn(binary, args, { stdio: ["ignore", fd, fd], detached: true, ...(env ? { env } : {}) });
     child.unref();
     if (child.pid === undefined) throw new ComponentError(name, log, `could not be started (${binary})`);
     return { name, pid: child.pid, startTime: startTimeOf(child.pid) ?? "", binary, log };
