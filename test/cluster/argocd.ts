@@ -125,7 +125,7 @@ export interface ArgoCdOptions {
   namespace?: string;
   /** PEM certificates by git server host name, as `argocd-tls-certs-cm` holds them. */
   tlsCerts?: Record<string, string>;
-  /** `timeout.reconciliation` of argocd-cm (default 180 s); short in tests so that polling git is quick. */
+  /** `timeout.reconciliation` of argocd-cm (default 180 s, jitter 0 here); short in tests so that polling git is quick. */
   reconciliationSeconds?: number;
   log?: (line: string) => void;
 }
@@ -183,7 +183,8 @@ export class LocalArgoCd {
     }
     while (isRunning(old)) await sleep(50);
     this.components.splice(this.components.indexOf(old), 1);
-    this.components.push(await this.startController());
+    // Starting it records the new process in `components`.
+    await this.startController();
   }
 
   async stop(): Promise<void> {
@@ -215,7 +216,9 @@ export async function startArgoCd(options: ArgoCdOptions): Promise<LocalArgoCd> 
   await api.apply({ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace } }, { fieldManager: "argocd-install" });
   const reconciliation = `${options.reconciliationSeconds ?? 180}s`;
   for (const object of manifests(namespace, INSTALL_FILES)) {
-    if (object.kind === "ConfigMap" && object.metadata.name === "argocd-cm") object.data = { ...(object.data as object), "timeout.reconciliation": reconciliation };
+    if (object.kind === "ConfigMap" && object.metadata.name === "argocd-cm") {
+      object.data = { ...(object.data as object), "timeout.reconciliation": reconciliation, "timeout.reconciliation.jitter": "0s" };
+    }
     if (object.kind === "ConfigMap" && object.metadata.name === "argocd-tls-certs-cm") object.data = { ...(object.data as object), ...options.tlsCerts };
     await api.apply(object, { fieldManager: "argocd-install" });
   }
@@ -253,6 +256,8 @@ export async function startArgoCd(options: ArgoCdOptions): Promise<LocalArgoCd> 
   const common = {
     // What argocd-cm's timeout.reconciliation sets in the pods of a cluster install.
     ARGOCD_RECONCILIATION_TIMEOUT: reconciliation,
+    // timeout.reconciliation.jitter: up to 60 s added to each period by default; none, so a period is a period.
+    ARGOCD_RECONCILIATION_JITTER: "0s",
     ARGOCD_TLS_DATA_PATH: join(dir, "tls"),
     ARGOCD_SSH_DATA_PATH: join(dir, "ssh"),
     HOME: join(dir, "home"),

@@ -372,6 +372,53 @@ describe("the real Argo CD syncs the generated repository", () => {
     for (const objects of rendered.values()) for (const o of objects.filter((x) => x.kind === "PersistentVolumeClaim")) expect(uid(await live(o))).toBe(claims.get(`${o.metadata.namespace}/${o.metadata.name}`));
   });
 
+  it("a broken commit (an overlay that does not build): what runs stays, the condition names the error; the next commit recovers", async () => {
+    const app = environments()[0]!;
+    const uids = new Map<string, string | undefined>();
+    for (const o of rendered.get(app.metadata.name)!) uids.set(`${o.kind}/${o.metadata.name}`, uid(await live(o)));
+    const file = join(repo, app.spec.source.path, "kustomization.yaml");
+    const good = readFileSync(file, "utf8");
+    const kustomization = parse(good);
+    kustomization.resources = [...(kustomization.resources ?? []), "missing-by-mistake.yaml"];
+    writeFileSync(file, stringify(kustomization));
+    git$("commit", "-q", "-am", "a kustomization naming a file that does not exist");
+    // Without a refresh the controller reports a failed comparison only after its grace period (3 min).
+    await hardRefresh(app.metadata.name);
+    let message = "";
+    await eventually(`${app.metadata.name} shows the build error`, async () => {
+      const current = await application(app.metadata.name);
+      message = current.status?.conditions?.find((c) => c.type === "ComparisonError")?.message ?? "";
+      return message.includes("missing-by-mistake.yaml") ? undefined : summary(current);
+    }, 180_000);
+    process.stderr.write(`[argocd] ${app.metadata.name} ComparisonError: ${message}\n`);
+    for (const o of rendered.get(app.metadata.name)!) expect(uid(await live(o)), `${o.kind}/${o.metadata.name}`).toBe(uids.get(`${o.kind}/${o.metadata.name}`));
+    writeFileSync(file, good);
+    git$("commit", "-q", "-am", "the kustomization fixed");
+    const revision = git$("rev-parse", "HEAD");
+    await eventually(`every Application at ${revision} without a ComparisonError`, async () => {
+      const problems = (await notConverged()) ?? [];
+      for (const { metadata } of applications) {
+        const current = await application(metadata.name);
+        if (current.status?.sync?.revision !== revision || current.status?.conditions?.some((c) => c.type === "ComparisonError")) problems.push(summary(current));
+      }
+      return problems.length ? problems : undefined;
+    }, CONVERGE_MS);
+  });
+
+  it("the application-controller killed in the middle of a sync and started again finishes it", async () => {
+    const app = environments()[0]!;
+    const revision = await commitConfig("max_active_tasks_per_dag 20", (c) => (c.airflow.config.core.max_active_tasks_per_dag = 20));
+    await eventually(`${app.metadata.name} syncing ${revision}`, async () => {
+      const current = await application(app.metadata.name);
+      const operation = current.status?.operationState as { phase: string; operation?: { sync?: { revision?: string } } } | undefined;
+      return operation?.phase === "Running" && operation.operation?.sync?.revision === revision ? undefined : summary(current);
+    }, CONVERGE_MS);
+    const killed = argocd!.controller.pid;
+    await argocd!.killAndRestartController();
+    expect(argocd!.controller.pid).not.toBe(killed);
+    await eventually(`every Application synced to ${revision}`, () => notConverged(revision), CONVERGE_MS);
+  });
+
   it("faults: with the git server stopped the Applications show a ComparisonError and nothing in the cluster is deleted; once it is back they recover", async () => {
     const uids = new Map<string, string | undefined>();
     for (const objects of rendered.values()) for (const o of objects) uids.set(`${o.kind} ${o.metadata.namespace ?? ""}/${o.metadata.name}`, uid(await live(o)));
