@@ -176,6 +176,14 @@ describe("a hostile commit", () => {
   });
 });
 
+describe("data", () => {
+  it.each(ENVIRONMENTS)("the claims of %s are never pruned or deleted by Argo CD", (env) => {
+    const claims = builds.get(env)!.filter((o) => o.kind === "PersistentVolumeClaim");
+    expect(claims.length).toBeGreaterThan(0);
+    for (const c of claims) expect(c.metadata.annotations?.["argocd.argoproj.io/sync-options"], c.metadata.name).toBe("Prune=false,Delete=false");
+  });
+});
+
 describe("sync waves", () => {
   const CHAIN = [
     ["Namespace", null],

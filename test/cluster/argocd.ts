@@ -123,6 +123,8 @@ export interface ArgoCdOptions {
   /** The pinned kustomize the repo-server runs (it finds `kustomize` on its PATH). */
   kustomize: string;
   namespace?: string;
+  /** Namespaces beside its own whose Applications the controller reconciles (`application.namespaces`). */
+  applicationNamespaces?: readonly string[];
   /** PEM certificates by git server host name, as `argocd-tls-certs-cm` holds them. */
   tlsCerts?: Record<string, string>;
   /** `timeout.reconciliation` of argocd-cm (default 180 s, jitter 0 here); short in tests so that polling git is quick. */
@@ -271,6 +273,7 @@ export async function startArgoCd(options: ArgoCdOptions): Promise<LocalArgoCd> 
       [
         `--kubeconfig=${kubeconfig}`,
         `--namespace=${namespace}`,
+        ...(options.applicationNamespaces?.length ? [`--application-namespaces=${options.applicationNamespaces.join(",")}`] : []),
         `--redis=127.0.0.1:${ports.redis}`,
         `--repo-server=127.0.0.1:${ports.repoServer}`,
         `--metrics-port=${ports.controllerMetrics}`,

@@ -5,7 +5,7 @@
  * CD's own: the Applications' sync, health and operation status and their conditions.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
@@ -77,12 +77,15 @@ let failed = false;
 
 const git$ = (...args: string[]) => execFileSync("git", args, { cwd: repo, env: gitEnv(repo), encoding: "utf8" }).trim();
 
+/** Where an Application lives: the root in Argo CD's namespace, the environments' in their own. */
+const namespaceOf = (name: string) => applications.find((a) => a.metadata.name === name)!.metadata.namespace!;
+
 async function application(name: string): Promise<Application> {
-  return api().request<Application>("GET", `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/applications/${name}`);
+  return api().request<Application>("GET", `/apis/argoproj.io/v1alpha1/namespaces/${namespaceOf(name)}/applications/${name}`);
 }
 
-const environments = () => applications.filter((a) => a.spec.source.path !== "argocd");
-const root = () => applications.find((a) => a.spec.source.path === "argocd")!;
+const environments = () => applications.filter((a) => a.spec.source.path.startsWith("overlays/"));
+const rootApp = () => applications.find((a) => !a.spec.source.path.startsWith("overlays/"))!;
 
 /** `gen` for the repository's config after `change`, then a commit; returns the commit. */
 async function commitConfig(message: string, change: (config: any) => void): Promise<string> {
@@ -126,8 +129,8 @@ async function notConverged(revision?: string): Promise<string[] | undefined> {
     const s = app.status;
     // The root app needs no sync when `kubectl apply -k argocd/` made exactly what git holds: it may have no operation.
     const synced = s?.operationState
-      ? s.operationState.phase === "Succeeded" && (!revision || s.operationState.syncResult?.revision === revision || metadata.name === root().metadata.name)
-      : metadata.name === root().metadata.name;
+      ? s.operationState.phase === "Succeeded" && (!revision || s.operationState.syncResult?.revision === revision || metadata.name === rootApp().metadata.name)
+      : metadata.name === rootApp().metadata.name;
     const ok = s?.sync?.status === "Synced" && s.health?.status === "Healthy" && (!revision || s.sync.revision === revision) && synced;
     if (!ok) problems.push(summary(app));
   }
@@ -147,7 +150,7 @@ async function live(o: Pick<KubeObject, "apiVersion" | "kind" | "metadata">): Pr
 async function hardRefresh(name: string): Promise<void> {
   await api().request(
     "PATCH",
-    `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/applications/${name}`,
+    `/apis/argoproj.io/v1alpha1/namespaces/${namespaceOf(name)}/applications/${name}`,
     JSON.stringify({ metadata: { annotations: { "argocd.argoproj.io/refresh": "hard" } } }),
     "application/merge-patch+json",
   );
@@ -187,7 +190,7 @@ beforeAll(async () => {
 
   const argocdObjects = await kustomize58(join(repo, "argocd"));
   applications = argocdObjects.filter((o): o is Application => o.kind === "Application");
-  namespace = applications[0]!.metadata.namespace!;
+  namespace = rootApp().metadata.namespace!;
   await renderOverlays();
   // The EFS CSI driver's part: a volume bound to each claim.
   for (const objects of rendered.values()) for (const volume of volumesFor(objects)) await api().apply(volume, { fieldManager: "efs-csi-stand-in" });
@@ -198,6 +201,7 @@ beforeAll(async () => {
     api: api(),
     kustomize,
     namespace,
+    applicationNamespaces: [...new Set(environments().map((a) => a.metadata.namespace!))],
     tlsCerts: { "127.0.0.1": readFileSync(tls.ca, "utf8") },
     reconciliationSeconds: RECONCILIATION_S,
     log: (line) => process.stderr.write(`[argocd] ${line}\n`),
@@ -450,5 +454,80 @@ describe("the real Argo CD syncs the generated repository", () => {
       }
       return problems.length ? problems : undefined;
     }, CONVERGE_MS);
+  });
+
+  it("a hostile commit to argocd/apps/ is refused: a Deployment into Argo CD's namespace, a ClusterRoleBinding, a project, an Application of another project", async () => {
+    const appsDir = join(repo, "argocd", "apps");
+    const appsNamespace = environments()[0]!.metadata.namespace!;
+    const env = environments()[0]!;
+    const hostile: Record<string, object> = {
+      "deployment.yaml": {
+        apiVersion: "apps/v1",
+        kind: "Deployment",
+        metadata: { name: "takeover", namespace },
+        spec: { selector: { matchLabels: { app: "takeover" } }, template: { metadata: { labels: { app: "takeover" } }, spec: { serviceAccountName: "argocd-application-controller", containers: [{ name: "c", image: "busybox:1.36" }] } } },
+      },
+      "clusterrolebinding.yaml": {
+        apiVersion: "rbac.authorization.k8s.io/v1",
+        kind: "ClusterRoleBinding",
+        metadata: { name: "takeover" },
+        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+        subjects: [{ kind: "ServiceAccount", name: "default", namespace: appsNamespace }],
+      },
+      "appproject.yaml": {
+        apiVersion: "argoproj.io/v1alpha1",
+        kind: "AppProject",
+        metadata: { name: "wide", namespace: appsNamespace },
+        spec: { sourceRepos: ["*"], destinations: [{ server: "*", namespace: "*" }], clusterResourceWhitelist: [{ group: "*", kind: "*" }] },
+      },
+      "application.yaml": {
+        apiVersion: "argoproj.io/v1alpha1",
+        kind: "Application",
+        metadata: { name: "sneaky", namespace: appsNamespace },
+        spec: { project: "default", source: env.spec.source, destination: { server: "https://kubernetes.default.svc", namespace } },
+      },
+    };
+    const kustomization = join(appsDir, "kustomization.yaml");
+    const original = readFileSync(kustomization, "utf8");
+    const probes = Object.values(hostile) as KubeObject[];
+    for (const [file, object] of Object.entries(hostile)) {
+      // Each on its own commit, so each is refused for itself.
+      writeFileSync(join(appsDir, `hostile-${file}`), stringify(object));
+      const k = parse(original);
+      k.resources.push(`hostile-${file}`);
+      writeFileSync(kustomization, stringify(k));
+      git$("add", "-A");
+      git$("commit", "-q", "-m", `hostile: ${file}`);
+      const revision = git$("rev-parse", "HEAD");
+      await hardRefresh(rootApp().metadata.name);
+      let said = "";
+      if (file === "application.yaml") {
+        // The admin project lets the root write Applications into their namespace; Argo CD then refuses to act on
+        // one there that names a project not listing that namespace, and it deploys nothing.
+        const sneaky = hostile[file] as KubeObject;
+        await eventually("Argo CD refuses the Application of another project", async () => {
+          const current = (await live(sneaky)) as Application | undefined;
+          said = current?.status?.conditions?.map((c) => c.message).find((m) => /not allowed to use project/.test(m)) ?? "";
+          return said ? undefined : current ? summary(current) : "not created yet";
+        }, CONVERGE_MS);
+        expect(await live({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "airflow-scheduler", namespace } })).toBeUndefined();
+      } else {
+        await eventually(`the root Application refuses ${file}`, async () => {
+          const current = await application(rootApp().metadata.name);
+          const texts = [current.status?.operationState?.message ?? "", ...(current.status?.conditions ?? []).map((c) => c.message)];
+          said = texts.find((t) => /not permitted|not allowed/.test(t)) ?? "";
+          return current.status?.sync?.revision === revision && said ? undefined : summary(current);
+        }, CONVERGE_MS);
+        for (const probe of probes) expect(await live(probe), `${probe.kind}/${probe.metadata.name} exists`).toBeUndefined();
+      }
+      process.stderr.write(`[argocd] refused ${file}: ${said}\n`);
+      rmSync(join(appsDir, `hostile-${file}`));
+      writeFileSync(kustomization, original);
+      git$("add", "-A");
+      git$("commit", "-q", "-m", `revert hostile ${file}`);
+    }
+    await hardRefresh(rootApp().metadata.name);
+    await eventually("the Application of another project pruned", async () => ((await live(hostile["application.yaml"] as KubeObject)) ? "still there" : undefined), CONVERGE_MS);
+    await eventually("every Application Synced and Healthy again", () => notConverged(), CONVERGE_MS);
   });
 });

@@ -30,7 +30,13 @@ export function storage(config: Target): Manifest[] {
   });
   const claim = (name: string, size: string) =>
     new PersistentVolumeClaim({
-      metadata: { name, namespace: n.namespace, labels: labels(config, "airflow") },
+      metadata: {
+        name,
+        namespace: n.namespace,
+        labels: labels(config, "airflow"),
+        // Data: Argo CD never prunes a claim dropped from git, nor deletes it with its Application; a person does.
+        annotations: { "argocd.argoproj.io/sync-options": "Prune=false,Delete=false" },
+      },
       spec: {
         accessModes: ["ReadWriteMany"],
         storageClassName: n.storageClass,
