@@ -460,74 +460,92 @@ describe("the real Argo CD syncs the generated repository", () => {
     const appsDir = join(repo, "argocd", "apps");
     const appsNamespace = environments()[0]!.metadata.namespace!;
     const env = environments()[0]!;
-    const hostile: Record<string, object> = {
-      "deployment.yaml": {
+    const refusedByTheProject: KubeObject[] = [
+      {
         apiVersion: "apps/v1",
         kind: "Deployment",
         metadata: { name: "takeover", namespace },
         spec: { selector: { matchLabels: { app: "takeover" } }, template: { metadata: { labels: { app: "takeover" } }, spec: { serviceAccountName: "argocd-application-controller", containers: [{ name: "c", image: "busybox:1.36" }] } } },
-      },
-      "clusterrolebinding.yaml": {
+      } as KubeObject,
+      {
         apiVersion: "rbac.authorization.k8s.io/v1",
         kind: "ClusterRoleBinding",
         metadata: { name: "takeover" },
         roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
         subjects: [{ kind: "ServiceAccount", name: "default", namespace: appsNamespace }],
-      },
-      "appproject.yaml": {
+      } as KubeObject,
+      {
         apiVersion: "argoproj.io/v1alpha1",
         kind: "AppProject",
         metadata: { name: "wide", namespace: appsNamespace },
         spec: { sourceRepos: ["*"], destinations: [{ server: "*", namespace: "*" }], clusterResourceWhitelist: [{ group: "*", kind: "*" }] },
-      },
-      "application.yaml": {
-        apiVersion: "argoproj.io/v1alpha1",
-        kind: "Application",
-        metadata: { name: "sneaky", namespace: appsNamespace },
-        spec: { project: "default", source: env.spec.source, destination: { server: "https://kubernetes.default.svc", namespace } },
-      },
-    };
+      } as KubeObject,
+    ];
+    const sneaky = {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Application",
+      metadata: { name: "sneaky", namespace: appsNamespace },
+      spec: { project: "default", source: env.spec.source, destination: { server: "https://kubernetes.default.svc", namespace } },
+    } as KubeObject;
     const kustomization = join(appsDir, "kustomization.yaml");
     const original = readFileSync(kustomization, "utf8");
-    const probes = Object.values(hostile) as KubeObject[];
-    for (const [file, object] of Object.entries(hostile)) {
-      // Each on its own commit, so each is refused for itself.
-      writeFileSync(join(appsDir, `hostile-${file}`), stringify(object));
+    const commitApps = (objects: KubeObject[], message: string) => {
       const k = parse(original);
-      k.resources.push(`hostile-${file}`);
+      objects.forEach((o, i) => {
+        writeFileSync(join(appsDir, `hostile-${i}.yaml`), stringify(o));
+        k.resources.push(`hostile-${i}.yaml`);
+      });
       writeFileSync(kustomization, stringify(k));
       git$("add", "-A");
-      git$("commit", "-q", "-m", `hostile: ${file}`);
-      const revision = git$("rev-parse", "HEAD");
-      await hardRefresh(rootApp().metadata.name);
-      let said = "";
-      if (file === "application.yaml") {
-        // The admin project lets the root write Applications into their namespace; Argo CD then refuses to act on
-        // one there that names a project not listing that namespace, and it deploys nothing.
-        const sneaky = hostile[file] as KubeObject;
-        await eventually("Argo CD refuses the Application of another project", async () => {
-          const current = (await live(sneaky)) as Application | undefined;
-          said = current?.status?.conditions?.map((c) => c.message).find((m) => /not allowed to use project/.test(m)) ?? "";
-          return said ? undefined : current ? summary(current) : "not created yet";
-        }, CONVERGE_MS);
-        expect(await live({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "airflow-scheduler", namespace } })).toBeUndefined();
-      } else {
-        await eventually(`the root Application refuses ${file}`, async () => {
-          const current = await application(rootApp().metadata.name);
-          const texts = [current.status?.operationState?.message ?? "", ...(current.status?.conditions ?? []).map((c) => c.message)];
-          said = texts.find((t) => /not permitted|not allowed/.test(t)) ?? "";
-          return current.status?.sync?.revision === revision && said ? undefined : summary(current);
-        }, CONVERGE_MS);
-        for (const probe of probes) expect(await live(probe), `${probe.kind}/${probe.metadata.name} exists`).toBeUndefined();
-      }
-      process.stderr.write(`[argocd] refused ${file}: ${said}\n`);
-      rmSync(join(appsDir, `hostile-${file}`));
+      git$("commit", "-q", "-m", message);
+      return git$("rev-parse", "HEAD");
+    };
+    const revert = (count: number) => {
+      for (let i = 0; i < count; i++) rmSync(join(appsDir, `hostile-${i}.yaml`));
       writeFileSync(kustomization, original);
       git$("add", "-A");
-      git$("commit", "-q", "-m", `revert hostile ${file}`);
-    }
+      git$("commit", "-q", "-m", "revert the hostile commit");
+      return git$("rev-parse", "HEAD");
+    };
+
+    // An Application of another project: the admin project lets the root write Applications into their
+    // namespace; Argo CD refuses to act on one there whose project does not list that namespace, and it deploys nothing.
+    commitApps([sneaky], "hostile: an Application of the default project");
     await hardRefresh(rootApp().metadata.name);
-    await eventually("the Application of another project pruned", async () => ((await live(hostile["application.yaml"] as KubeObject)) ? "still there" : undefined), CONVERGE_MS);
+    let said = "";
+    await eventually("Argo CD refuses the Application of another project", async () => {
+      const current = (await live(sneaky)) as Application | undefined;
+      said = current?.status?.conditions?.map((c) => c.message).find((m) => /not allowed to use project/.test(m)) ?? "";
+      return said ? undefined : current ? summary(current) : "not created yet";
+    }, CONVERGE_MS);
+    process.stderr.write(`[argocd] refused the Application of another project: ${said}\n`);
+    expect(said).toMatch(/sneaky.*not allowed to use project.*default/);
+    expect(await live({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "airflow-scheduler", namespace } })).toBeUndefined();
+    revert(1);
+    await hardRefresh(rootApp().metadata.name);
+    await eventually("the Application of another project pruned", async () => ((await live(sneaky)) ? "still there" : undefined), CONVERGE_MS);
+
+    // The rest in one commit: the sync is refused whole, before anything is applied.
+    const revision = commitApps(refusedByTheProject, "hostile: a Deployment in Argo CD's namespace, a ClusterRoleBinding, a project");
+    await hardRefresh(rootApp().metadata.name);
+    await eventually("the root Application refuses the commit", async () => {
+      const current = await application(rootApp().metadata.name);
+      const operation = current.status?.operationState as { message?: string; operation?: { sync?: { revision?: string } } } | undefined;
+      said = operation?.operation?.sync?.revision === revision ? (operation.message ?? "") : "";
+      return /is not permitted in project/.test(said) ? undefined : summary(current);
+    }, CONVERGE_MS);
+    process.stderr.write(`[argocd] refused: ${said}\n`);
+    expect(said).toMatch(/resource [a-z.]*:(Deployment|ClusterRoleBinding|AppProject) is not permitted in project airflow-admin/);
+    for (const probe of refusedByTheProject) expect(await live(probe), `${probe.kind}/${probe.metadata.name}`).toBeUndefined();
+    // Its retries would keep the refused revision for minutes: end the operation, as `argocd app terminate-op` does.
+    await api().request(
+      "PATCH",
+      `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/applications/${rootApp().metadata.name}`,
+      JSON.stringify({ status: { operationState: { phase: "Terminating" } } }),
+      "application/merge-patch+json",
+    );
+    revert(refusedByTheProject.length);
+    await hardRefresh(rootApp().metadata.name);
     await eventually("every Application Synced and Healthy again", () => notConverged(), CONVERGE_MS);
   });
 });
