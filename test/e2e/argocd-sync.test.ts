@@ -5,7 +5,7 @@
  * CD's own: the Applications' sync, health and operation status and their conditions.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
@@ -454,98 +454,5 @@ describe("the real Argo CD syncs the generated repository", () => {
       }
       return problems.length ? problems : undefined;
     }, CONVERGE_MS);
-  });
-
-  it("a hostile commit to argocd/apps/ is refused: a Deployment into Argo CD's namespace, a ClusterRoleBinding, a project, an Application of another project", async () => {
-    const appsDir = join(repo, "argocd", "apps");
-    const appsNamespace = environments()[0]!.metadata.namespace!;
-    const env = environments()[0]!;
-    const refusedByTheProject: KubeObject[] = [
-      {
-        apiVersion: "apps/v1",
-        kind: "Deployment",
-        metadata: { name: "takeover", namespace },
-        spec: { selector: { matchLabels: { app: "takeover" } }, template: { metadata: { labels: { app: "takeover" } }, spec: { serviceAccountName: "argocd-application-controller", containers: [{ name: "c", image: "busybox:1.36" }] } } },
-      } as KubeObject,
-      {
-        apiVersion: "rbac.authorization.k8s.io/v1",
-        kind: "ClusterRoleBinding",
-        metadata: { name: "takeover" },
-        roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
-        subjects: [{ kind: "ServiceAccount", name: "default", namespace: appsNamespace }],
-      } as KubeObject,
-      {
-        apiVersion: "argoproj.io/v1alpha1",
-        kind: "AppProject",
-        metadata: { name: "wide", namespace: appsNamespace },
-        spec: { sourceRepos: ["*"], destinations: [{ server: "*", namespace: "*" }], clusterResourceWhitelist: [{ group: "*", kind: "*" }] },
-      } as KubeObject,
-    ];
-    const sneaky = {
-      apiVersion: "argoproj.io/v1alpha1",
-      kind: "Application",
-      metadata: { name: "sneaky", namespace: appsNamespace },
-      spec: { project: "default", source: env.spec.source, destination: { server: "https://kubernetes.default.svc", namespace } },
-    } as KubeObject;
-    const kustomization = join(appsDir, "kustomization.yaml");
-    const original = readFileSync(kustomization, "utf8");
-    const commitApps = (objects: KubeObject[], message: string) => {
-      const k = parse(original);
-      objects.forEach((o, i) => {
-        writeFileSync(join(appsDir, `hostile-${i}.yaml`), stringify(o));
-        k.resources.push(`hostile-${i}.yaml`);
-      });
-      writeFileSync(kustomization, stringify(k));
-      git$("add", "-A");
-      git$("commit", "-q", "-m", message);
-      return git$("rev-parse", "HEAD");
-    };
-    const revert = (count: number) => {
-      for (let i = 0; i < count; i++) rmSync(join(appsDir, `hostile-${i}.yaml`));
-      writeFileSync(kustomization, original);
-      git$("add", "-A");
-      git$("commit", "-q", "-m", "revert the hostile commit");
-      return git$("rev-parse", "HEAD");
-    };
-
-    // An Application of another project: the admin project lets the root write Applications into their
-    // namespace; Argo CD refuses to act on one there whose project does not list that namespace, and it deploys nothing.
-    commitApps([sneaky], "hostile: an Application of the default project");
-    await hardRefresh(rootApp().metadata.name);
-    let said = "";
-    await eventually("Argo CD refuses the Application of another project", async () => {
-      const current = (await live(sneaky)) as Application | undefined;
-      said = current?.status?.conditions?.map((c) => c.message).find((m) => /not allowed to use project/.test(m)) ?? "";
-      return said ? undefined : current ? summary(current) : "not created yet";
-    }, CONVERGE_MS);
-    process.stderr.write(`[argocd] refused the Application of another project: ${said}\n`);
-    expect(said).toMatch(/sneaky.*not allowed to use project.*default/);
-    expect(await live({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "airflow-scheduler", namespace } })).toBeUndefined();
-    revert(1);
-    await hardRefresh(rootApp().metadata.name);
-    await eventually("the Application of another project pruned", async () => ((await live(sneaky)) ? "still there" : undefined), CONVERGE_MS);
-
-    // The rest in one commit: the sync is refused whole, before anything is applied.
-    const revision = commitApps(refusedByTheProject, "hostile: a Deployment in Argo CD's namespace, a ClusterRoleBinding, a project");
-    await hardRefresh(rootApp().metadata.name);
-    await eventually("the root Application refuses the commit", async () => {
-      const current = await application(rootApp().metadata.name);
-      const operation = current.status?.operationState as { message?: string; operation?: { sync?: { revision?: string } } } | undefined;
-      said = operation?.operation?.sync?.revision === revision ? (operation.message ?? "") : "";
-      return /is not permitted in project/.test(said) ? undefined : summary(current);
-    }, CONVERGE_MS);
-    process.stderr.write(`[argocd] refused: ${said}\n`);
-    expect(said).toMatch(/resource [a-z.]*:(Deployment|ClusterRoleBinding|AppProject) is not permitted in project airflow-admin/);
-    for (const probe of refusedByTheProject) expect(await live(probe), `${probe.kind}/${probe.metadata.name}`).toBeUndefined();
-    // Its retries would keep the refused revision for minutes: end the operation, as `argocd app terminate-op` does.
-    await api().request(
-      "PATCH",
-      `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/applications/${rootApp().metadata.name}`,
-      JSON.stringify({ status: { operationState: { phase: "Terminating" } } }),
-      "application/merge-patch+json",
-    );
-    revert(refusedByTheProject.length);
-    await hardRefresh(rootApp().metadata.name);
-    await eventually("every Application Synced and Healthy again", () => notConverged(), CONVERGE_MS);
   });
 });
