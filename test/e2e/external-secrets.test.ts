@@ -126,6 +126,23 @@ describe("External Secrets Operator against AWS Parameter Store (moto)", () => {
     return (await api().request<{ items: ExternalSecret[] }>("GET", `/apis/external-secrets.io/v1/namespaces/${namespace}/externalsecrets`)).items;
   }
 
+  /** Waits until the store and then every ExternalSecret of `namespace` report Ready, as the operator says. */
+  async function storeAndSecretsReady(store: KubeObject, namespace: string): Promise<void> {
+    await eventually(`the ${store.kind} is Ready`, async () => {
+      const live = await api().get<KubeObject & { status?: { conditions?: Condition[] } }>(store);
+      return ready(live)?.status === "True" ? undefined : live.status ?? "no status";
+    });
+    await eventually(
+      "every ExternalSecret is Ready",
+      async () => {
+        const all = await externalSecrets(namespace);
+        const notReady = all.filter((es) => ready(es)?.status !== "True");
+        return all.length && !notReady.length ? undefined : notReady.map((es) => `${es.metadata.name}: ${JSON.stringify(ready(es) ?? "no condition")}`);
+      },
+      120_000,
+    );
+  }
+
   async function secret(namespace: string, name: string): Promise<Secret | undefined> {
     try {
       return await api().request<Secret>("GET", `/api/v1/namespaces/${namespace}/secrets/${name}`);
@@ -167,18 +184,7 @@ describe("External Secrets Operator against AWS Parameter Store (moto)", () => {
 
     await syncLikeArgoCd(api(), objects);
     const store = objects.find((o) => o.kind === "SecretStore")!;
-    await eventually("the SecretStore is Ready", async () => {
-      const live = await api().get<KubeObject & { status?: { conditions?: Condition[] } }>(store);
-      return ready(live)?.status === "True" ? undefined : live.status ?? "no status";
-    });
-    await eventually(
-      "every ExternalSecret is Ready",
-      async () => {
-        const notReady = (await externalSecrets(namespace)).filter((es) => ready(es)?.status !== "True");
-        return notReady.length ? notReady.map((es) => `${es.metadata.name}: ${JSON.stringify(ready(es) ?? "no condition")}`) : undefined;
-      },
-      120_000,
-    );
+    await storeAndSecretsReady(store, namespace);
     const live = await externalSecrets(namespace);
     expect(live.map((es) => es.metadata.name).sort()).toEqual(objects.filter((o) => o.kind === "ExternalSecret").map((o) => o.metadata.name).sort());
     for (const es of live) expect(ready(es), es.metadata.name).toMatchObject({ status: "True", reason: "SecretSynced" });
@@ -283,19 +289,7 @@ describe("External Secrets Operator against AWS Parameter Store (moto)", () => {
     expect(store, "the layer has a ClusterSecretStore").toBeDefined();
     const namespace = overlay.find((o) => o.kind === "Namespace")!.metadata.name;
     await syncLikeArgoCd(api(), objects);
-    await eventually("the ClusterSecretStore is Ready", async () => {
-      const live = await api().get<KubeObject & { status?: { conditions?: Condition[] } }>(store);
-      return ready(live)?.status === "True" ? undefined : live.status ?? "no status";
-    });
-    await eventually(
-      "every ExternalSecret is Ready",
-      async () => {
-        const all = await externalSecrets(namespace);
-        const notReady = all.filter((es) => ready(es)?.status !== "True");
-        return all.length && !notReady.length ? undefined : notReady.map((es) => `${es.metadata.name}: ${JSON.stringify(ready(es) ?? "no condition")}`);
-      },
-      120_000,
-    );
+    await storeAndSecretsReady(store, namespace);
     for (const es of await externalSecrets(namespace)) {
       const s = (await secret(namespace, es.spec.target.name))!;
       for (const { secretKey, remoteRef } of es.spec.data) expect(decode(s, secretKey).equals(Buffer.from(moto.parameter(home, config.aws.region, remoteRef.key))), `${es.metadata.name}/${secretKey}`).toBe(true);
