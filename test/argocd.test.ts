@@ -220,6 +220,32 @@ describe("sync waves", () => {
   });
 });
 
+describe("replicas KEDA owns", () => {
+  const placeholderRule = { group: "apps", kind: "Deployment", name: "airflow-peak-placeholder", jsonPointers: ["/spec/replicas"] };
+
+  it("the placeholders start at 0; where they exist, the Application ignores their replicas and a sync keeps the live count", () => {
+    const placeholder = builds.get("prod")!.find((o) => o.kind === "Deployment" && o.metadata.name === placeholderRule.name) as any;
+    expect(placeholder.spec.replicas).toBe(0);
+    const app = (env: string) => argo.find((o) => o.kind === "Application" && o.metadata.name === `airflow-${env}`) as any;
+    expect(app("prod").spec.ignoreDifferences).toEqual([placeholderRule]);
+    expect(app("prod").spec.syncPolicy.syncOptions).toContain("RespectIgnoreDifferences=true");
+    expect(app("dev").spec.ignoreDifferences).toBeUndefined();
+    expect(app("dev").spec.syncPolicy.syncOptions).not.toContain("RespectIgnoreDifferences=true");
+  });
+
+  it("the ApplicationSet's template carries the same rule when any environment has placeholders", () => {
+    const data = exampleData() as any;
+    data.argocd.mode = "applicationSet";
+    const set = (apps: ReturnType<typeof argocdManifests>["apps"]) => apps.map((m) => m.object as any).find((o) => o.kind === "ApplicationSet");
+    const withPlaceholders = set(argocdManifests(loadForCore(stringify(data))).apps);
+    expect(withPlaceholders.spec.template.spec.ignoreDifferences).toEqual([placeholderRule]);
+    expect(withPlaceholders.spec.template.spec.syncPolicy.syncOptions).toContain("RespectIgnoreDifferences=true");
+    delete data.environments.prod.peakHours.warmCapacity;
+    const without = set(argocdManifests(loadForCore(stringify(data))).apps);
+    expect(without.spec.template.spec.ignoreDifferences).toBeUndefined();
+  });
+});
+
 describe("ApplicationSet mode", () => {
   it("writes one ApplicationSet with a list element per environment instead of the Applications", async () => {
     const data = exampleData() as any;

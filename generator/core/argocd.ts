@@ -19,6 +19,7 @@ import { layerFiles } from "./layer.js";
 import { toKubeObject, type GeneratedFile, type KubeObject } from "./manifest.js";
 import { overlayDir } from "./overlay.js";
 import { secretsManifests } from "./secrets.js";
+import { names } from "./names.js";
 import { resolveEnvironment } from "./target.js";
 import { byCodeUnit } from "../shared/order.js";
 import { applicationsNamespace } from "../shared/argocd-namespaces.js";
@@ -39,6 +40,18 @@ const RETRY = { limit: 5, backoff: { duration: "10s", factor: 2, maxDuration: "5
  */
 const SYNC_OPTIONS = ["CreateNamespace=true", "PruneLast=true", "ServerSideApply=true"];
 
+/**
+ * The warm-capacity placeholders' Deployment is written with `replicas: 0` and KEDA scales it: Argo CD
+ * ignores that field in its diff (no OutOfSync, no self-heal back to 0 during a window), and
+ * RespectIgnoreDifferences keeps a sync from writing it back once the Deployment exists.
+ */
+function placeholderReplicasIgnored(placeholder: string) {
+  return {
+    ignoreDifferences: [{ group: "apps", kind: "Deployment", name: placeholder, jsonPointers: ["/spec/replicas"] }],
+    syncOptions: [...SYNC_OPTIONS, "RespectIgnoreDifferences=true"],
+  };
+}
+
 interface Destination {
   environment: string;
   namespace: string;
@@ -47,14 +60,18 @@ interface Destination {
   revision: string;
   prune: boolean;
   selfHeal: boolean;
+  /** The placeholders' Deployment, where the environment has warm capacity. */
+  placeholder?: string;
 }
 
 function destinations(config: Config): Destination[] {
   return Object.keys(config.environments).map((environment) => {
     const argo = config.argocd.environments[environment];
+    const target = resolveEnvironment(config, environment);
     return {
       environment,
-      namespace: resolveEnvironment(config, environment).namespace,
+      namespace: target.namespace,
+      ...(target.environment?.peakHours?.warmCapacity ? { placeholder: names(target).placeholder } : {}),
       ...(argo?.name ? { name: argo.name } : { server: argo?.server ?? IN_CLUSTER }),
       revision: argo?.revision ?? config.repository.revision,
       prune: argo?.automated.prune ?? true,
@@ -162,6 +179,7 @@ export function argocdManifests(config: Config): ArgocdManifests {
 type Meta = (name: string) => { name: string; namespace: string; labels: Record<string, string> };
 
 function environmentApplication(config: Config, e: Destination, meta: Meta): KubeObject {
+  const ignored = e.placeholder ? placeholderReplicasIgnored(e.placeholder) : undefined;
   return toKubeObject(
     new Application({
       metadata: { ...meta(`${config.name}-${e.environment}`), finalizers: [RESOURCES_FINALIZER] },
@@ -169,7 +187,8 @@ function environmentApplication(config: Config, e: Destination, meta: Meta): Kub
         project: config.name,
         source: { repoURL: config.repository.url, targetRevision: e.revision, path: overlayDir(e.environment) },
         destination: { ...cluster(e), namespace: e.namespace },
-        syncPolicy: { automated: { prune: e.prune, selfHeal: e.selfHeal }, syncOptions: SYNC_OPTIONS, retry: RETRY },
+        syncPolicy: { automated: { prune: e.prune, selfHeal: e.selfHeal }, syncOptions: ignored?.syncOptions ?? SYNC_OPTIONS, retry: RETRY },
+        ...(ignored ? { ignoreDifferences: ignored.ignoreDifferences } : {}),
         revisionHistoryLimit: 10,
       },
     }),
@@ -181,6 +200,8 @@ function environmentApplication(config: Config, e: Destination, meta: Meta): Kub
  * automated sync go through `templatePatch`, which is rendered before it is parsed as YAML.
  */
 function applicationSet(config: Config, envs: readonly Destination[], meta: Meta): KubeObject {
+  const placeholder = envs.find((e) => e.placeholder)?.placeholder;
+  const ignored = placeholder ? placeholderReplicasIgnored(placeholder) : undefined;
   return toKubeObject(
     new ApplicationSet({
       metadata: meta(`${config.name}-environments`),
@@ -208,7 +229,9 @@ function applicationSet(config: Config, envs: readonly Destination[], meta: Meta
             project: config.name,
             source: { repoURL: config.repository.url, targetRevision: "{{.revision}}", path: `${overlayDir("{{.environment}}")}` },
             destination: { namespace: "{{.namespace}}" },
-            syncPolicy: { syncOptions: SYNC_OPTIONS, retry: RETRY },
+            syncPolicy: { syncOptions: ignored?.syncOptions ?? SYNC_OPTIONS, retry: RETRY },
+            // The placeholders' name is the same in every environment; where there are none, nothing matches.
+            ...(ignored ? { ignoreDifferences: ignored.ignoreDifferences } : {}),
             revisionHistoryLimit: 10,
           },
         },

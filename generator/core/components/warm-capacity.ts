@@ -37,6 +37,10 @@ export function warmCapacity(config: Target): Manifest[] {
   const deployment = new Deployment({
     metadata: { name: n.placeholder, namespace: n.namespace, labels: labels(config, component) },
     spec: {
+      // Created with none: a Deployment without replicas starts one pod, which stays Pending until the node
+      // autoscaler buys a peak node for it, holding back its sync wave, off-peak. KEDA owns the count from
+      // then on; the environment's Application ignores it (`placeholderReplicasIgnored`).
+      replicas: 0,
       revisionHistoryLimit: 2,
       selector: { matchLabels: selectorLabels(config, component) },
       template: {
