@@ -2,7 +2,7 @@
 /** Command line: parses arguments, runs a command, prints, and is the only place that exits. */
 import { Command, CommanderError } from "commander";
 import { ConfigError, formatIssue, formatWarning } from "./config/issues.js";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, isAbsolute, join, relative, resolve, sep } from "node:path";
 import packageJson from "../package.json" with { type: "json" };
 import { findConfig, userDirectory } from "./fs/find-config.js";
@@ -15,7 +15,8 @@ import { weekPlan } from "./core/schedule.js";
 import { resolveEnvironment } from "./core/target.js";
 import { buildDiffText, diffBuilds } from "./report/env-diff.js";
 import { planSummary } from "./report/plan-summary.js";
-import { scheduleText } from "./report/schedule-text.js";
+import { measuredDayText, scheduleText } from "./report/schedule-text.js";
+import { compareDay, measuredDayIssues, type MeasuredDay } from "./core/measured-day.js";
 import { COLOR, colorWanted, PLAIN, type Style } from "./report/style.js";
 import { planDiff } from "./report/unified-diff.js";
 import { ClusterError } from "./validate/cluster-error.js";
@@ -165,14 +166,18 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
     .argument("<env>", "environment, e.g. prod")
     .option("-c, --config <file>", `config file (default: ${CONFIG_FILE} here or in the nearest parent directory)`)
     .option("-d, --dir <dir>", "project directory: where the config file is looked for")
-    .action(async (env: string, opts: Location) => {
+    .option("--measured <file>", "also show a measured day (JSON, as the real-cluster suite writes it) beside the plan")
+    .action(async (env: string, opts: Location & { measured?: string }) => {
       const config = await loadConfigFile(configFile(opts, io));
       const known = Object.keys(config.environments);
       if (!known.includes(env)) throw new UserError(unknownEnvironment(env, known));
       const target = resolveEnvironment(config, env);
+      const measured = opts.measured ? readMeasuredDay(opts.measured, env) : undefined;
       const plan = weekPlan(target);
-      if (plan) for (const line of scheduleText(plan, style)) io.out(line);
-      else {
+      if (plan) {
+        for (const line of scheduleText(plan, style)) io.out(line);
+        if (measured) for (const line of measuredDayText(compareDay(target, measured), measured.source, plan.timezone, style)) io.out(line);
+      } else {
         const c = target.components;
         io.out(`${env} neither autoscales nor has peak hours: api-server ${c.apiServer.replicas}, scheduler ${c.scheduler.replicas} replica(s) at every hour`);
       }
@@ -257,6 +262,22 @@ async function validateServer(targets: string[], opts: Location & { schemas?: st
     for (const line of text.summary) io.out(line);
   }
   return report.problems.length > 0 || report.missingKinds.length > 0 ? 1 : 0;
+}
+
+/** The measured day of `--measured`, checked: a missing, unreadable or malformed file, or another environment's, is the user's error. */
+function readMeasuredDay(file: string, env: string): MeasuredDay {
+  let value: unknown;
+  try {
+    value = JSON.parse(readFileSync(file, "utf8"));
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message;
+    throw new UserError(`--measured ${file}: ${reason}`);
+  }
+  const issues = measuredDayIssues(value);
+  if (issues.length) throw new UserError(issues.map((issue) => `--measured ${file}: ${issue}`).join("\n"));
+  const day = value as MeasuredDay;
+  if (day.environment !== env) throw new UserError(`--measured ${file}: measures environment ${day.environment}, not ${env}`);
+  return day;
 }
 
 function knownOverlays(root: string): string[] {

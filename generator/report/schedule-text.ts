@@ -1,4 +1,5 @@
 /** `schedule <env>`: the week plan as text grids, days down, hours across. */
+import type { StepComparison } from "../core/measured-day.js";
 import { DAY_LABELS, type WeekPlan } from "../core/schedule.js";
 import type { Style } from "./style.js";
 
@@ -15,6 +16,17 @@ export function scheduleText(plan: WeekPlan, style: Style): string[] {
       });
       lines.push(`${DAY_LABELS[d]}  ${cells.join("")}`);
     });
+  }
+  return lines;
+}
+
+/** `schedule <env> --measured <file>`: each measured step beside its planned minute. */
+export function measuredDayText(comparisons: readonly StepComparison[], source: string, timezone: string, style: Style): string[] {
+  const width = Math.max(4, ...comparisons.map((c) => c.what.length));
+  const lines = ["", style.bold(`measured by ${source} (local times in ${timezone})`), `${"step".padEnd(width)}  planned    measured      lag`];
+  for (const c of comparisons) {
+    const lag = `${c.lagSeconds >= 0 ? "+" : ""}${c.lagSeconds} s`;
+    lines.push(`${c.what.padEnd(width)}  ${c.planned.padEnd(9)}  ${c.measured.padEnd(12)}  ${lag}`);
   }
   return lines;
 }

@@ -6,28 +6,16 @@
  * `https://kubernetes.default.svc` means the local API server (`ARGOCD_FAKE_IN_CLUSTER`, upstream's recipe
  * for running Argo CD locally). No UI, API server, Dex, ApplicationSet controller or notifications run.
  */
-import { execFile, execFileSync, spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
-import { promisify } from "node:util";
 import { parseAllDocuments } from "yaml";
 import type { KubeObject, RawApi } from "./api.js";
 import { ARGOCD } from "./argocd-pin.js";
-import { BuildError, cacheRoot } from "./binaries.js";
 import type { LocalCluster } from "./cluster.js";
 import { moduleDir } from "./crds.js";
+import { ensureSourceBuild, type SourceBuild } from "./module-build.js";
 import { freePort, isRunning, probe, startComponent, stopComponent, waitReady, type Component } from "./processes.js";
-
-const execFileAsync = promisify(execFile);
-
-/** How the binary is built; part of the cache key, so a change to it builds again. */
-const BUILD = {
-  flags: ["-p", "2", "-trimpath"],
-  goflags: "-mod=mod -buildvcs=false",
-};
 
 function ldflags(): string {
   const common = `${ARGOCD.module}/common`;
@@ -35,55 +23,27 @@ function ldflags(): string {
   return ["-s", "-w", "-X", `${common}.version=${version}`, "-X", `${common}.gitTag=${ARGOCD.version}`, "-X", `${common}.gitTreeState=clean`].join(" ");
 }
 
-/** `cluster-bin/argocd-<version>-<hash of the recipe>/`: apart from the control plane's, so either builds alone. */
-export function argoCdBinDir(): string {
-  const recipe = JSON.stringify({ ...ARGOCD, ...BUILD, ldflags: ldflags() });
-  const hash = createHash("sha256").update(recipe).digest("hex").slice(0, 12);
-  return join(cacheRoot(), "cluster-bin", `argocd-${ARGOCD.version}-${hash}`);
-}
-
 /**
- * The Argo CD multi-call binary (`ARGOCD_BINARY_NAME` selects the program), building it when missing: the
- * module's source from `go mod download`, copied to a temporary directory and built there so that its own
- * go.mod applies, with the Go toolchain it asks for.
+ * One multi-call binary (`ARGOCD_BINARY_NAME` selects the program) from `./cmd`, with the Go toolchain Argo CD
+ * asks for; the gitops-engine replace points into Argo CD's repository, outside the module zip, so it is dropped
+ * and the same release comes from the Go proxy.
  */
+const BUILD: SourceBuild = {
+  name: "argocd",
+  module: ARGOCD.module,
+  version: ARGOCD.version,
+  toolchain: ARGOCD.toolchain,
+  packages: ["./cmd"],
+  rename: { cmd: "argocd" },
+  ldflags: ldflags(),
+  edits: [`-dropreplace=${ARGOCD.gitopsEngine}`],
+  // The key of the recipe as it was first written, so the cached binary stays valid.
+  key: { ...ARGOCD, flags: ["-p", "2", "-trimpath"], goflags: "-mod=mod -buildvcs=false", ldflags: ldflags() },
+};
+
+/** The Argo CD multi-call binary, building it when missing. */
 export async function ensureArgoCd(log: (line: string) => void = () => {}): Promise<string> {
-  const dir = argoCdBinDir();
-  const binary = join(dir, "argocd");
-  if (existsSync(join(dir, "complete"))) return binary;
-  const probeGo = spawnSync("go", ["version"], { encoding: "utf8" });
-  if (probeGo.error || probeGo.status !== 0) throw new BuildError("the Go toolchain (`go`) is needed to build Argo CD; install it and put it on PATH");
-  const env = { ...process.env, GOTOOLCHAIN: ARGOCD.toolchain, GOFLAGS: BUILD.goflags, CGO_ENABLED: "0" };
-  const source = moduleDir(ARGOCD.module, ARGOCD.version, ARGOCD.toolchain);
-  const work = mkdtempSync(join(tmpdir(), "argocd-src-"));
-  const staging = `${dir}.build-${process.pid}`;
-  const failedLog = join(cacheRoot(), "cluster-bin", "argocd.build.log");
-  const started = Date.now();
-  try {
-    cpSync(source, work, { recursive: true });
-    // The module cache is read-only; go.mod and go.sum are edited in the copy.
-    execFileSync("chmod", ["-R", "u+w", work]);
-    execFileSync("go", ["mod", "edit", `-dropreplace=${ARGOCD.gitopsEngine}`], { cwd: work, env });
-    rmSync(staging, { recursive: true, force: true });
-    mkdirSync(staging, { recursive: true });
-    log(`building Argo CD ${ARGOCD.version} (${ARGOCD.module}/cmd, ${ARGOCD.toolchain})`);
-    try {
-      await execFileAsync("go", ["build", ...BUILD.flags, "-ldflags", ldflags(), "-o", join(staging, "argocd"), "./cmd"], { cwd: work, env, maxBuffer: 64 << 20 });
-    } catch (error) {
-      writeFileSync(failedLog, String((error as { stderr?: unknown }).stderr ?? (error as Error).message));
-      throw new BuildError(`building Argo CD ${ARGOCD.version} failed: see ${failedLog}`);
-    }
-    writeFileSync(join(staging, "complete"), `built in ${Math.round((Date.now() - started) / 1000)}s\n`);
-    try {
-      renameSync(staging, dir);
-    } catch {
-      if (!existsSync(join(dir, "complete"))) throw new BuildError(`could not move the built Argo CD into ${dir}`);
-    }
-  } finally {
-    rmSync(staging, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
-  }
-  return binary;
+  return join(await ensureSourceBuild(BUILD, log), "argocd");
 }
 
 /** The objects of the module's `manifests/` files, put in `namespace` (as `kustomize edit set namespace` does). */

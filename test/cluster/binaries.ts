@@ -9,6 +9,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync 
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { promisify } from "node:util";
+import { withBuildLock } from "./build-lock.js";
 
 export const MODULES_DIR = import.meta.dirname;
 
@@ -118,8 +119,10 @@ const execFileAsync = promisify(execFile);
 export async function ensureBinaries(log: (line: string) => void = () => {}, places: BuildPlaces = defaultPlaces()): Promise<Binaries> {
   const ready = builtBinaries(places);
   if (ready) return ready;
-  await buildInto(binDir(places), TARGETS, log, places);
-  return paths(binDir(places));
+  return withBuildLock(places.cacheDir, log, async () => {
+    if (!builtBinaries(places)) await buildInto(binDir(places), TARGETS, log, places);
+    return paths(binDir(places));
+  });
 }
 
 async function buildInto(dir: string, targets: readonly Target[], log: (line: string) => void, places: BuildPlaces): Promise<void> {
@@ -184,6 +187,7 @@ export function externalSecretsVersion(modulesDir = MODULES_DIR): string {
 /** The path of the operator's binary (`external-secrets`, the controller), building it once. */
 export async function ensureExternalSecrets(log: (line: string) => void = () => {}, places: BuildPlaces = defaultPlaces()): Promise<string> {
   const dir = externalSecretsDir(places);
-  if (!existsSync(join(dir, "complete"))) await buildInto(dir, [EXTERNAL_SECRETS], log, places);
+  const built = () => existsSync(join(dir, "complete"));
+  if (!built()) await withBuildLock(places.cacheDir, log, async () => (built() ? undefined : buildInto(dir, [EXTERNAL_SECRETS], log, places)));
   return join(dir, EXTERNAL_SECRETS.binary);
 }

@@ -13,7 +13,7 @@ import { cacheRoot, ensureBinaries, type Binaries } from "./binaries.js";
 import { pinnedCrds } from "./crds.js";
 import { FLEET_LABEL, fleetFromConfig, fleetNodes, KWOK_NODE_ANNOTATION, type FleetOptions } from "./fleet.js";
 import { kwokStagesConfig } from "./kwok-stages.js";
-import { generatePki, kubeconfigText, type Pki } from "./pki.js";
+import { FRONT_PROXY_CLIENT, generatePki, kubeconfigText, type Pki } from "./pki.js";
 import { assertPortFree, ComponentError, freePort, isRunning, probe, startComponent, stopComponent, waitReady, type Component } from "./processes.js";
 
 export const PORT_NAMES = ["etcd-client", "etcd-peer", "kube-apiserver", "kube-controller-manager", "kube-scheduler", "kwok"] as const;
@@ -97,7 +97,8 @@ export async function startCluster(options: StartOptions = {}): Promise<LocalClu
   const binaries = options.binaries ?? (await ensureBinaries(log));
   const timeout = options.readyTimeoutMs ?? 120_000;
   const fleet = fleetFromConfig(options.config ?? EXAMPLE_CONFIG, options.fleet ?? {});
-  const dir = mkdtempSync(join(tmpdir(), "airflow-gitops-cluster-"));
+  // The pid in the name tells one process's clusters from those of a suite process running beside it.
+  const dir = mkdtempSync(join(tmpdir(), `airflow-gitops-cluster-${process.pid}-`));
   const logsDir = logsLocation();
   const state: ClusterState = { dir, logsDir, kubeconfig: join(dir, "kubeconfig"), server: "", ports: {} as ClusterState["ports"], components: [] };
   const launch: Launch = (name, binary, args) => {
@@ -187,6 +188,15 @@ async function startApiServer(state: ClusterState, binaries: Binaries, launch: L
       `--tls-cert-file=${pki.serverCert}`,
       `--tls-private-key-file=${pki.serverKey}`,
       `--client-ca-file=${pki.caCert}`,
+      // API aggregation (KEDA's metrics server registers external.metrics.k8s.io): the aggregator calls an
+      // extension server with the front proxy's certificate and names the user in these headers.
+      `--requestheader-client-ca-file=${pki.frontProxy.caCert}`,
+      `--requestheader-allowed-names=${FRONT_PROXY_CLIENT}`,
+      "--requestheader-username-headers=X-Remote-User",
+      "--requestheader-group-headers=X-Remote-Group",
+      "--requestheader-extra-headers-prefix=X-Remote-Extra-",
+      `--proxy-client-cert-file=${pki.frontProxy.clientCert}`,
+      `--proxy-client-key-file=${pki.frontProxy.clientKey}`,
       "--authorization-mode=RBAC",
       // Privileged containers are allowed cluster-wide (as on EKS); Pod Security admission decides per namespace.
       "--allow-privileged=true",
@@ -259,7 +269,9 @@ async function startControllers(state: ClusterState, binaries: Binaries, launch:
       "--node-lease-duration-seconds=40",
       `--server-address=127.0.0.1:${state.ports.kwok}`,
       "--cidr=10.244.0.0/16",
-      "--node-ip=10.0.0.10",
+      // A node's kubelet is kwok's server: metrics-server scrapes it at the node's address and port.
+      "--node-ip=127.0.0.1",
+      `--node-port=${state.ports.kwok}`,
     ],
   );
   const healthy = (url: string) => async () => (await probe(url))?.status === 200;

@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { parseAllDocuments } from "yaml";
 import { externalSecretsVersion } from "./binaries.js";
 import { ARGOCD } from "./argocd-pin.js";
+import { KARPENTER, KEDA } from "./controller-pins.js";
 
 interface CrdSource {
   module: string;
@@ -36,7 +37,18 @@ export const CRD_SOURCES: readonly CrdSource[] = [
       "config/crds/bases/generators.external-secrets.io_generatorstates.yaml",
     ],
   },
-  { module: "github.com/kedacore/keda/v2", version: "v2.21.0", files: ["config/crd/bases/keda.sh_scaledobjects.yaml", "config/crd/bases/keda.sh_triggerauthentications.yaml"] },
+  {
+    // The release the suite runs (keda.ts): every kind its operator watches.
+    ...KEDA,
+    files: [
+      "keda.sh_scaledobjects.yaml",
+      "keda.sh_scaledjobs.yaml",
+      "keda.sh_triggerauthentications.yaml",
+      "keda.sh_clustertriggerauthentications.yaml",
+      "eventing.keda.sh_cloudeventsources.yaml",
+      "eventing.keda.sh_clustercloudeventsources.yaml",
+    ].map((file) => `config/crd/bases/${file}`),
+  },
   {
     // The release the suite runs (argocd-pin.ts).
     module: ARGOCD.module,
@@ -44,8 +56,18 @@ export const CRD_SOURCES: readonly CrdSource[] = [
     toolchain: ARGOCD.toolchain,
     files: ["manifests/crds/application-crd.yaml", "manifests/crds/appproject-crd.yaml", "manifests/crds/applicationset-crd.yaml"],
   },
-  // The NodePool names an EC2NodeClass but the tree creates none, so the AWS provider's CRD is not needed.
-  { module: "sigs.k8s.io/karpenter", version: "v1.14.1", files: ["pkg/apis/crds/karpenter.sh_nodepools.yaml"] },
+  {
+    // The release the suite runs with its kwok provider (karpenter.ts): its core kinds and the provider's node
+    // class. The generated NodePool names an EC2NodeClass, the AWS provider's, which no test creates.
+    ...KARPENTER,
+    files: [
+      "pkg/apis/crds/karpenter.sh_nodepools.yaml",
+      "pkg/apis/crds/karpenter.sh_nodeclaims.yaml",
+      "pkg/apis/crds/karpenter.sh_nodeoverlays.yaml",
+      "pkg/apis/crds/autoscaling.x-k8s.io_capacitybuffers.yaml",
+      "kwok/apis/crds/karpenter.kwok.sh_kwoknodeclasses.yaml",
+    ],
+  },
 ];
 
 export interface Crd {

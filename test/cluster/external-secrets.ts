@@ -22,7 +22,7 @@ import { join } from "node:path";
 import { ensureExternalSecrets } from "./binaries.js";
 import type { ClusterState } from "./cluster.js";
 import { clientCertificate, kubeconfigFor } from "./pki.js";
-import { freePort, probe, startComponent, stopComponent, waitReady, type Component } from "./processes.js";
+import { freePort, probe, readyOrStopped, startComponent, stopComponent, waitReady, type Component } from "./processes.js";
 
 /** The controller's user name, as the API server (and its audit log) sees it. */
 export const EXTERNAL_SECRETS_USER = "external-secrets";
@@ -77,12 +77,7 @@ export class ExternalSecretsController {
       env,
     );
     const metrics = `http://127.0.0.1:${port}/metrics`;
-    try {
-      await waitReady(component, metrics, async () => (await probe(metrics))?.status === 200, 120_000);
-    } catch (error) {
-      await stopComponent(component);
-      throw error;
-    }
+    await readyOrStopped(component, () => waitReady(component, metrics, async () => (await probe(metrics))?.status === 200, 120_000));
     return new ExternalSecretsController(component, metrics);
   }
 

@@ -10,6 +10,10 @@ import { parse } from "yaml";
 export const KWOK_NODE_ANNOTATION = "kwok.x-k8s.io/node";
 export const FLEET_LABEL = "airflow-gitops.test/fleet";
 
+/** Where metrics-server finds a node's resource metrics on its kubelet port: kwok serves every node's under its name. */
+export const RESOURCE_METRICS_PATH = "metrics.k8s.io/resource-metrics-path";
+export const resourceMetricsPath = (node: string) => `/metrics/nodes/${node}/metrics/resource`;
+
 interface Shape {
   instanceType: string;
   cpu: string;
@@ -59,7 +63,7 @@ function node(name: string, zone: string, region: string, shape: Shape, labels: 
     kind: "Node",
     metadata: {
       name,
-      annotations: { [KWOK_NODE_ANNOTATION]: "fake", "node.alpha.kubernetes.io/ttl": "0" },
+      annotations: { [KWOK_NODE_ANNOTATION]: "fake", "node.alpha.kubernetes.io/ttl": "0", [RESOURCE_METRICS_PATH]: resourceMetricsPath(name) },
       labels: {
         "kubernetes.io/hostname": name,
         "kubernetes.io/os": "linux",

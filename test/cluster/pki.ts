@@ -9,6 +9,11 @@ export interface Pki {
   serverKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
+  /**
+   * The front proxy: a CA of its own and the API server's client certificate under it, with which the
+   * aggregator calls an extension API server (KEDA's metrics server) on behalf of the original user.
+   */
+  frontProxy: { caCert: string; clientCert: string; clientKey: string };
   /** Client certificate and key per user: admin (system:masters), controller-manager, scheduler. */
   clients: Record<ClientName, { cert: string; key: string }>;
 }
@@ -20,6 +25,9 @@ const SUBJECTS: Record<ClientName, string> = {
   "kube-controller-manager": "/CN=system:kube-controller-manager",
   "kube-scheduler": "/CN=system:kube-scheduler",
 };
+
+/** The front proxy's client certificate name, the one the API server's requestheader settings allow. */
+export const FRONT_PROXY_CLIENT = "front-proxy-client";
 
 const EC = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
 
@@ -41,6 +49,8 @@ export function generatePki(dir: string, serviceIp: string): Pki {
   const sans = ["IP:127.0.0.1", `IP:${serviceIp}`, "DNS:localhost", "DNS:kubernetes", "DNS:kubernetes.default", "DNS:kubernetes.default.svc", "DNS:kubernetes.default.svc.cluster.local"];
   signed("apiserver", "/CN=kube-apiserver", ["-addext", `subjectAltName=${sans.join(",")}`, "-addext", "extendedKeyUsage=serverAuth"]);
   for (const [name, subject] of Object.entries(SUBJECTS)) signed(name, subject, ["-addext", "extendedKeyUsage=clientAuth"]);
+  openssl(["req", "-x509", ...EC, "-keyout", p("front-proxy-ca.key"), "-out", p("front-proxy-ca.crt"), "-days", "2", "-subj", "/CN=airflow-gitops-test-front-proxy-ca"]);
+  openssl(["req", "-x509", ...EC, "-keyout", p("front-proxy-client.key"), "-out", p("front-proxy-client.crt"), "-days", "2", "-subj", `/CN=${FRONT_PROXY_CLIENT}`, "-CA", p("front-proxy-ca.crt"), "-CAkey", p("front-proxy-ca.key"), "-addext", "extendedKeyUsage=clientAuth"]);
   openssl(["genrsa", "-out", p("sa.key"), "2048"]);
   openssl(["rsa", "-in", p("sa.key"), "-pubout", "-out", p("sa.pub")]);
   return {
@@ -50,6 +60,7 @@ export function generatePki(dir: string, serviceIp: string): Pki {
     serverKey: p("apiserver.key"),
     serviceAccountKey: p("sa.key"),
     serviceAccountPub: p("sa.pub"),
+    frontProxy: { caCert: p("front-proxy-ca.crt"), clientCert: p("front-proxy-client.crt"), clientKey: p("front-proxy-client.key") },
     clients: Object.fromEntries(Object.keys(SUBJECTS).map((n) => [n, { cert: p(`${n}.crt`), key: p(`${n}.key`) }])) as Pki["clients"],
   };
 }
@@ -92,9 +103,14 @@ export function kubeconfigFor(server: string, caCert: string, user: string, { ce
   ].join("\n");
 }
 
-/** A serving certificate for 127.0.0.1 signed by the CA that `generatePki` wrote into `dir` (for servers beside the cluster). */
-export function serverCertificate(dir: string, name: string): { cert: string; key: string; ca: string } {
+/**
+ * A serving certificate for 127.0.0.1 (and `dnsNames`) signed by the CA that `generatePki` wrote into `dir`, for
+ * servers beside the cluster; `clientAuth` for a peer that presents it as a client too (KEDA's mTLS).
+ */
+export function serverCertificate(dir: string, name: string, extra: { dnsNames?: readonly string[]; clientAuth?: boolean } = {}): { cert: string; key: string; ca: string } {
   const p = (file: string) => join(dir, file);
-  openssl(["req", "-x509", ...EC, "-keyout", p(`${name}.key`), "-out", p(`${name}.crt`), "-days", "2", "-subj", `/CN=${name}`, "-CA", p("ca.crt"), "-CAkey", p("ca.key"), "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost", "-addext", "extendedKeyUsage=serverAuth"]);
+  const sans = ["IP:127.0.0.1", "DNS:localhost", ...(extra.dnsNames ?? []).map((n) => `DNS:${n}`)].join(",");
+  const usage = extra.clientAuth ? "serverAuth,clientAuth" : "serverAuth";
+  openssl(["req", "-x509", ...EC, "-keyout", p(`${name}.key`), "-out", p(`${name}.crt`), "-days", "2", "-subj", `/CN=${name}`, "-CA", p("ca.crt"), "-CAkey", p("ca.key"), "-addext", `subjectAltName=${sans}`, "-addext", `extendedKeyUsage=${usage}`]);
   return { cert: p(`${name}.crt`), key: p(`${name}.key`), ca: p("ca.crt") };
 }

@@ -15,7 +15,8 @@ export interface Component {
   log: string;
 }
 
-function startTimeOf(pid: number): string | undefined {
+/** A process's start time (clock ticks since boot), or undefined when it is gone or a zombie. */
+export function processStartTime(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
     const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
@@ -80,17 +81,27 @@ export function startComponent(name: string, binary: string, args: string[], log
     const child = spawn(binary, args, { stdio: ["ignore", fd, fd], detached: true, ...(env ? { env } : {}) });
     child.unref();
     if (child.pid === undefined) throw new ComponentError(name, log, `could not be started (${binary})`);
-    return { name, pid: child.pid, startTime: startTimeOf(child.pid) ?? "", binary, log };
+    return { name, pid: child.pid, startTime: processStartTime(child.pid) ?? "", binary, log };
   } finally {
     closeSync(fd);
   }
 }
 
 export function isRunning(component: Component): boolean {
-  return startTimeOf(component.pid) === component.startTime;
+  return processStartTime(component.pid) === component.startTime;
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Runs what makes a started component ready (probes, registrations); stops the component if that fails. */
+export async function readyOrStopped(component: Component, steps: () => Promise<void>): Promise<void> {
+  try {
+    await steps();
+  } catch (error) {
+    await stopComponent(component);
+    throw error;
+  }
+}
 
 /** SIGTERM, then SIGKILL after a grace period; returns once the process is gone. */
 export async function stopComponent(component: Component, graceMs = 10_000): Promise<void> {

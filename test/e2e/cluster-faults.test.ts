@@ -14,7 +14,8 @@ import { MODULES_DIR } from "../cluster/binaries.js";
 import type { Component } from "../cluster/processes.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const clusterDirs = () => readdirSync(tmpdir()).filter((e) => e.startsWith("airflow-gitops-cluster-"));
+/** This process's cluster directories (a suite process beside it has its own). */
+const clusterDirs = () => readdirSync(tmpdir()).filter((e) => e.startsWith(`airflow-gitops-cluster-${process.pid}-`));
 const alive = (c: Component) => existsSync(`/proc/${c.pid}`) && !/^\d+ \(.*\) Z /.test(execFileSync("cat", [`/proc/${c.pid}/stat`], { encoding: "utf8" }));
 
 let binaries: Binaries;
