@@ -197,8 +197,9 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
     .option("--context <name>", "with --server: the kubeconfig context (default: the current one)")
     .option("--kubeconfig <file>", "with --server: the kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
     .option("--stand-in-namespace <name>", "with --server: where objects of a namespace the cluster lacks are checked", "default")
+    .option("--request-timeout <seconds>", "with --server: deadline of each request, from connecting to the answer's last byte", "20")
     .action(async (targets: string[], opts: Location & { schemas?: string; json?: boolean; cache: boolean; cacheDir?: string } & ServerFlags) => {
-      if (opts.server || opts.context || opts.kubeconfig) {
+      if (opts.server || opts.context || opts.kubeconfig || opts.requestTimeout !== "20") {
         exitCode = await validateServer(targets, opts, io);
         return;
       }
@@ -208,9 +209,8 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
       // Loaded on demand: generation never needs the validators.
       const { formatProblem, validateRepository } = await import("./validate/validate.js");
       const { defaultCacheDir, ValidateCache } = await import("./validate/cache.js");
-      const cache = opts.cache
-        ? new ValidateCache<Problem>(opts.cacheDir ? resolve(opts.cacheDir) : defaultCacheDir(), opts.schemas ? resolve(opts.schemas) : undefined)
-        : undefined;
+      const cacheDir = opts.cacheDir ? resolve(opts.cacheDir) : defaultCacheDir();
+      const cache = opts.cache ? new ValidateCache<Problem>(cacheDir, opts.schemas ? resolve(opts.schemas) : undefined) : undefined;
       const report = await validateRepository(root, {
         ...(opts.schemas ? { schemasDir: resolve(opts.schemas) } : {}),
         ...(targets.length > 0 ? { targets: targets.map((t) => buildName(t, root)) } : {}),
@@ -221,7 +221,8 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
       if (opts.json) io.out(JSON.stringify(report, null, 2));
       else {
         for (const problem of report.problems) io.err(formatProblem(problem));
-        const reused = report.cached > 0 ? `; ${report.cached} of ${report.targets.length} build(s) unchanged, verdict from the cache` : "";
+        // The cache is the user's, shared by every clone: a fresh clone may reuse verdicts another one stored.
+        const reused = report.cached > 0 ? `; ${report.cached} of ${report.targets.length} build(s) unchanged, verdict from the cache in ${cacheDir} (--no-cache checks again)` : "";
         io.out(`${report.passed} passed, ${report.failed} failed (${report.targets.map((t) => t.target).join(", ")})${reused}`);
       }
       if (report.problems.length > 0) exitCode = 1;
@@ -240,10 +241,15 @@ interface ServerFlags {
   context?: string;
   kubeconfig?: string;
   standInNamespace: string;
+  requestTimeout: string;
 }
 
 async function validateServer(targets: string[], opts: Location & { schemas?: string; json?: boolean } & ServerFlags, io: Io): Promise<number> {
-  if (!opts.server) throw new UserError("--context and --kubeconfig apply to --server only");
+  if (!opts.server) throw new UserError("--context, --kubeconfig and --request-timeout apply to --server only");
+  const seconds = Number(opts.requestTimeout);
+  if (!/^\d+(\.\d+)?$/.test(opts.requestTimeout) || seconds <= 0 || seconds > 3600) {
+    throw new UserError(`--request-timeout ${opts.requestTimeout}: a number of seconds above 0 and at most 3600`);
+  }
   if (opts.schemas) throw new UserError("--schemas applies to the local checks only, not with --server");
   // Loaded on demand: only --server needs the Kubernetes client.
   const { serverReportText, validateOnServer } = await import("./validate/server.js");
@@ -254,6 +260,7 @@ async function validateServer(targets: string[], opts: Location & { schemas?: st
     ...(opts.context ? { context: opts.context } : {}),
     ...(opts.kubeconfig ? { kubeconfig: opts.kubeconfig } : {}),
     standInNamespace: opts.standInNamespace,
+    requestTimeoutMs: seconds * 1000,
   });
   if (opts.json) io.out(JSON.stringify(report, null, 2));
   else {

@@ -6,7 +6,8 @@ import { readFile } from "node:fs/promises";
 import { dirname, join, relative, resolve, sep } from "node:path";
 import { loadConfigWithWarnings } from "./config/load.js";
 import { MAX_CONFIG_BYTES } from "./config/source.js";
-import type { ConfigIssue } from "./config/issues.js";
+import { ConfigError, sortIssues, type ConfigIssue } from "./config/issues.js";
+import { nameLimitIssues } from "./core/name-limits.js";
 import { readBuilderSource } from "./builder-source.js";
 import { configJsonSchema, type Config } from "./config/schema.js";
 import { weekPlan } from "./core/schedule.js";
@@ -58,9 +59,12 @@ export async function desiredTree(configText: string, configName: string): Promi
 
 /** `source` is the config file as the headers name it: its path from the root of the tree. */
 async function desiredTreeWithWarnings(configText: string, configName: string, source: string) {
-  const { config, warnings } = loadConfigWithWarnings(configText, configName);
+  const { config, warnings, locate } = loadConfigWithWarnings(configText, configName);
   const builderSource = config.dags.taskSpecs ? readBuilderSource() : undefined;
-  const files: GeneratedFile[] = [...generate(config, builderSource), schemaFile(), ...docFiles(config)];
+  const generated = generate(config, builderSource);
+  const tooLong = nameLimitIssues(generated, config);
+  if (tooLong.length > 0) throw new ConfigError(configName, sortIssues(tooLong.map(locate)));
+  const files: GeneratedFile[] = [...generated, schemaFile(), ...docFiles(config)];
   return { desired: renderAll(files, generatedHeader(source)), warnings };
 }
 

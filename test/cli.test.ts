@@ -92,7 +92,7 @@ describe("bad input", () => {
     {
       name: "overlapping peak windows",
       edit: (t) => t.replace('start: "18:00", end: "21:00"', 'start: "10:00", end: "21:00"'),
-      expected: /\/airflow-gitops\.yaml:\d+:11 environments\.prod\.peakHours\.windows\[1\]: mon-fri 10:00-21:00 overlaps window 1 \(mon-fri 07:00-11:00\); merge them into one window$/,
+      expected: /\/airflow-gitops\.yaml:\d+:11 environments\.prod\.peakHours\.windows\[1\]: mon-fri 10:00-21:00 overlaps windows\[0\] \(mon-fri 07:00-11:00\); merge them into one window$/,
     },
     {
       name: "unknown environment field",

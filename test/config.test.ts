@@ -127,12 +127,12 @@ describe("environment rules", () => {
     [
       "overlapping windows",
       prod((e) => e.peakHours.windows.push({ days: "fri", start: "10:00", end: "12:00" })),
-      "environments.prod.peakHours.windows[3]: fri 10:00-12:00 overlaps window 1 (mon-fri 07:00-11:00); merge them into one window",
+      "environments.prod.peakHours.windows[3]: fri 10:00-12:00 overlaps windows[0] (mon-fri 07:00-11:00); merge them into one window",
     ],
     [
       "an overnight window overlapping the next morning",
       prod((e) => (e.peakHours.windows[2] = { days: "daily", start: "23:00", end: "07:30" })),
-      "environments.prod.peakHours.windows[2]: daily 23:00-07:30 overlaps window 1 (mon-fri 07:00-11:00)",
+      "environments.prod.peakHours.windows[2]: daily 23:00-07:30 overlaps windows[0] (mon-fri 07:00-11:00)",
     ],
     ["an empty window", prod((e) => (e.peakHours.windows[0].end = "07:00")), "environments.prod.peakHours.windows[0].end: equals the start 07:00: the window is empty"],
     ["no days", prod((e) => (e.peakHours.windows[0].days = "")), "environments.prod.peakHours.windows[0].days: must be days of the week such as mon-fri"],

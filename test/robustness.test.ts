@@ -1,10 +1,13 @@
 /** Configs that used to pass although the cluster would refuse them, and problems reported all at once. */
 import { describe, expect, it } from "vitest";
 import { loadForCore as loadConfig } from "./helpers.js";
-import { configProblems, exampleText, runCli, tempProject } from "./helpers.js";
-import { existsSync } from "node:fs";
+import { configProblems, exampleText, ROOT, runCli, tempProject } from "./helpers.js";
+import { nameLimitIssues } from "../generator/core/name-limits.js";
+import type { GeneratedFile } from "../generator/core/manifest.js";
+import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { formatIssue } from "../generator/config/issues.js";
+import { formatIssue, formatWarning } from "../generator/config/issues.js";
+import { loadConfigWithWarnings } from "../generator/config/load.js";
 
 const problems = configProblems;
 
@@ -82,7 +85,7 @@ describe("every problem in one listing", () => {
     expect(found, found.join("\n")).toHaveLength(3);
     expect(found.some((p) => /dagProcessor\.replicas: must be >= 1/.test(p))).toBe(true);
     expect(found.some((p) => /has no option "paralelism".*did you mean "parallelism"/.test(p))).toBe(true);
-    expect(found.some((p) => /overlaps window/.test(p))).toBe(true);
+    expect(found.some((p) => /overlaps windows\[/.test(p))).toBe(true);
   });
 });
 
@@ -208,5 +211,104 @@ describe("hostile YAML", () => {
     expect(result.code).toBe(1);
     expect(result.err).toMatch(/airflow-gitops\.yaml: is \d+ bytes; a config file is at most 1048576 bytes \(1 MiB\)$/);
     expect(existsSync(join(dir, "base"))).toBe(false);
+  });
+});
+
+describe("names the controllers accept", () => {
+  const longName = "abcdefghij-abcdefghij-abcdefghij-abcdefg";
+  const longEnv = "abcdefghij-abcdefghi";
+  const mini = readFileSync(join(ROOT, "test", "fixtures", "mini.yaml"), "utf8");
+
+  it("a generated name over a controller's limit is a config error on the field it is built from, and nothing is written", async () => {
+    const text = mini.replace("name: mini", `name: ${longName}`).replace("  prod:", `  ${longEnv}:`);
+    const dir = tempProject({ configText: text });
+    const result = await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml")]);
+    expect(result.code).toBe(1);
+    const file = join(dir, "airflow-gitops.yaml");
+    expect(result.err.split("\n")).toEqual([
+      `${file}:1:1 name: the CronJob name "${longName}-failed-pod-cleanup" is 59 characters, above 52: the API server refuses longer CronJob names: each Job is named <name>-<11 digits>; shorten name (40 characters)`,
+      `${file}:${lineIs(text, `  ${longEnv}:`)}:3 environments.${longEnv}: the NodePool name "${longName}-${longEnv}-peak" is 66 characters, above 63: Karpenter labels every node it starts karpenter.sh/nodepool=<name>; shorten name (40) or the environment's name (20)`,
+      `2 problem(s) in ${file}; nothing was written`,
+    ]);
+    expect(existsSync(join(dir, "base"))).toBe(false);
+  });
+
+  it("a name exactly at the tightest limit generates", async () => {
+    const name = "a".repeat(52 - "-failed-pod-cleanup".length);
+    const dir = tempProject({ configText: mini.replace("name: mini", `name: ${name}`) });
+    expect(await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml"), "-q"])).toMatchObject({ code: 0 });
+    expect(readFileSync(join(dir, "base", "failed-pod-cleanup-cronjob.yaml"), "utf8")).toContain(`name: ${name}-failed-pod-cleanup\n`);
+  });
+
+  it("checks each kind's own limit and the names controllers derive: KEDA's HPA, Services, Jobs, label values", () => {
+    const file = (path: string, content: object): GeneratedFile => ({ path, format: "yaml", content });
+    const n = "a".repeat(50);
+    const found = nameLimitIssues(
+      [
+        file("overlays/prod/x-scaledobject.yaml", { kind: "ScaledObject", metadata: { name: `${n}-scaler` } }),
+        file("overlays/prod/y-scaledobject.yaml", { kind: "ScaledObject", metadata: { name: `${n}-named` }, spec: { advanced: { horizontalPodAutoscalerConfig: { name: "short" } } } }),
+        file("base/service.yaml", { kind: "Service", metadata: { name: `${n}-api-server-xy` } }),
+        file("base/service-at-limit.yaml", { kind: "Service", metadata: { name: `${n}-api-server-x` } }),
+        file("base/job.yaml", { kind: "Job", metadata: { name: `${n}-create-admins` } }),
+        file("base/deployment.yaml", { kind: "Deployment", metadata: { name: `${n}-ok` }, spec: { template: { metadata: { labels: { team: "b".repeat(64) } } } } }),
+        file("base/configmap.yaml", { kind: "ConfigMap", metadata: { name: "c".repeat(254) } }),
+      ],
+      { name: n },
+    );
+    expect(found.map((i) => `${i.path}: ${i.message.replace(/ "[^"]*"/, "").replace(/:.*/, "")}`)).toEqual([
+      `name: the HorizontalPodAutoscaler name of ScaledObject ${n}-scaler is 66 characters, above 63`,
+      "name: the Service name is 64 characters, above 63",
+      "name: the Job name is 64 characters, above 63",
+      `name: the label team of Deployment ${n}-ok is 64 characters, above 63`,
+      "name: the ConfigMap name is 254 characters, above 253",
+    ]);
+  });
+});
+
+describe("schedules", () => {
+  const withSchedule = (schedule: string) => exampleText().replace('    schedule: "0 4 * * *"', `    schedule: "${schedule}"`);
+
+  it("the task-spec DAGs' schedule is a checked cron or an Airflow preset", () => {
+    const text = withSchedule("0 25 * * *");
+    expect(problems(text)).toEqual([
+      expect.stringMatching(
+        new RegExp(`^airflow-gitops\\.yaml:${lineOf(text, "0 25 * * *")}:\\d+ dags\\.taskSpecs\\.schedule: must be an Airflow preset \\(@once, @continuous, @hourly, @daily, @weekly, @monthly, @quarterly, @yearly\\) or a five-field cron schedule`),
+      ),
+    ]);
+    expect(problems(withSchedule("@annually"))).toHaveLength(1);
+    for (const good of ["@quarterly", "@once", "*/15 6-18 * * mon-fri", "0 4 1 jan,jul *"]) expect(problems(withSchedule(good))).toEqual([]);
+  });
+});
+
+describe("peak windows on the days clocks change", () => {
+  const mini = readFileSync(join(ROOT, "test", "fixtures", "mini.yaml"), "utf8");
+  const withWindows = (windows: string) => mini.replace('windows: [{ days: mon-fri, start: "09:00", end: "10:30" }]', `windows: ${windows}`);
+  const warningsOf = (text: string) => loadConfigWithWarnings(text, "airflow-gitops.yaml").warnings.map((w) => formatWarning("airflow-gitops.yaml", w));
+
+  it("warns of a start or end that does not exist or happens twice, with the local times and what KEDA then does", () => {
+    const text = withWindows('[{ days: daily, start: "02:30", end: "05:00" }, { days: sun, start: "00:30", end: "02:15" }]');
+    const line = lineOf(text, "windows: [");
+    expect(warningsOf(text)).toEqual([
+      `airflow-gitops.yaml:${line}:32 environments.prod.peakHours.windows[0].start: warning: the window starts at 02:30: 02:30 does not exist in Europe/Berlin on 2026-03-29 (the clocks jump from 02:00 to 03:00); KEDA's cron scaler skips that start and holds the peak from the window's previous end to this one; move it out of 02:00-03:00`,
+      `airflow-gitops.yaml:${line}:32 environments.prod.peakHours.windows[0].start: warning: the window starts its placeholders at 02:00 (leadTime 30m before 02:30): 02:00 does not exist in Europe/Berlin on 2026-03-29 (the clocks jump from 02:00 to 03:00); KEDA's cron scaler skips that start and holds the peak from the window's previous end to this one; move it out of 02:00-03:00`,
+      `airflow-gitops.yaml:${line}:93 environments.prod.peakHours.windows[1].end: warning: the window ends at 02:15: 02:15 does not exist in Europe/Berlin on 2026-03-29 (the clocks jump from 02:00 to 03:00); KEDA's cron scaler skips that end, and the window does not happen that day; move it out of 02:00-03:00`,
+    ]);
+  });
+
+  it("names the fold where the clocks go back, and not a day the window does not run", () => {
+    // New York goes back from 02:00 to 01:00 on a Sunday: a Sunday start at 01:30 happens twice; mon-fri is untouched.
+    const text = withWindows('[{ days: sun, start: "01:30", end: "04:00" }, { days: mon-fri, start: "01:30", end: "04:00" }]').replace("timezone: Europe/Berlin", "timezone: America/New_York");
+    expect(warningsOf(text)).toEqual([
+      expect.stringContaining(
+        "environments.prod.peakHours.windows[0].start: warning: the window starts at 01:30: 01:30 happens twice in America/New_York on 2026-11-01 (the clocks go back from 02:00 to 01:00); KEDA's cron scaler starts it at the second 01:30, 60 minutes late",
+      ),
+      expect.stringContaining("environments.prod.peakHours.windows[0].start: warning: the window starts its placeholders at 01:00"),
+    ]);
+    expect(warningsOf(mini)).toEqual([]);
+  });
+
+  it("an invalid window is not reported again as overlapping", () => {
+    const text = withWindows('[{ days: mon-fri, start: "9:00", end: "10:30" }, { days: mon-fri, start: "09:30", end: "11:00" }]');
+    expect(problems(text)).toEqual([expect.stringMatching(/environments\.prod\.peakHours\.windows\[0\]\.start: must be a 24-hour time HH:MM/)]);
   });
 });

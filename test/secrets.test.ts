@@ -169,6 +169,19 @@ describe("secret wiring", () => {
     expect(readme).toContain('"kms:ViaService": "ssm.sa-east-1.amazonaws.com"');
     expect(readme).toContain("airflow rotate-fernet-key");
     expect(readme).toContain("arn:aws:iam::123456789012:role/airflow-prod-secrets");
+    expect(readme).not.toContain("**shared**");
+  });
+
+  it("marks a parameter without {env} as shared in each environment's page, and its rotation names every environment it touches", () => {
+    const shared = loadForCore(exampleText().replace("    fernetKey: /airflow/{env}/fernet-key\n", "    fernetKey: /airflow/shared/fernet-key\n"));
+    expect(shared.secrets.parameters.fernetKey).toBe("/airflow/shared/fernet-key");
+    const files = renderAll(generate(shared));
+    for (const [env, other] of [["dev", "prod"], ["prod", "dev"]] as const) {
+      const readme = files.get(`secrets/${env}/README.md`)!;
+      expect(readme).toMatch(new RegExp(`\\| \`/airflow/shared/fernet-key\` \\| SecureString \\| .* \\(\\*\\*shared\\*\\* with ${other}\\) \\|`));
+      expect(readme).toContain(`\`/airflow/shared/fernet-key\` is shared with ${other}: a rotation touches ${env}, ${other}.`);
+      expect(readme.match(/\*\*shared\*\*/g)).toHaveLength(1);
+    }
   });
 });
 

@@ -141,7 +141,8 @@ describe("validate cache", () => {
     expect(await main(["validate", "--dir", dir, "--cache-dir", cache, "argocd"], io)).toBe(0);
     expect(progress).toEqual(["validate: 0 from cache, 1 built, 0 checked of 1", "validate: 0 from cache, 1 built, 1 checked of 1", ""]);
     const second = await runCli(["validate", "--dir", dir, "--cache-dir", cache, "argocd"]);
-    expect(second.out).toMatch(/^\d+ passed, 0 failed \(argocd\); 1 of 1 build\(s\) unchanged, verdict from the cache$/);
+    expect(second.out).toMatch(/^\d+ passed, 0 failed \(argocd\); 1 of 1 build\(s\) unchanged, verdict from the cache in (.*) \(--no-cache checks again\)$/);
+    expect(second.out).toContain(`verdict from the cache in ${cache} (`);
   });
 
   it("counts every file a build reads, through the kustomizations it names", () => {

@@ -5,7 +5,8 @@
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
-import { createServer } from "node:net";
+import { spawn } from "node:child_process";
+import { createServer, type Socket } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -257,6 +258,86 @@ describe("validate --server user errors", () => {
     expect(result.err).not.toMatch(/\n/);
   });
 
+  /**
+   * The CLI as its own process against a server that misbehaves: it must exit 1 with one line soon after
+   * the deadline (an open socket would keep a process alive after an in-process deadline had passed).
+   */
+  async function validateAgainst(handler: (socket: Socket) => void, scheme = "https"): Promise<{ code: number | null; err: string; seconds: number }> {
+    const sockets = new Set<Socket>();
+    const server = createServer((socket) => {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      handler(socket);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const { port } = server.address() as { port: number };
+    const started = performance.now();
+    try {
+      const child = spawn(process.execPath, [join(ROOT, "generator", "launch.mjs"), "validate", "--dir", ROOT, "--server", "--request-timeout", "1", "--kubeconfig", kubeconfig(`${scheme}://127.0.0.1:${port}`, true)], {
+        stdio: ["ignore", "ignore", "pipe"],
+      });
+      let err = "";
+      child.stderr.on("data", (chunk: Buffer) => (err += chunk.toString()));
+      const code = await new Promise<number | null>((resolve) => child.on("exit", resolve));
+      return { code, err: err.trim(), seconds: (performance.now() - started) / 1000 };
+    } finally {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  }
+
+  const withinDeadline = (port: string) => new RegExp(`^cannot reach the cluster of context local at ${port}: no complete answer within 1 s \\(--request-timeout\\)$`);
+
+  it("stops at the deadline, in one line, when the server accepts the connection and never answers", async () => {
+    const result = await validateAgainst(() => {});
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(withinDeadline("https://127\\.0\\.0\\.1:\\d+"));
+    expect(result.seconds).toBeLessThan(10);
+  });
+
+  it("stops at the deadline when the answer comes a byte at a time (slow loris)", async () => {
+    const answer = 'HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 100000\r\n\r\n{"gitVersion": "v1.35.0"' + " ".repeat(99_000);
+    const result = await validateAgainst((socket) => {
+      let at = 0;
+      const timer = setInterval(() => {
+        if (socket.destroyed || at >= answer.length) return clearInterval(timer);
+        socket.write(answer[at++]!);
+      }, 20);
+      socket.on("close", () => clearInterval(timer));
+    }, "http");
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(withinDeadline("http://127\\.0\\.0\\.1:\\d+"));
+    expect(result.seconds).toBeLessThan(10);
+  });
+
+  it("says in one line that the server does not speak TLS", async () => {
+    const result = await validateAgainst((socket) => socket.end("HTTP/1.1 400 Bad Request\r\n\r\n"));
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/^cannot reach the cluster of context local at https:\/\/127\.0\.0\.1:\d+: .*(wrong version number|packet length too long|EPROTO)/);
+    expect(result.err).not.toMatch(/\n/);
+  });
+
+  it("stops at the deadline when the version answers and discovery then hangs", async () => {
+    const result = await validateAgainst((socket) => {
+      socket.once("data", (request: Buffer) => {
+        if (!request.toString().startsWith("GET /version")) return;
+        const body = JSON.stringify({ gitVersion: "v1.35.0" });
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\nconnection: close\r\n\r\n${body}`);
+        socket.end();
+      });
+    }, "http");
+    expect(result.code).toBe(1);
+    expect(result.err).toBe("discovery failed: no complete answer within 1 s (--request-timeout)");
+    expect(result.seconds).toBeLessThan(10);
+  });
+
+  it("refuses a request timeout that is not a positive number of seconds", async () => {
+    expect(await runCli(["validate", "--dir", ROOT, "--server", "--request-timeout", "soon"])).toMatchObject({
+      code: 1,
+      err: "--request-timeout soon: a number of seconds above 0 and at most 3600",
+    });
+  });
+
   it("says in one line that the cluster refused the credentials", async () => {
     const server = createHttpServer((_, response) => {
       response.writeHead(401, { "content-type": "application/json" });
@@ -273,7 +354,7 @@ describe("validate --server user errors", () => {
   });
 
   it("refuses --context without --server, and --schemas with it", async () => {
-    expect(await runCli(["validate", "--dir", ROOT, "--context", "x"])).toMatchObject({ code: 1, err: "--context and --kubeconfig apply to --server only" });
+    expect(await runCli(["validate", "--dir", ROOT, "--context", "x"])).toMatchObject({ code: 1, err: "--context, --kubeconfig and --request-timeout apply to --server only" });
     expect(await runCli(["validate", "--dir", ROOT, "--server", "--schemas", dir])).toMatchObject({ code: 1, err: "--schemas applies to the local checks only, not with --server" });
   });
 });

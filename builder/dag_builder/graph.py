@@ -23,6 +23,7 @@ class DagPlan:
 def plan_dags(inputs: Inputs) -> tuple[list[DagPlan], list[Problem]]:
     problems: list[Problem] = []
     specs = _unique_ids(inputs.specs, problems)
+    _unique_dag_ids(specs, problems)
     writers = _writers(specs, problems)
     sources = _sources(inputs.sources)
     for table, written_by in sorted(writers.items()):
@@ -66,14 +67,32 @@ def plan_dags(inputs: Inputs) -> tuple[list[DagPlan], list[Problem]]:
 
 
 def _unique_ids(specs: list[Spec], problems: list[Problem]) -> list[Spec]:
+    # Ids that differ only in letter case collide in the UI, and DAG files on a case-insensitive file system.
     first: dict[str, Spec] = {}
     for spec in specs:
-        if spec.id in first:
-            other = first[spec.id]
-            problems.append(Problem(spec.file, spec.line("id"), "id", f'duplicate task id "{spec.id}", also in {other.file}:{other.line("id")}'))
+        key = spec.id.casefold()
+        if key in first:
+            other = first[key]
+            if other.id == spec.id:
+                message = f'duplicate task id "{spec.id}", also in {other.file}:{other.line("id")}'
+            else:
+                message = f'task id "{spec.id}" differs only in letter case from "{other.id}" ({other.file}:{other.line("id")}); ids must differ in more than case'
+            problems.append(Problem(spec.file, spec.line("id"), "id", message))
         else:
-            first[spec.id] = spec
+            first[key] = spec
     return list(first.values())
+
+
+def _unique_dag_ids(specs: list[Spec], problems: list[Problem]) -> None:
+    """DAG ids that differ only in letter case: their files collide on a case-insensitive file system."""
+    first: dict[str, Spec] = {}
+    for spec in sorted(specs, key=lambda s: (s.file, s.id)):
+        other = first.setdefault(spec.dag.casefold(), spec)
+        if other.dag != spec.dag:
+            field = "dag" if "dag" in spec.lines else "id"
+            problems.append(Problem(spec.file, spec.line(field), field,
+                                    f'DAG "{spec.dag}" differs only in letter case from DAG "{other.dag}" ({other.file}:{other.line("dag")}); '
+                                    "their files would collide on a case-insensitive file system"))
 
 
 def _writers(specs: list[Spec], problems: list[Problem]) -> dict[str, Spec]:

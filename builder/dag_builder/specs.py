@@ -99,7 +99,7 @@ def load_inputs(root: Path, settings: Settings) -> Inputs:
 
 def _compose(path: str, name: str, problems: list[Problem]) -> yaml.Node | None:
     try:
-        with open(path, encoding="utf-8") as handle:
+        with open(path, encoding="utf-8-sig") as handle:
             text = handle.read()
     except (OSError, UnicodeDecodeError) as error:
         problems.append(Problem(name, 0, "", f"cannot read the file ({error})"))
@@ -261,7 +261,8 @@ def _query(sql: str | None, line: int, spec_path: str, real_root: str, bad: Any)
         bad("sql", line, f"{sql}: the SQL file must be inside the source folder")
         return None, ""
     try:
-        with open(target, encoding="utf-8") as handle:
+        # utf-8-sig: an editor's byte order mark is not part of the query.
+        with open(target, encoding="utf-8-sig") as handle:
             query = handle.read()
         return os.path.relpath(target, real_root).replace(os.sep, "/"), query
     except FileNotFoundError:

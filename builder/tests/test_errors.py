@@ -21,6 +21,16 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
         ['b.yaml:1 id: duplicate task id "a", also in a.yaml:1'],
     ),
     (
+        "ids that differ only in letter case",
+        {"a.yaml": "id: a\nsql: q/a.sql\ndepends_on: []\n", "b.yaml": "id: A\nsql: q/b.sql\ndepends_on: []\ntable: other\n"},
+        ['b.yaml:1 id: task id "A" differs only in letter case from "a" (a.yaml:1); ids must differ in more than case'],
+    ),
+    (
+        "DAGs that differ only in letter case",
+        {"a.yaml": "id: a\nsql: q/a.sql\ndag: Sales\n", "b.yaml": "id: b\nsql: q/b.sql\ndepends_on: []\ndag: sales\n"},
+        ['b.yaml:4 dag: DAG "sales" differs only in letter case from DAG "Sales" (a.yaml:3); their files would collide on a case-insensitive file system'],
+    ),
+    (
         "two tasks writing one table",
         {"a.yaml": "id: a\nsql: q/a.sql\ntable: orders\n", "b.yaml": "id: b\nsql: q/b.sql\ndepends_on: []\ntable: orders\n"},
         ['b.yaml:4 table: table "orders" is also written by task "a" (a.yaml:1); one table, one writer'],
@@ -168,3 +178,26 @@ def test_a_bad_spec_leaves_the_last_good_dags_in_place_and_reports_in_status_and
     status = read_status(output)
     assert status is not None and status["ok"] is False
     assert status["problems"][0]["file"] == "b.yaml" and status["problems"][0]["line"] == 3  # type: ignore[index]
+
+
+def test_specs_that_vanish_keep_the_last_dags_until_the_source_says_none_are_wanted(
+    tree: Callable[[dict[str, str]], Path], output: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tree({**SQL, "a.yaml": "id: a\nsql: q/a.sql\n", "b.yaml": "id: b\nsql: q/b.sql\ndag: other\n"})
+    assert main(["--source", str(source), "--output", str(output), "--once"]) == 0
+    before = {p.name: p.read_bytes() for p in output.glob("*.py")}
+    # A push that moves the specs elsewhere: the folder is still there, with nothing in it.
+    for spec in ("a.yaml", "b.yaml"):
+        (source / spec).unlink()
+    assert main(["--source", str(source), "--output", str(output), "--once"]) == 1
+    assert {p.name: p.read_bytes() for p in output.glob("*.py")} == before
+    assert f"{source}: no task specs here, but the last build wrote 2 DAG file(s) (other.py, task_specs.py): kept them; " \
+           "if no DAGs are wanted, commit an empty file NO_DAGS in this folder" in capsys.readouterr().err
+    (source / "NO_DAGS").write_text("")
+    assert main(["--source", str(source), "--output", str(output), "--once"]) == 0
+    assert list(output.glob("*.py")) == []
+
+
+def test_a_first_build_without_specs_writes_nothing_and_passes(tree: Callable[[dict[str, str]], Path], output: Path) -> None:
+    assert build(tree({"README.md": "specs go here\n"}), output, DEFAULTS).ok
+    assert list(output.glob("*.py")) == []

@@ -88,3 +88,11 @@ def test_leftover_temporary_files_of_a_killed_run_are_cleaned(tree: Callable[[di
     (output / ".task_specs.py.4242.dag_builder.tmp").write_text("half a fi")
     build(tree(spec_files("a", [])), output, DEFAULTS)
     assert sorted(p.name for p in output.iterdir()) == [STATUS_FILE, "task_specs.py"]
+
+
+def test_a_byte_order_mark_is_not_part_of_the_query_or_the_spec(tree: Callable[[dict[str, str]], Path], output: Path) -> None:
+    source = tree({"a.yaml": "\ufeffid: a\nsql: q/a.sql\n", "q/a.sql": "\ufeffselect 1;\n"})
+    files, _, problems = render_sources(source, DEFAULTS)
+    assert problems == []
+    (text,) = files.values()
+    assert "\ufeff" not in text and "select 1;" in text

@@ -4,7 +4,9 @@
  */
 import type { Config, EnvironmentConfig } from "./schema.js";
 import { joinPath, type ConfigIssue } from "./issues.js";
-import { describeWindow, leadTimeMinutes, minutesOfDay, overlappingWindows } from "../shared/peak-windows.js";
+import { describeWindow, leadTimeMinutes, minutesOfDay, overlappingWindows, parseDays } from "../shared/peak-windows.js";
+import { clockChanges, inChange } from "../shared/clock-changes.js";
+import { PATTERNS } from "./schema-kit.js";
 
 type EnvironmentRule = (env: EnvironmentConfig, at: (...path: (string | number)[]) => string) => ConfigIssue[];
 
@@ -66,15 +68,65 @@ const peakWindowsAreValid: EnvironmentRule = (env, at) => {
       ? [{ path: at("peakHours", "windows", i, "end"), message: `equals the start ${window.start}: the window is empty` }]
       : [],
   );
-  const nonEmpty = windows.filter((w) => w.start !== w.end);
-  for (const [a, b] of overlappingWindows(nonEmpty)) {
-    const [i, j] = [windows.indexOf(nonEmpty[a]!), windows.indexOf(nonEmpty[b]!)];
+  // A window already reported (empty, or a field the schema refused) is not reported again as overlapping.
+  const valid = windows.filter((w) => w.start !== w.end && isWindow(w));
+  for (const [a, b] of overlappingWindows(valid)) {
+    const [i, j] = [windows.indexOf(valid[a]!), windows.indexOf(valid[b]!)];
     issues.push({
       path: at("peakHours", "windows", j),
-      message: `${describeWindow(windows[j]!)} overlaps window ${i + 1} (${describeWindow(windows[i]!)}); merge them into one window`,
+      message: `${describeWindow(windows[j]!)} overlaps windows[${i}] (${describeWindow(windows[i]!)}); merge them into one window`,
     });
   }
   return issues;
+};
+
+const matches = (pattern: keyof typeof PATTERNS, value: unknown) => typeof value === "string" && new RegExp(PATTERNS[pattern][0]).test(value);
+
+function isWindow(window: { days: string; start: string; end: string }): boolean {
+  return matches("weekDays", window.days) && matches("timeOfDay", window.start) && matches("timeOfDay", window.end);
+}
+
+const hhmm = (minute: number) => `${String(Math.floor(minute / 60) % 24).padStart(2, "0")}:${String(minute % 60).padStart(2, "0")}`;
+
+/**
+ * A start or end on a day the clocks change, at a local time that does not exist or happens twice. What
+ * KEDA's cron scaler then does (it is active while its next end comes before its next start, with
+ * robfig/cron's Next) was measured with its cron library on Europe/Berlin's 2026 changes.
+ */
+const peakWindowsAvoidClockChanges: EnvironmentRule = (env, at) => {
+  const peak = env.peakHours;
+  if (!peak || !isTimeZone(peak.timezone)) return [];
+  const changes = clockChanges(peak.timezone);
+  if (changes.length === 0) return [];
+  const lead = peak.warmCapacity ? leadTimeMinutes(peak.warmCapacity.leadTime) : 0;
+  return peak.windows.flatMap((window, i): ConfigIssue[] => {
+    if (window.start === window.end || !isWindow(window)) return [];
+    const days = parseDays(window.days);
+    const start = minutesOfDay(window.start);
+    const end = minutesOfDay(window.end);
+    const edges = [
+      { field: "start", what: `starts at ${window.start}`, minute: start, days, edge: "start" as const },
+      ...(lead > 0
+        ? [{ field: "start", what: `starts its placeholders at ${hhmm((start - lead + 1440) % 1440)} (leadTime ${peak.warmCapacity!.leadTime} before ${window.start})`, minute: (start - lead + 1440) % 1440, days: start - lead < 0 ? days.map((d) => (d + 6) % 7) : days, edge: "start" as const }]
+        : []),
+      { field: "end", what: `ends at ${window.end}`, minute: end, days: end < start ? days.map((d) => (d + 1) % 7) : days, edge: "end" as const },
+    ];
+    return edges.flatMap(({ field, what, minute, days: on, edge }) => {
+      const change = changes.find((c) => on.includes(c.weekday) && inChange(c, minute));
+      if (!change) return [];
+      const clocks =
+        change.kind === "gap"
+          ? `${hhmm(minute)} does not exist in ${peak.timezone} on ${change.date} (the clocks jump from ${hhmm(change.from)} to ${hhmm(change.to)})`
+          : `${hhmm(minute)} happens twice in ${peak.timezone} on ${change.date} (the clocks go back from ${hhmm(change.to)} to ${hhmm(change.from)})`;
+      const effect =
+        change.kind === "fold"
+          ? `KEDA's cron scaler ${edge === "start" ? "starts" : "ends"} it at the second ${hhmm(minute)}, ${change.to - change.from} minutes late`
+          : edge === "start"
+            ? "KEDA's cron scaler skips that start and holds the peak from the window's previous end to this one"
+            : "KEDA's cron scaler skips that end, and the window does not happen that day";
+      return [{ path: at("peakHours", "windows", i, field), message: `the window ${what}: ${clocks}; ${effect}; move it out of ${hhmm(change.from)}-${hhmm(change.to)}` }];
+    });
+  });
 };
 
 const MAX_LEAD_MINUTES = 12 * 60;
@@ -168,10 +220,15 @@ const s3LogsHaveRoles = (config: Config): ConfigIssue[] =>
     ];
   });
 
+const perEnvironment =
+  (rule: EnvironmentRule) =>
+  (config: Config): ConfigIssue[] =>
+    Object.entries(config.environments).flatMap(([name, env]) => rule(env, (...path) => joinPath(["environments", name, ...path])));
+
+/** Findings that do not stop generation. */
+export const ENVIRONMENT_WARNING_RULES: readonly ((config: Config) => ConfigIssue[])[] = [perEnvironment(peakWindowsAvoidClockChanges)];
+
 export const ENVIRONMENT_RULES: readonly ((config: Config) => ConfigIssue[])[] = [
-  ...RULES.map(
-    (rule) => (config: Config) =>
-      Object.entries(config.environments).flatMap(([name, env]) => rule(env, (...path) => joinPath(["environments", name, ...path]))),
-  ),
+  ...RULES.map(perEnvironment),
   s3LogsHaveRoles,
 ];

@@ -13,7 +13,10 @@ export function loadConfig(text: string, fileName: string): Config {
 }
 
 /** The config and the warnings about it: findings that do not stop generation but deserve a look. */
-export function loadConfigWithWarnings(text: string, fileName: string): { config: Config; warnings: ConfigIssue[] } {
+export function loadConfigWithWarnings(
+  text: string,
+  fileName: string,
+): { config: Config; warnings: ConfigIssue[]; locate: (issue: ConfigIssue) => ConfigIssue } {
   const { source, issues: syntaxIssues } = parseConfigText(text);
   if (!source) throw new ConfigError(fileName, sortIssues(syntaxIssues));
   const { config, issues: schemaIssues } = checkAgainstSchema(source);
@@ -40,7 +43,7 @@ export function loadConfigWithWarnings(text: string, fileName: string): { config
   }
   if (issues.length > 0 || !config) throw new ConfigError(fileName, sortIssues(issues));
   const warnings = WARNING_RULES.flatMap((rule) => rule(config, lineOf)).map((issue) => ({ ...issue, ...locateDotted(source, issue.path) }));
-  return { config, warnings: sortIssues(warnings) };
+  return { config, warnings: sortIssues(warnings), locate: (issue) => ({ ...issue, ...locateDotted(source, issue.path) }) };
 }
 
 /** One path is the other or lies inside it. */

@@ -8,7 +8,7 @@ import { allowedValues, judgeOption, OPTION_TABLE_SERIES } from "./airflow-optio
 import { majorMinor, tagVersion } from "./image-tag.js";
 import { closest } from "./schema-check.js";
 import { FAB_AUTH_MANAGER, MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../shared/airflow-settings.js";
-import { ENVIRONMENT_RULES } from "./environment-rules.js";
+import { ENVIRONMENT_RULES, ENVIRONMENT_WARNING_RULES } from "./environment-rules.js";
 import { environmentsHaveTheirOwnNamespace, type LineOf } from "./namespace-rules.js";
 import { requestsFitUnderLimits } from "./resource-rules.js";
 import { namespacesAreNotReserved, noControlCharacters } from "./injection-rules.js";
@@ -238,7 +238,7 @@ export const podArgumentsUseKnownPlaceholders: Rule = (config) => {
   );
 };
 /** Rules whose findings do not stop generation: printed as warnings. */
-export const WARNING_RULES: readonly Rule[] = [airflowNewerThanOptionTable];
+export const WARNING_RULES: readonly Rule[] = [airflowNewerThanOptionTable, ...ENVIRONMENT_WARNING_RULES];
 
 export const RULES: readonly Rule[] = [
   noControlCharacters,

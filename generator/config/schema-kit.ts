@@ -4,6 +4,9 @@
  */
 import { Type } from "@sinclair/typebox";
 
+/** The schedule presets Airflow 3 reads (`cron_presets` of `airflow/utils/dates.py`; `@once` and `@continuous` in `airflow/sdk/definitions/dag.py`). */
+const AIRFLOW_PRESETS = ["once", "continuous", "hourly", "daily", "weekly", "monthly", "quarterly", "yearly"] as const;
+
 /** Every string pattern of the config, with what it means in words for error messages. */
 export const PATTERNS = {
   dnsLabel: ["^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$", "must be a DNS label: lower-case letters, digits and '-', starting with a letter"],
@@ -65,6 +68,11 @@ export const PATTERNS = {
     cronSchedulePattern(),
     "must be a five-field cron schedule (minute 0-59, hour 0-23, day 1-31, month 1-12 or jan-dec, weekday 0-6 or sun-sat; " +
       "each a '*', value, range a-b or list a,b, optionally /step) such as 30 */6 * * *",
+  ],
+  airflowSchedule: [
+    `^(@(${AIRFLOW_PRESETS.join("|")})|${cronSchedulePattern().slice(1, -1)})$`,
+    `must be an Airflow preset (${AIRFLOW_PRESETS.map((p) => `@${p}`).join(", ")}) or a five-field cron schedule (minute 0-59, hour 0-23, ` +
+      "day 1-31, month 1-12 or jan-dec, weekday 0-6 or sun-sat; each a '*', value, range a-b or list a,b, optionally /step) such as 0 4 * * *",
   ],
 } as const satisfies Record<string, readonly [string, string]>;
 

@@ -174,7 +174,7 @@ const TaskSpecs = Type.Object(
       description: "DAG of the specs that name no `dag`; one DAG file is written per DAG.",
       default: "task_specs",
     }),
-    schedule: Type.String({ minLength: 1, description: "Schedule of every task-spec DAG (cron or preset).", default: "@daily" }),
+    schedule: Type.String({ pattern: P.airflowSchedule, description: "Schedule of every task-spec DAG (UTC): a cron schedule or an Airflow preset.", default: "@daily" }),
     startDate: Type.String({ pattern: P.isoDate, description: "Start date of the DAGs (UTC); runs before it are never made.", default: "2024-01-01" }),
     connId: Type.String({ minLength: 1, description: "Airflow connection the queries run on, unless a spec names its `conn_id`.", default: "warehouse" }),
     retries: Type.Integer({ minimum: 0, description: "Retries of each task, unless its spec says otherwise.", default: 2 }),

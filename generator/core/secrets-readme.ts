@@ -7,10 +7,11 @@ import { adminUserSecret } from "./secret-refs.js";
 import { s3LogFolder } from "./airflow-cfg.js";
 import { secretSpecs, type SecretParameter } from "./secrets.js";
 import type { Target } from "./target.js";
+import type { ParameterReaders } from "./secrets-layer.js";
 
 export { FERNET_KEY_COMMAND };
 
-export function secretsReadme(config: Target): string {
+export function secretsReadme(config: Target, readers: ParameterReaders): string {
   const env = config.environment!.name;
   const n = names(config);
   const region = config.aws.region;
@@ -21,6 +22,10 @@ export function secretsReadme(config: Target): string {
   const fernet = parameters.find((p) => p.secretName === `${config.name}-fernet-key`)!;
   const admin = parameters.find((p) => p.secretName === adminUserSecret(config).secretName);
   const reload = config.secrets.reloadOnChange;
+  const others = (parameter: string) => (readers.get(parameter) ?? []).filter((e) => e !== env);
+  const shared = parameters.filter((p) => others(p.parameter).length > 0);
+  const sharedNote = (p: SecretParameter) => (others(p.parameter).length > 0 ? ` (**shared** with ${others(p.parameter).join(", ")})` : "");
+  const fernetShared = others(fernet.parameter);
   const lines = [
     `# Secrets of the ${env} environment`,
     "",
@@ -30,8 +35,15 @@ export function secretsReadme(config: Target): string {
     "",
     "| Parameter | Type | Secret / key | Holds |",
     "|---|---|---|---|",
-    ...parameters.map((p) => `| \`${p.parameter}\` | SecureString | \`${p.secretName}\` / \`${p.key}\` | ${p.purpose} |`),
+    ...parameters.map((p) => `| \`${p.parameter}\` | SecureString | \`${p.secretName}\` / \`${p.key}\` | ${p.purpose}${sharedNote(p)} |`),
     "",
+    ...(shared.length > 0
+      ? [
+          `${shared.length === 1 ? "One entry is" : `${shared.length} entries are`} shared with other environments (its path has no \`{env}\`): ` +
+            "changing it changes them too, and their IAM roles must be allowed to read it.",
+          "",
+        ]
+      : []),
     "One command per entry (AWS CLI; values that span lines or must not reach the shell history are read from files):",
     "",
     "```sh",
@@ -60,6 +72,13 @@ export function secretsReadme(config: Target): string {
     "",
     "Airflow decrypts with every key of a comma-separated list and encrypts with the first, so a rotation never breaks stored connections:",
     "",
+    ...(fernetShared.length > 0
+      ? [
+          `\`${fernet.parameter}\` is shared with ${fernetShared.join(", ")}: a rotation touches ${[env, ...fernetShared].join(", ")}. ` +
+            "Do steps 2 to 4 in each of them before step 5, or the environments not yet restarted cannot read what the others encrypted.",
+          "",
+        ]
+      : []),
     `1. Generate a new key (\`${FERNET_KEY_COMMAND}\`) and set \`${fernet.parameter}\` to \`<new-key>,<old-key>\`.`,
     `2. Let the operator refresh the Secret (every ${config.secrets.refreshInterval}, or at once:`,
     `   \`kubectl -n ${n.namespace} annotate externalsecret ${fernet.secretName} force-sync=$(date +%s) --overwrite\`).`,

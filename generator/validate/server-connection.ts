@@ -6,7 +6,16 @@
 import { existsSync } from "node:fs";
 import { homedir } from "node:os";
 import { join } from "node:path";
-import { ApiException, HttpMethod, KubeConfig, KubernetesObjectApi, VersionApi } from "@kubernetes/client-node";
+import {
+  ApiException,
+  createConfiguration,
+  HttpMethod,
+  KubeConfig,
+  KubernetesObjectApi,
+  ServerConfiguration,
+  VersionApi,
+  type RequestContext,
+} from "@kubernetes/client-node";
 import { ClusterError } from "./cluster-error.js";
 import type { KubeDocument } from "./kustomize.js";
 import type { DryRunMethod } from "./server-plan.js";
@@ -16,11 +25,14 @@ import type { DryRunMethod } from "./server-plan.js";
  * synced environment shows exactly what Argo CD's next sync would do (fields it stops setting are removed).
  */
 export const FIELD_MANAGER = "argocd-controller";
-const TIMEOUT_MS = 20_000;
+/** The default deadline of each request: connect, TLS, first byte and the whole answer. */
+export const REQUEST_TIMEOUT_MS = 20_000;
 
 export interface ClusterTarget {
   kubeconfig?: string;
   context?: string;
+  /** Deadline of each request, from its start to the last byte of the answer (default 20 s). */
+  requestTimeoutMs?: number;
 }
 
 export interface Connected {
@@ -28,6 +40,7 @@ export interface Connected {
   context: string;
   server: string;
   version: string;
+  timeoutMs: number;
 }
 
 export type KindLookup = { served: true; namespaced: boolean } | { served: false; groupMissing: boolean };
@@ -83,14 +96,36 @@ export async function connect(target: ClusterTarget): Promise<Connected> {
   const context = kc.getCurrentContext();
   const cluster = kc.getCurrentCluster();
   if (!context || !cluster) throw new ClusterError("the kubeconfig has no current context: pass --context NAME or set one with `kubectl config use-context`");
+  const timeoutMs = target.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
   let version: string;
   try {
-    version = (await withTimeout(kc.makeApiClient(VersionApi).getCode(), `${cluster.server} did not answer within ${TIMEOUT_MS / 1000} s`)).gitVersion;
+    version = (await withDeadline(kc, VersionApi, timeoutMs).getCode()).gitVersion;
   } catch (error) {
     const reached = error instanceof ApiException;
-    throw new ClusterError(`${reached ? "the cluster" : "cannot reach the cluster"} of context ${context} at ${cluster.server}: ${connectionProblem(error)}`);
+    throw new ClusterError(`${reached ? "the cluster" : "cannot reach the cluster"} of context ${context} at ${cluster.server}: ${connectionProblem(error, timeoutMs)}`);
   }
-  return { api: kc.makeApiClient(DryRunApi), context, server: cluster.server, version };
+  return { api: withDeadline(kc, DryRunApi, timeoutMs), context, server: cluster.server, version, timeoutMs };
+}
+
+/**
+ * A client whose every request is aborted at the deadline: the abort closes the socket, so a server that
+ * accepts the connection and never answers (or answers a byte at a time) cannot hold the process.
+ */
+function withDeadline<T>(kc: KubeConfig, api: new (config: ReturnType<typeof createConfiguration>) => T, timeoutMs: number): T {
+  const deadline = {
+    pre: async (context: RequestContext) => {
+      context.setSignal(AbortSignal.timeout(timeoutMs));
+      return context;
+    },
+    post: async <R>(response: R) => response,
+  };
+  return new api(
+    createConfiguration({
+      baseServer: new ServerConfiguration(kc.getCurrentCluster()!.server, {}),
+      authMethods: { default: kc },
+      promiseMiddleware: [deadline],
+    }),
+  );
 }
 
 function loadKubeConfig(file?: string): KubeConfig {
@@ -114,26 +149,15 @@ function defaultKubeconfig(): string | undefined {
 }
 
 /** What stopped a request from reaching an answer, in one line. */
-export function connectionProblem(error: unknown): string {
+export function connectionProblem(error: unknown, timeoutMs: number): string {
   if (error instanceof ApiException) {
     if (error.code === 401) return "the credentials were refused (401 Unauthorized)";
     if (error.code === 403) return "access denied (403 Forbidden)";
     return `HTTP ${error.code}`;
   }
-  const e = error as { code?: string; cause?: { code?: string; message?: string }; message?: string };
+  const e = error as { name?: string; code?: string; cause?: { code?: string; message?: string }; message?: string };
+  if (e.name === "AbortError" || e.name === "TimeoutError") return `no complete answer within ${timeoutMs / 1000} s (--request-timeout)`;
   const code = e.code ?? e.cause?.code;
   const message = (e.cause?.message ?? e.message ?? String(error)).split("\n")[0]!;
   return code && !message.includes(code) ? `${code}: ${message}` : message;
-}
-
-async function withTimeout<T>(promise: Promise<T>, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

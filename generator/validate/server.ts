@@ -48,11 +48,11 @@ export interface ServerReport {
 export async function validateOnServer(root: string, options: ServerOptions = {}): Promise<ServerReport> {
   const targets = await chosenTargets(root, options.targets);
   // The cluster first: a wrong kubeconfig or an unreachable server is reported before any build runs.
-  const { api, context, server, version } = await connect(options);
+  const { api, context, server, version, timeoutMs } = await connect(options);
   const started = performance.now();
   const builds = await Promise.all(targets.map((t) => kustomizeBuildAsync(join(root, t)).catch((error: unknown) => error)));
   const kustomizeMs = performance.now() - started;
-  const run = new DryRunSession(api, options.standInNamespace ?? "default");
+  const run = new DryRunSession(api, options.standInNamespace ?? "default", timeoutMs);
   const report: ServerReport = {
     cluster: { context, server, version },
     targets: [],
@@ -113,6 +113,7 @@ class DryRunSession {
   constructor(
     private readonly api: DryRunApi,
     readonly standIn: string,
+    private readonly timeoutMs: number,
   ) {}
 
   async checkBuild(target: string, objects: readonly KubeDocument[], sources: readonly SourceFile[]) {
@@ -205,7 +206,7 @@ class DryRunSession {
       return { kind: "accepted" };
     } catch (error) {
       if (error instanceof ApiException && error.code >= 400 && error.code !== 401) return readStatus(statusOf(error.body, error.code), request.body);
-      throw new ClusterError(`the cluster stopped answering: ${connectionProblem(error)}`);
+      throw new ClusterError(`the cluster stopped answering: ${connectionProblem(error, this.timeoutMs)}`);
     }
   }
 
@@ -214,7 +215,7 @@ class DryRunSession {
     try {
       return await request();
     } catch (error) {
-      throw new ClusterError(`discovery failed: ${connectionProblem(error)}`);
+      throw new ClusterError(`discovery failed: ${connectionProblem(error, this.timeoutMs)}`);
     }
   }
 }

@@ -161,7 +161,7 @@ describe("peak hours with KEDA, the HPA controller, metrics-server and Karpenter
     );
 
   step("off-peak: KEDA owns each target's HPA, every target at its off-peak replicas, the peak pool empty", async () => {
-    const hpas: [string, string][] = [["airflow-api-server", "airflow-api-server"], ["airflow-scheduler", "airflow-scheduler"], ["airflow-peak-placeholder", "keda-hpa-airflow-peak-placeholder"]];
+    const hpas: [string, string][] = [["airflow-api-server", "airflow-api-server"], ["airflow-scheduler", "airflow-scheduler"], ["airflow-peak-placeholder", "airflow-peak-placeholder"]];
     for (const [name, hpa] of hpas) {
       await eventually(`ScaledObject ${name} Ready`, async () => {
         const so = await api.get<KubeObject & { status?: { conditions?: { type: string; status: string }[] } }>({ apiVersion: "keda.sh/v1alpha1", kind: "ScaledObject", metadata: { name, namespace: NAMESPACE } });

@@ -74,6 +74,8 @@ export function warmCapacity(config: Target): Manifest[] {
       maxReplicaCount: warm.placeholders,
       pollingInterval: 30,
       cooldownPeriod: 60,
+      // Named like every other autoscaler of the environment, not keda-hpa-<name> (9 characters longer).
+      advanced: { horizontalPodAutoscalerConfig: { name: n.placeholder } },
       triggers: peakTriggers(peak, warm.placeholders, lead),
     },
   });
