@@ -2,6 +2,10 @@
  * The first admin user: a Job after the migrations that creates it with the password from Parameter
  * Store, documented in the environment's secrets page, and left out when sign-in is managed otherwise.
  */
+import { spawnSync } from "node:child_process";
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadForCore as loadConfig } from "./helpers.js";
 import type { Config } from "../generator/config/schema.js";
@@ -30,16 +34,39 @@ describe("first admin user", () => {
     expect(create.spec.template.spec.initContainers.map((c: any) => c.name)).toEqual(["wait-for-migrations"]);
   });
 
-  it("runs `airflow users create` with the password from the admin Secret, expanded by the kubelet, not a shell", () => {
+  /** Runs the container's args as the kubelet passes them (`$$` is `$`) with `airflow` a recorder: its argv and its stdin. */
+  function runWithRecorder(container: any, password: string): { argv: string[]; stdin: string } {
+    const dir = mkdtempSync(join(tmpdir(), "airflow-gitops-admin-"));
+    try {
+      writeFileSync(join(dir, "airflow"), `#!/bin/sh\nfor a in "$@"; do printf '%s\\0' "$a"; done > "${dir}/argv"\ncat > "${dir}/stdin"\n`);
+      chmodSync(join(dir, "airflow"), 0o755);
+      const argv = (container.args as string[]).map((a) => a.replace(/\$\$/g, "$"));
+      const run = spawnSync(argv[0]!, argv.slice(1), { env: { PATH: `${dir}:/usr/bin:/bin`, ADMIN_PASSWORD: password }, encoding: "utf8" });
+      expect(run.status, run.stderr).toBe(0);
+      return { argv: readFileSync(join(dir, "argv"), "utf8").split("\0").slice(0, -1), stdin: readFileSync(join(dir, "stdin"), "utf8") };
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
+  it("runs `airflow users create` with the password from the admin Secret on standard input, on no command line", () => {
     const container = create.spec.template.spec.containers[0];
-    expect(container.args.slice(0, 5)).toEqual(["airflow", "users", "create", "--role", "Admin"]);
-    expect(container.args).toEqual(expect.arrayContaining(["--username", "admin", "--email", "admin@example.com"]));
-    expect(container.args.at(-2)).toBe("--password");
-    expect(container.args.at(-1)).toBe("$(ADMIN_PASSWORD)");
     const password = container.env.find((e: any) => e.name === "ADMIN_PASSWORD");
     expect(password.valueFrom.secretKeyRef).toEqual({ name: "airflow-admin-user", key: "password" });
-    // Declared before use, as the kubelet expands $(VAR) only from earlier or container env.
-    expect(container.env.filter((e: any) => e.valueFrom?.secretKeyRef).map((e: any) => e.name).sort()).toEqual(["ADMIN_PASSWORD", "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"]);
+    expect(JSON.stringify(container.args)).not.toContain("ADMIN_PASSWORD)");
+    const secret = "s3cret 'with' $(quotes) and spaces";
+    const { argv, stdin } = runWithRecorder(container, secret);
+    // FAB asks for the password and its confirmation when --password is absent.
+    expect(stdin).toBe(`${secret}\n${secret}\n`);
+    expect(argv).toEqual(["users", "create", "--role", "Admin", "--username", "admin", "--email", "admin@example.com", "--firstname", "Airflow", "--lastname", "Admin"]);
+    expect(argv.join(" ")).not.toContain(secret);
+  });
+
+  it("passes the config's values to the command as they are: no shell or kubelet expansion", () => {
+    const hostile = exampleWith((d) => (d.airflow.adminUser = { firstName: "$(ADMIN_PASSWORD) `id` $HOME \"; exit 1" }));
+    const container = job(objectsOf(hostile, "prod"), "airflow-create-admin-user").spec.template.spec.containers[0];
+    const { argv } = runWithRecorder(container, "pw");
+    expect(argv[argv.indexOf("--firstname") + 1]).toBe("$(ADMIN_PASSWORD) `id` $HOME \"; exit 1");
   });
 
   it("gets its password from Parameter Store through an ExternalSecret named in the secrets README", () => {

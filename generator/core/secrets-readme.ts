@@ -149,8 +149,8 @@ function adminUserSection(config: Target, admin: SecretParameter): string[] {
     `(role Admin) with the password in \`${admin.parameter}\`. A user that exists already is left as it is, so later syncs`,
     "change nothing; the parameter must still exist (the Job reads its Secret on every sync), but only the first creation uses its value.",
     "Changing the username while keeping the e-mail makes the Job fail on every sync (FAB refuses a second user with that e-mail): change both.",
-    "To set a new password afterwards:",
-    `\`kubectl -n ${n.namespace} exec deploy/${n.component("api-server")} -- airflow users reset-password --username ${user.username} --password '<new-password>'\`.`,
+    "To set a new password afterwards (it asks for the password twice, so it is on no command line or shell history):",
+    `\`kubectl -n ${n.namespace} exec -it deploy/${n.component("api-server")} -- airflow users reset-password --username ${user.username}\`.`,
     "With single sign-on, set `airflow.adminUser.enabled: false`: neither the Job nor this parameter is needed.",
     "",
   ];

@@ -78,7 +78,7 @@ describe("the prod overlay's Airflow components, run for real", () => {
 
 /** The first admin user: the Job that creates it, run to completion as Argo CD would (after the migrations). */
 async function firstAdmin(rendered: Rendered, host: AirflowHost): Promise<{ username: string; password: string }> {
-  const job = rendered.documents.find((d) => d.kind === "Job" && JSON.stringify(d.spec).includes('"users","create"'));
+  const job = rendered.documents.find((d) => d.kind === "Job" && JSON.stringify(d.spec).includes("airflow users create"));
   if (!job) throw new Error(`${rendered.dir}: the overlay renders no Job that runs \`airflow users create\`, so no user can log in to the api-server`);
   const spec = podSpecOf(rendered, "Job", job.metadata.name);
   for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {

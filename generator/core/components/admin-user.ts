@@ -4,7 +4,6 @@
  * Job is applied without Argo CD. `airflow users create` leaves an existing user alone and exits 0, so
  * every later sync is a no-op; the password is read from the Secret only for the first creation.
  */
-import { envReference } from "../kubelet-text.js";
 import { Job } from "../kinds.js";
 import type { Target } from "../target.js";
 import { labels } from "../labels.js";
@@ -38,13 +37,14 @@ export function adminUser(config: Target, ctx: BaseContext): Manifest[] {
         metadata: { labels: labels(config, "admin-user"), annotations: ctx.airflowPodAnnotations },
         spec: airflowCommandPodSpec(config, {
           container: "create-admin-user",
-          // $(ADMIN_PASSWORD) is expanded by the kubelet from the env below: no shell sees it.
+          // The password goes in on standard input (FAB's `users create` reads it there without --password
+          // and without a terminal), so it is on no command line; printf is the shell's builtin. The
+          // config's values are the script's arguments, never part of its text.
           args: [
-            "airflow",
-            "users",
-            "create",
-            "--role",
-            "Admin",
+            "bash",
+            "-c",
+            `printf '%s\\n%s\\n' "$${secret.env}" "$${secret.env}" | airflow users create --role Admin "$@"`,
+            "create-admin-user",
             "--username",
             user.username,
             "--email",
@@ -53,8 +53,6 @@ export function adminUser(config: Target, ctx: BaseContext): Manifest[] {
             user.firstName,
             "--lastname",
             user.lastName,
-            "--password",
-            envReference(secret.env),
           ],
           readsSecretsOf: "admin-user",
           extraEnv: [{ name: secret.env, valueFrom: { secretKeyRef: { name: secret.secretName, key: secret.passwordKey } } }],
