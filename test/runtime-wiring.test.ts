@@ -32,7 +32,7 @@ describe("the load balancer reaches the api-server", () => {
     const policy = find(prod, "NetworkPolicy", "airflow-api-server");
     const froms = policy.spec.ingress.map((rule: any) => rule.from);
     for (const from of froms) expect(from.length).toBeGreaterThan(0);
-    expect(froms[0]).toEqual([{ ipBlock: { cidr: "10.0.0.0/16" } }]);
+    expect(froms[0]).toEqual([{ ipBlock: { cidr: "10.0.0.0/24" } }, { ipBlock: { cidr: "10.0.1.0/24" } }]);
     expect(find(prod, "Ingress", "airflow-api-server").metadata.annotations["alb.ingress.kubernetes.io/inbound-cidrs"]).toBe("10.0.0.0/8");
   });
 
@@ -82,7 +82,7 @@ describe("links and proxy headers", () => {
   it("runs the api-server with proxy headers trusted from the VPC only", () => {
     const container = find(objectsOf(config, "prod"), "Deployment", "airflow-api-server").spec.template.spec.containers[0];
     expect(container.args.at(-1)).toBe("exec airflow api-server --proxy-headers");
-    expect(container.env).toContainEqual({ name: "FORWARDED_ALLOW_IPS", value: "10.0.0.0/16" });
+    expect(container.env).toContainEqual({ name: "FORWARDED_ALLOW_IPS", value: "10.0.0.0/24,10.0.1.0/24" });
   });
 });
 
@@ -180,6 +180,23 @@ describe("task pods", () => {
     expect(find(prod, "Role", "airflow-pod-cleaner").rules).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["list", "delete"] }]);
     expect(find(prod, "RoleBinding", "airflow-pod-cleaner").subjects.map((s: any) => s.name)).toEqual(["airflow-failed-pod-cleanup"]);
     expect(find(prod, "RoleBinding", "airflow-pod-launcher").subjects.map((s: any) => s.name)).toEqual(["airflow-scheduler"]);
+  });
+
+  it("bounds every Job: a deadline, retries, and finished hook Jobs removed after a day", () => {
+    const spec = (kind: string, name: string) => (kind === "CronJob" ? find(prod, kind, name).spec.jobTemplate.spec : find(prod, kind, name).spec);
+    expect(spec("Job", "airflow-migrations")).toMatchObject({ activeDeadlineSeconds: 3600, backoffLimit: 6, ttlSecondsAfterFinished: 86400 });
+    // Without Argo CD it starts beside the migrations and waits for them first.
+    expect(spec("Job", "airflow-create-admin-user")).toMatchObject({ activeDeadlineSeconds: 3600 + 900, backoffLimit: 6, ttlSecondsAfterFinished: 86400 });
+    // The CronJobs' history limits remove old runs; a failed one is kept for its log.
+    expect(spec("CronJob", "airflow-failed-pod-cleanup")).toMatchObject({ activeDeadlineSeconds: 1800, backoffLimit: 2 });
+    expect(spec("CronJob", "airflow-failed-pod-cleanup").ttlSecondsAfterFinished).toBeUndefined();
+    expect(spec("CronJob", "airflow-db-clean")).toMatchObject({ activeDeadlineSeconds: 21600, backoffLimit: 2 });
+    const longer = objectsOf(exampleWith((d) => (d.components.migrations = { activeDeadlineSeconds: 7200 })), "prod");
+    expect(find(longer, "Job", "airflow-migrations").spec.activeDeadlineSeconds).toBe(7200);
+    expect(find(longer, "Job", "airflow-create-admin-user").spec.activeDeadlineSeconds).toBe(8100);
+    expect(exampleProblems((d) => (d.components.migrations = { activeDeadlineSeconds: 10 }))).toEqual([
+      expect.stringMatching(/components\.migrations\.activeDeadlineSeconds: must be >= 60/),
+    ]);
   });
 
   it("get no Kubernetes token unless they launch pods, then a least-privilege Role", () => {

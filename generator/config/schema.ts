@@ -571,6 +571,14 @@ const Components = Type.Object(
     migrations: Type.Object(
       {
         resources: Resources("Resources of the `airflow db migrate` Job and of the wait-for-migrations init containers.", { cpu: "100m", memory: "512Mi" }, "1Gi"),
+        activeDeadlineSeconds: Type.Integer({
+          minimum: 60,
+          maximum: 86400,
+          description:
+            "How long the migration Job may run before Kubernetes stops it and marks it failed (DeadlineExceeded), which fails the sync " +
+            "instead of holding it: a migration waiting on a lock never ends by itself. Raise it for a major upgrade of a large database.",
+          default: 3600,
+        }),
       },
       { ...closed, description: "Database migrations.", default: {} },
     ),

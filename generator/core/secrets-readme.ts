@@ -98,8 +98,12 @@ export function secretsReadme(config: Target, readers: ParameterReaders): string
 
 function taskLogsSection(config: Target, folder: string): string[] {
   const iam = config.environment?.iam;
-  const roles = iam?.roles ?? {};
-  const holders = (["worker", "triggerer", "apiServer", "scheduler", "dagProcessor"] as const).map((key) => roles[key] ?? `<${key}-role-arn>`);
+  const roles: Partial<Record<string, string>> = iam?.roles ?? {};
+  // The first three write or read the logs and gen requires them; the scheduler and dag-processor upload logs of their own when they have a role.
+  const required = ["worker", "triggerer", "apiServer"] as const;
+  const optional = (["scheduler", "dagProcessor"] as const).filter((key) => roles[key]);
+  const unset = (["scheduler", "dagProcessor"] as const).filter((key) => !roles[key]);
+  const holders = [...required, ...optional].map((key) => roles[key] ?? `<${key}-role-arn>`);
   return [
     "## IAM policy for task logs in S3",
     "",
@@ -107,7 +111,8 @@ function taskLogsSection(config: Target, folder: string): string[] {
     "the api-server reads, the scheduler and dag-processor upload their own task-related logs.",
     iam?.mode === "podIdentity"
       ? "With EKS Pod Identity, attach this policy to the roles associated with the ServiceAccounts of the worker, triggerer, api-server, scheduler and dag-processor."
-      : `With IRSA, attach this policy to ${holders.map((r) => `\`${r}\``).join(", ")} (\`iam.roles.worker\`, \`iam.roles.triggerer\`, \`iam.roles.apiServer\`, which \`gen\` requires, then \`iam.roles.scheduler\`, \`iam.roles.dagProcessor\`).`,
+      : `With IRSA, attach this policy to ${holders.map((r) => `\`${r}\``).join(", ")} (${[...required, ...optional].map((key) => `\`iam.roles.${key}\``).join(", ")}).` +
+        (unset.length > 0 ? ` ${unset.map((key) => `\`iam.roles.${key}\``).join(" and ")} ${unset.length > 1 ? "are" : "is"} not set: give ${unset.length > 1 ? "them a role" : "it a role"} with this policy too for ${unset.length > 1 ? "their" : "its"} own logs to reach S3.` : ""),
     "",
     "```json",
     JSON.stringify(s3LogsPolicy(folder), null, 2),

@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { ApiError, describeObject, type KubeObject, type RawApi } from "../cluster/index.js";
+import { ApiError, describeObject, syncLikeArgoCd, type KubeObject, type RawApi } from "../cluster/index.js";
 import { rbacProblems } from "./cluster-rbac.js";
 import { deploy, events, eventually, kustomize58, pods, project, taskPod, undeploy, useCluster } from "./cluster-workloads.js";
 import { runCli } from "../helpers.js";
@@ -159,6 +159,27 @@ describe("an upgrade and broken manifests, on prod", () => {
     expect((error as ApiError).message).toMatch(
       /pods "e2e-task-insecure" is forbidden: violates PodSecurity "restricted:latest": allowPrivilegeEscalation != false \(container "base" must set securityContext\.allowPrivilegeEscalation=false\), unrestricted capabilities \(container "base" must set securityContext\.capabilities\.drop=\["ALL"\]\)/,
     );
+  });
+
+  it("a migration that outlives its deadline: the Job controller fails it (DeadlineExceeded) and the sync stops, naming the Job and the reason", async () => {
+    const rendered = find(objects, "Job", "-migrations") as any;
+    expect(rendered.spec.activeDeadlineSeconds).toBe(3600);
+    // The rendered Job with a deadline of seconds and a pod no node takes: a migration that never ends.
+    const job = clone(rendered);
+    job.metadata.name = `${rendered.metadata.name}-deadline`;
+    job.spec.activeDeadlineSeconds = 3;
+    job.spec.template.spec.nodeSelector = { "airflow-gitops.test/no-such-node": "true" };
+    const started = Date.now();
+    try {
+      await expect(syncLikeArgoCd(api(), [job], { timeoutMs: 60_000 })).rejects.toThrow(
+        new RegExp(`^Job ${namespace}/${job.metadata.name} failed: Job was active longer than specified deadline`),
+      );
+      const live = await api().get<KubeObject & { status: { conditions: { type: string; reason: string }[] } }>(job);
+      expect(live.status.conditions).toEqual(expect.arrayContaining([expect.objectContaining({ type: "Failed", reason: "DeadlineExceeded" })]));
+      expect(Date.now() - started).toBeLessThan(60_000);
+    } finally {
+      await api().delete(job, "Background");
+    }
   });
 
   it("a NodePool breaking a Karpenter CEL rule: refused by the CRD's validation, naming the field", async () => {

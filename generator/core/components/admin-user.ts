@@ -13,7 +13,10 @@ import { airflowCommandPodSpec } from "./airflow-command-pod.js";
 import { adminUserSecret } from "../secret-refs.js";
 import { SYNC_WAVE_ANNOTATION, syncWaveOf } from "../sync-waves.js";
 import type { BaseContext, Manifest } from "./types.js";
-import { MIGRATION_HOOK_ANNOTATIONS } from "./migrations.js";
+import { FINISHED_JOB_TTL_SECONDS, MIGRATION_HOOK_ANNOTATIONS } from "./migrations.js";
+
+/** `airflow users create` takes seconds; this leaves room for a slow start and a few retries. */
+const ADMIN_USER_RUN_SECONDS = 900;
 
 export function adminUser(config: Target, ctx: BaseContext): Manifest[] {
   const user = config.airflow.adminUser;
@@ -33,6 +36,9 @@ export function adminUser(config: Target, ctx: BaseContext): Manifest[] {
     },
     spec: {
       backoffLimit: 6,
+      // Applied without Argo CD it starts beside the migrations and waits for them: their deadline, then its own run.
+      activeDeadlineSeconds: config.components.migrations.activeDeadlineSeconds + ADMIN_USER_RUN_SECONDS,
+      ttlSecondsAfterFinished: FINISHED_JOB_TTL_SECONDS,
       template: {
         metadata: { labels: labels(config, "admin-user"), annotations: ctx.airflowPodAnnotations },
         spec: airflowCommandPodSpec(config, {

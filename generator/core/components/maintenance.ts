@@ -14,6 +14,8 @@ import type { BaseContext, Manifest } from "./types.js";
 interface Housekeeping {
   part: "failed-pod-cleanup" | "db-clean";
   schedule: string;
+  /** A run that hangs is stopped, so `concurrencyPolicy: Forbid` cannot hold every later run back. */
+  activeDeadlineSeconds: number;
   /** Its ServiceAccount: the cleanup's own may only list and delete pods; the migrations' has no token at all. */
   serviceAccountOf: Component;
   args: string[];
@@ -26,6 +28,8 @@ export function maintenance(config: Target, ctx: BaseContext): Manifest[] {
       part: "failed-pod-cleanup",
       schedule: config.components.worker.failedPodCleanupSchedule,
       serviceAccountOf: "failed-pod-cleanup",
+      // Listing and deleting pods takes seconds.
+      activeDeadlineSeconds: 1800,
       args: ["airflow", "kubernetes", "cleanup-pods", `--namespace=${n.namespace}`],
     },
   ];
@@ -35,6 +39,8 @@ export function maintenance(config: Target, ctx: BaseContext): Manifest[] {
       part: "db-clean",
       schedule: clean.schedule,
       serviceAccountOf: "migrations",
+      // The first purge of a large table takes long; a daily run still gets its turn.
+      activeDeadlineSeconds: 6 * 3600,
       args: [
         "bash",
         "-c",
@@ -60,6 +66,7 @@ function cronJob(config: Target, ctx: BaseContext, job: Housekeeping) {
         metadata: { labels: labels(config, job.part) },
         spec: {
           backoffLimit: 2,
+          activeDeadlineSeconds: job.activeDeadlineSeconds,
           template: {
             metadata: { labels: labels(config, job.part), annotations: ctx.airflowPodAnnotations },
             spec: airflowCommandPodSpec(config, {

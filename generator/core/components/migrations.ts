@@ -16,6 +16,9 @@ export const MIGRATION_HOOK_ANNOTATIONS = {
   "argocd.argoproj.io/hook-delete-policy": "BeforeHookCreation",
 };
 
+/** How long a finished hook Job stays for its logs; Argo CD deletes it before the next sync anyway. */
+export const FINISHED_JOB_TTL_SECONDS = 86_400;
+
 export function migrations(config: Target, ctx: BaseContext): Manifest[] {
   const n = names(config);
   const job = new Job({
@@ -26,7 +29,10 @@ export function migrations(config: Target, ctx: BaseContext): Manifest[] {
       annotations: MIGRATION_HOOK_ANNOTATIONS,
     },
     spec: {
+      // Retries ride out a database that is not reachable yet; the deadline bounds them and a hung migration.
       backoffLimit: 6,
+      activeDeadlineSeconds: config.components.migrations.activeDeadlineSeconds,
+      ttlSecondsAfterFinished: FINISHED_JOB_TTL_SECONDS,
       template: {
         metadata: { labels: labels(config, "migrations"), annotations: ctx.airflowPodAnnotations },
         spec: airflowCommandPodSpec(config, {
