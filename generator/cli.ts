@@ -15,7 +15,8 @@ import { weekPlan } from "./core/schedule.js";
 import { resolveEnvironment } from "./core/target.js";
 import { buildDiffText, diffBuilds } from "./report/env-diff.js";
 import { planSummary } from "./report/plan-summary.js";
-import { measuredDayText, scheduleText } from "./report/schedule-text.js";
+import { limitsText, measuredDayText, scheduleText } from "./report/schedule-text.js";
+import { connectionBudget } from "./shared/connection-budget.js";
 import { compareDay, measuredDayIssues, type MeasuredDay } from "./core/measured-day.js";
 import { COLOR, colorWanted, PLAIN, type Style } from "./report/style.js";
 import { planDiff } from "./report/unified-diff.js";
@@ -181,6 +182,7 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
         const c = target.components;
         io.out(`${env} neither autoscales nor has peak hours: api-server ${c.apiServer.replicas}, scheduler ${c.scheduler.replicas} replica(s) at every hour`);
       }
+      for (const line of limitsText(connectionBudget(config, env), config.environments[env]!.autoscaling?.scheduler?.min ?? target.components.scheduler.replicas)) io.out(line);
     });
 
   program

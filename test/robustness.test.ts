@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { loadForCore as loadConfig } from "./helpers.js";
 import { configProblems, exampleText, ROOT, runCli, tempProject } from "./helpers.js";
 import { nameLimitIssues } from "../generator/core/name-limits.js";
+import { connectionBudget } from "../generator/shared/connection-budget.js";
 import type { GeneratedFile } from "../generator/core/manifest.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -310,5 +311,31 @@ describe("peak windows on the days clocks change", () => {
   it("an invalid window is not reported again as overlapping", () => {
     const text = withWindows('[{ days: mon-fri, start: "9:00", end: "10:30" }, { days: mon-fri, start: "09:30", end: "11:00" }]');
     expect(problems(text)).toEqual([expect.stringMatching(/environments\.prod\.peakHours\.windows\[0\]\.start: must be a 24-hour time HH:MM/)]);
+  });
+});
+
+describe("what the replica counts promise", () => {
+  const warningsOf = (text: string) => loadConfigWithWarnings(text, "airflow-gitops.yaml").warnings.map((w) => formatWarning("airflow-gitops.yaml", w));
+
+  it("warns when the pools of the processes at their most replicas exceed the database's connection limit", () => {
+    const text = exampleText().replace("database: { maxConnections: 400 }", "database: { maxConnections: 200 }");
+    expect(warningsOf(exampleText())).toEqual([]);
+    expect(warningsOf(text)).toEqual([
+      `airflow-gitops.yaml:${lineOf(text, "maxConnections: 200")}:19 environments.prod.airflow.database.maxConnections: warning: prod can open 210 connections at its most replicas ` +
+        "(replicas × pool: scheduler 4 × 15 + api-server 6 × 15 + dag-processor 2 × 15 + triggerer 2 × 15), above maxConnections 200: " +
+        "lower [database] sql_alchemy_pool_size or sql_alchemy_max_overflow, or the replica maxima, or raise the database's limit",
+    ]);
+    // Smaller pools and more api-server workers are counted as Airflow reads them.
+    const tuned = text.replace("          parallelism: 128\n", "          parallelism: 128\n        database: { sql_alchemy_pool_size: 2, sql_alchemy_max_overflow: 3 }\n        api: { workers: 2 }\n");
+    expect(warningsOf(tuned)).toEqual([]);
+    expect(connectionBudget(loadConfigWithWarnings(tuned, "x").config, "prod")).toMatchObject({ total: 4 * 5 + 6 * 2 * 5 + 2 * 5 + 2 * 5 });
+  });
+
+  it("schedule shows the task pods and connections each replica count allows", async () => {
+    const result = await runCli(["schedule", "prod", "--config", join(ROOT, "airflow-gitops.yaml")]);
+    expect(result.out.split("\n").slice(-2)).toEqual([
+      "task pods at once: up to 256-512 ([core] parallelism 128 per scheduler × 2-4 scheduler(s))",
+      "database connections at the most replicas: up to 210 (replicas × pool: scheduler 4 × 15 + api-server 6 × 15 + dag-processor 2 × 15 + triggerer 2 × 15)",
+    ]);
   });
 });

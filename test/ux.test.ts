@@ -178,14 +178,20 @@ describe("schedule <env>", () => {
       hours,
       ...["Mon", "Tue", "Wed", "Thu", "Fri"].map((d) => row(d, warm)),
       ...["Sat", "Sun"].map((d) => row(d, none)),
+      "",
+      "task pods at once: up to 32 ([core] parallelism 32 per scheduler × 1 scheduler(s))",
+      "database connections at the most replicas: up to 90 (replicas × pool: scheduler 1 × 15 + api-server 3 × 15 + dag-processor 1 × 15 + triggerer 1 × 15)",
     ]);
   });
 
   it("says when an environment has no schedule, and names the known ones for an unknown one", async () => {
     const config = join(miniProject(), "airflow-gitops.yaml");
-    expect((await runCli(["schedule", "dev", "--config", config])).out).toBe(
+    expect((await runCli(["schedule", "dev", "--config", config])).out.split("\n")).toEqual([
       "dev neither autoscales nor has peak hours: api-server 1, scheduler 1 replica(s) at every hour",
-    );
+      "",
+      "task pods at once: up to 32 ([core] parallelism 32 per scheduler × 1 scheduler(s))",
+      "database connections at the most replicas: up to 60 (replicas × pool: scheduler 1 × 15 + api-server 1 × 15 + dag-processor 1 × 15 + triggerer 1 × 15)",
+    ]);
     const unknown = await runCli(["schedule", "staging", "--config", config]);
     expect(unknown).toEqual({ code: 1, out: "", err: 'unknown environment "staging"; known: dev, prod' });
   });

@@ -9,6 +9,7 @@ import { majorMinor, tagVersion } from "./image-tag.js";
 import { closest } from "./schema-check.js";
 import { FAB_AUTH_MANAGER, MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../shared/airflow-settings.js";
 import { ENVIRONMENT_RULES, ENVIRONMENT_WARNING_RULES } from "./environment-rules.js";
+import { connectionBudget } from "../shared/connection-budget.js";
 import { environmentsHaveTheirOwnNamespace, type LineOf } from "./namespace-rules.js";
 import { requestsFitUnderLimits } from "./resource-rules.js";
 import { namespacesAreNotReserved, noControlCharacters } from "./injection-rules.js";
@@ -237,8 +238,26 @@ export const podArgumentsUseKnownPlaceholders: Rule = (config) => {
     ),
   );
 };
+/** The Airflow processes at their most replicas could open more database connections than the database takes. */
+export const connectionsFitTheDatabase: Rule = (config) =>
+  Object.keys(config.environments).flatMap((name): ConfigIssue[] => {
+    const own = (config.environments[name]!.airflow as { database?: { maxConnections?: number } } | undefined)?.database?.maxConnections;
+    const limit = own ?? config.airflow.database.maxConnections;
+    if (limit === undefined) return [];
+    const budget = connectionBudget(config, name);
+    if (budget.total <= limit) return [];
+    return [
+      {
+        path: own !== undefined ? `environments.${name}.airflow.database.maxConnections` : "airflow.database.maxConnections",
+        message:
+          `${name} can open ${budget.total} connections at its most replicas (replicas × pool: ${budget.parts.join(" + ")}), above maxConnections ${limit}: ` +
+          "lower [database] sql_alchemy_pool_size or sql_alchemy_max_overflow, or the replica maxima, or raise the database's limit",
+      },
+    ];
+  });
+
 /** Rules whose findings do not stop generation: printed as warnings. */
-export const WARNING_RULES: readonly Rule[] = [airflowNewerThanOptionTable, ...ENVIRONMENT_WARNING_RULES];
+export const WARNING_RULES: readonly Rule[] = [airflowNewerThanOptionTable, connectionsFitTheDatabase, ...ENVIRONMENT_WARNING_RULES];
 
 export const RULES: readonly Rule[] = [
   noControlCharacters,

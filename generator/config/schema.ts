@@ -75,6 +75,21 @@ const Airflow = Type.Object(
       },
       { ...closed, description: "Metadata database cleanup.", default: {} },
     ),
+    database: Type.Object(
+      {
+        maxConnections: Type.Optional(
+          Type.Integer({
+            minimum: 1,
+            description:
+              "The metadata database's connection limit (PostgreSQL's max_connections; on RDS it follows the instance class). " +
+              "gen warns when the Airflow processes at their most replicas could open more (each holds up to " +
+              "[database] sql_alchemy_pool_size + sql_alchemy_max_overflow connections).",
+            examples: [400],
+          }),
+        ),
+      },
+      { ...closed, description: "What the metadata database can hold.", default: {} },
+    ),
     migrationWaitTimeoutSeconds: Type.Integer({
       minimum: 10,
       maximum: 3600,

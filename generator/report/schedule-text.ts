@@ -2,6 +2,7 @@
 import type { StepComparison } from "../core/measured-day.js";
 import { DAY_LABELS, type WeekPlan } from "../core/schedule.js";
 import type { Style } from "./style.js";
+import type { ConnectionBudget } from "../shared/connection-budget.js";
 
 export function scheduleText(plan: WeekPlan, style: Style): string[] {
   const lines = [style.bold(`${plan.environment}: hours in ${plan.timezone} (${plan.offset})`)];
@@ -18,6 +19,18 @@ export function scheduleText(plan: WeekPlan, style: Style): string[] {
     });
   }
   return lines;
+}
+
+/** What the replica counts mean beyond pods: `[core] parallelism` is per scheduler, and every process holds a database pool. */
+export function limitsText(budget: ConnectionBudget, fewestSchedulers: number): string[] {
+  const { parallelism, schedulers } = budget.taskConcurrency;
+  const range = fewestSchedulers === schedulers ? `${schedulers}` : `${fewestSchedulers}-${schedulers}`;
+  const tasks = fewestSchedulers === schedulers ? `${parallelism * schedulers}` : `${parallelism * fewestSchedulers}-${parallelism * schedulers}`;
+  return [
+    "",
+    `task pods at once: up to ${tasks} ([core] parallelism ${parallelism} per scheduler × ${range} scheduler(s))`,
+    `database connections at the most replicas: up to ${budget.total} (replicas × pool: ${budget.parts.join(" + ")})`,
+  ];
 }
 
 /** `schedule <env> --measured <file>`: each measured step beside its planned minute. */
