@@ -113,11 +113,12 @@ export async function main(argv: readonly string[], io: Io = consoleIo): Promise
     .option("--diff", "write nothing; print a unified diff of what would change")
     .option("-q, --quiet", "print only problems")
     .option("--force", "also delete hand-written files (without the generated header) in the generated folders")
-    .action(async (opts: Location & { out?: string; check?: boolean; diff?: boolean; quiet?: boolean; force?: boolean }) => {
+    .option("--storage-change", "write a StorageClass or claim change Kubernetes refuses in place, once its old objects are deleted in the cluster")
+    .action(async (opts: Location & { out?: string; check?: boolean; diff?: boolean; quiet?: boolean; force?: boolean; storageChange?: boolean }) => {
       const dryRun = (opts.check ?? false) || (opts.diff ?? false);
       const config = configFile(opts, io);
       const out = opts.out ?? opts.dir;
-      const result = await runGen({ configPath: config, ...(out ? { outDir: resolve(userDirectory(), out) } : {}), check: dryRun, force: opts.force ?? false });
+      const result = await runGen({ configPath: config, ...(out ? { outDir: resolve(userDirectory(), out) } : {}), check: dryRun, force: opts.force ?? false, storageChange: opts.storageChange ?? false });
       for (const warning of result.warnings) io.err(errStyle.yellow(formatWarning(shownPath(config), warning)));
       if (opts.diff) for (const line of planDiff(result.plan, result.desired, result.current, style)) io.out(line);
       if (opts.check) {

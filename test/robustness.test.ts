@@ -339,3 +339,33 @@ describe("what the replica counts promise", () => {
     ]);
   });
 });
+
+describe("storage that cannot change in place", () => {
+  it("refuses a claim resize and a new file system against the tree, naming the field and line; nothing is written", async () => {
+    const text = exampleText().replace("  dags:\n    size: 10Gi", "  dags:\n    size: 20Gi").replace("        fileSystemId: fs-0fedcba9876543210", "        fileSystemId: fs-0aaaaaaaaaaaaaaaa");
+    const dir = tempProject({ withTree: true, configText: text });
+    const before = readFileSync(join(dir, "base", "dags-persistentvolumeclaim.yaml"), "utf8");
+    const file = join(dir, "airflow-gitops.yaml");
+    const result = await runCli(["gen", "--config", file]);
+    expect(result.code).toBe(1);
+    const lines = result.err.split("\n");
+    expect(lines).toEqual([
+      `${file}:${lineOf(text, "size: 20Gi")}:5 storage.dags.size: dev's claim airflow-dags is 10Gi in the tree and would become 20Gi: an EFS claim cannot be resized (the driver has no volume expansion; EFS grows by itself and never enforces the size), so the sync would fail: keep 10Gi, or delete the claim in the cluster and run gen with --storage-change`,
+      expect.stringMatching(new RegExp(`^${file.replace(/[.]/g, "\\.")}:${lineOf(text, "size: 20Gi")}:5 storage\\.dags\\.size: prod's claim airflow-dags is 10Gi in the tree and would become 20Gi`)),
+      `${file}:${lineOf(text, "fs-0aaaaaaaaaaaaaaaa")}:9 environments.prod.storage.efs.fileSystemId: prod's StorageClass airflow-prod-efs would change its parameters (fileSystemId fs-0fedcba9876543210 to fs-0aaaaaaaaaaaaaaaa), which Kubernetes refuses, and bound claims keep their volumes: to move, delete the StorageClass and the claims in the cluster (reclaimPolicy Retain keeps the old data), then run gen with --storage-change`,
+      `3 problem(s) in ${file}; nothing was written`,
+    ]);
+    expect(readFileSync(join(dir, "base", "dags-persistentvolumeclaim.yaml"), "utf8")).toBe(before);
+    expect((await runCli(["gen", "--config", file, "--check"])).code).toBe(1);
+    // Once the old objects are gone from the cluster, the user says so and the tree follows the config.
+    expect(await runCli(["gen", "--config", file, "--storage-change", "-q"])).toMatchObject({ code: 0 });
+    expect(readFileSync(join(dir, "base", "dags-persistentvolumeclaim.yaml"), "utf8")).toContain("storage: 20Gi");
+    expect(await runCli(["gen", "--config", file, "--check", "-q"])).toMatchObject({ code: 0 });
+  });
+
+  it("lets a new environment and every other change through", async () => {
+    const text = exampleText().replace("  logs:\n    size: 100Gi\n", "  logs:\n    size: 100Gi\n    volume: true\n");
+    const dir = tempProject({ withTree: true, configText: text });
+    expect(await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml"), "-q"])).toMatchObject({ code: 0 });
+  });
+});
