@@ -211,6 +211,17 @@ describe("sync waves", () => {
     expect(job.metadata.annotations!["argocd.argoproj.io/hook"]).toBe("Sync");
   });
 
+  it("put the NodePool after everything else: its health, which the platform's EC2NodeClass decides, gates nothing of Airflow's", () => {
+    const objects = builds.get("prod")!;
+    const wave = (o: (typeof objects)[number]) => Number(o.metadata.annotations![SYNC_WAVE_ANNOTATION]);
+    const pool = objects.find((o) => o.kind === "NodePool")!;
+    const later = objects.filter((o) => o.kind !== "NodePool" && wave(o) >= wave(pool));
+    expect(later.map((o) => `${o.kind}/${o.metadata.name}`)).toEqual([]);
+    // Nothing before it needs its nodes: the placeholders start at 0 replicas, and task pods only prefer the pool.
+    const placeholder = objects.find((o) => o.kind === "Deployment" && o.metadata.name.endsWith("-peak-placeholder")) as any;
+    expect(placeholder.spec.replicas).toBe(0);
+  });
+
   it("put every PodDisruptionBudget and Service before or with the pods they select", () => {
     const objects = builds.get("prod")!;
     const wave = (kind: string) => Math.max(...objects.filter((o) => o.kind === kind).map((o) => Number(o.metadata.annotations![SYNC_WAVE_ANNOTATION])));

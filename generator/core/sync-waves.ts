@@ -15,8 +15,8 @@ interface Wave {
 export const SYNC_WAVES: readonly Wave[] = [
   {
     wave: -4,
-    kinds: ["Namespace", "PriorityClass", "StorageClass", "NodePool", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"],
-    why: "the place and capacity everything else needs, and the rule on task pods before anything can launch one",
+    kinds: ["Namespace", "PriorityClass", "StorageClass", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding"],
+    why: "the place everything else needs, and the rule on task pods before anything can launch one",
   },
   { wave: -3, kinds: ["ServiceAccount", "SecretStore", "ClusterSecretStore"], why: "identities, and the store the ExternalSecrets read through" },
   { wave: -2, kinds: ["ExternalSecret"], why: "Secrets exist (Argo CD waits for Ready) before any pod reads them" },
@@ -27,7 +27,14 @@ export const SYNC_WAVES: readonly Wave[] = [
   },
   { wave: 0, kinds: ["Job"], why: "the migration hook brings the database schema up to date before new pods start" },
   { wave: 1, kinds: ["Deployment", "CronJob", "Ingress", "PodDisruptionBudget", "HorizontalPodAutoscaler"], why: "the workloads and their traffic" },
-  { wave: 2, kinds: ["ScaledObject"], why: "autoscalers last, once their Deployments exist (avoids KEDA's webhook cache miss)" },
+  { wave: 2, kinds: ["ScaledObject"], why: "autoscalers, once their Deployments exist (avoids KEDA's webhook cache miss)" },
+  {
+    wave: 3,
+    kinds: ["NodePool"],
+    why:
+      "peak capacity last: its health follows the platform's EC2NodeClass, which this repository does not own, so it must gate nothing; " +
+      "nothing before needs it (placeholders start at 0 replicas, task pods only prefer its nodes)",
+  },
 ];
 
 const WAVE_OF: ReadonlyMap<string, number> = new Map(SYNC_WAVES.flatMap(({ wave, kinds }) => kinds.map((kind) => [kind, wave] as const)));
