@@ -9,6 +9,7 @@ import { MAX_CONFIG_BYTES } from "./config/source.js";
 import { ConfigError, sortIssues, type ConfigIssue } from "./config/issues.js";
 import { nameLimitIssues } from "./core/name-limits.js";
 import { storageChanges } from "./core/storage-changes.js";
+import { pathCollisions } from "./core/path-collisions.js";
 import { names } from "./core/names.js";
 import { readBuilderSource } from "./builder-source.js";
 import { configJsonSchema, type Config } from "./config/schema.js";
@@ -66,9 +67,9 @@ async function desiredTreeWithWarnings(configText: string, configName: string, s
   const { config, warnings, locate } = loadConfigWithWarnings(configText, configName);
   const builderSource = config.dags.taskSpecs ? readBuilderSource() : undefined;
   const generated = generate(config, builderSource);
-  const tooLong = nameLimitIssues(generated, config);
-  if (tooLong.length > 0) throw new ConfigError(configName, sortIssues(tooLong.map(locate)));
   const files: GeneratedFile[] = [...generated, schemaFile(), ...docFiles(config)];
+  const issues = [...nameLimitIssues(generated, config), ...pathCollisions(files, Object.keys(config.environments))];
+  if (issues.length > 0) throw new ConfigError(configName, sortIssues(issues.map(locate)));
   return { desired: renderAll(files, generatedHeader(source)), warnings, config, locate };
 }
 

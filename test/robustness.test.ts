@@ -4,6 +4,8 @@ import { loadForCore as loadConfig } from "./helpers.js";
 import { configProblems, exampleText, ROOT, runCli, tempProject } from "./helpers.js";
 import { nameLimitIssues } from "../generator/core/name-limits.js";
 import { connectionBudget } from "../generator/shared/connection-budget.js";
+import { pathCollisions } from "../generator/core/path-collisions.js";
+import { desiredTree } from "../generator/run.js";
 import type { GeneratedFile } from "../generator/core/manifest.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -367,5 +369,26 @@ describe("storage that cannot change in place", () => {
     const text = exampleText().replace("  logs:\n    size: 100Gi\n", "  logs:\n    size: 100Gi\n    volume: true\n");
     const dir = tempProject({ withTree: true, configText: text });
     expect(await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml"), "-q"])).toMatchObject({ code: 0 });
+  });
+});
+
+describe("generated files that would collide", () => {
+  it("are the environment's config error, not an internal one", () => {
+    const file = (path: string): GeneratedFile => ({ path, format: "yaml", content: {} });
+    expect(pathCollisions([file("argocd/apps/dev-application.yaml"), file("argocd/root-application.yaml"), file("argocd/apps/dev-application.yaml")], ["dev", "prod"])).toEqual([
+      { path: "environments.dev", message: "two generated files would both be argocd/apps/dev-application.yaml: rename environment dev" },
+    ]);
+    expect(pathCollisions([file("a.yaml"), file("b.yaml")], ["dev"])).toEqual([]);
+  });
+
+  it("no environment named like a generated file collides with it, in either Argo CD mode", async () => {
+    const mini = readFileSync(join(ROOT, "test", "fixtures", "mini.yaml"), "utf8");
+    const stems = ["root", "admin", "apps", "kustomization", "environments", "applications-ns", "mini", "mini-admin", "mini-root", "base", "secrets", "docs", "schedule-prod"];
+    for (const mode of ["applications", "applicationSet"]) {
+      for (const env of stems) {
+        const text = mini.replace("  prod:", `  ${env}:`).replace("repository:", `argocd: { mode: ${mode} }\nrepository:`);
+        await expect(desiredTree(text, "airflow-gitops.yaml"), `${mode} ${env}`).resolves.toBeInstanceOf(Map);
+      }
+    }
   });
 });
