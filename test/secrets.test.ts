@@ -279,3 +279,32 @@ describe("no secret in the repository", () => {
     expect(/(^|[^A-Za-z0-9_-])[A-Za-z0-9_-]{43}=($|[^A-Za-z0-9_=-])/m.test(leaked)).toBe(true);
   });
 });
+
+describe("the Parameter Store secrets backend", () => {
+  const withBackend = (kwargs?: string) =>
+    loadForCore(
+      exampleText().replace(
+        "    core:\n",
+        `    secrets:\n      backend: airflow.providers.amazon.aws.secrets.systems_manager.SystemsManagerParameterStoreBackend\n${kwargs ? `      backend_kwargs: '${kwargs}'\n` : ""}    core:\n`,
+      ),
+    );
+
+  it("gets the IAM policy of its prefixes in each environment's page, naming the roles that need it", () => {
+    const readme = renderAll(generate(withBackend())).get("secrets/prod/README.md")!;
+    expect(readme).toContain("## IAM policy for the Parameter Store secrets backend");
+    for (const prefix of ["connections", "variables", "config"]) expect(readme).toContain(`"arn:aws:ssm:sa-east-1:123456789012:parameter/airflow/${prefix}/*"`);
+    expect(readme).toContain("`arn:aws:iam::123456789012:role/airflow-prod-tasks`, `arn:aws:iam::123456789012:role/airflow-prod-scheduler`");
+    expect(readme).toContain("`iam.roles.dagProcessor`: not set, so that process has no AWS identity and its lookups fail");
+  });
+
+  it("follows backend_kwargs: other prefixes, a lookup turned off, another region", () => {
+    const readme = renderAll(generate(withBackend('{"connections_prefix": "prod/conns/", "variables_prefix": null, "region_name": "us-east-1"}'))).get("secrets/prod/README.md")!;
+    expect(readme).toContain('"arn:aws:ssm:us-east-1:123456789012:parameter/prod/conns/*"');
+    expect(readme).not.toContain("parameter/airflow/variables/*");
+    expect(readme).toContain('"arn:aws:ssm:us-east-1:123456789012:parameter/airflow/config/*"');
+  });
+
+  it("is absent without the backend", () => {
+    expect(renderAll(generate(config)).get("secrets/prod/README.md")).not.toContain("secrets backend");
+  });
+});

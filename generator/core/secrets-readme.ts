@@ -68,6 +68,7 @@ export function secretsReadme(config: Target, readers: ParameterReaders): string
     "`kms:Decrypt` is needed when the parameters are encrypted with a customer-managed KMS key; the condition limits it to reads through SSM.",
     "",
     ...(s3LogFolder(config) ? taskLogsSection(config, s3LogFolder(config)!) : []),
+    ...secretsBackendSection(config, account),
     "## Rotating the Fernet key",
     "",
     "Airflow decrypts with every key of a comma-separated list and encrypts with the first, so a rotation never breaks stored connections:",
@@ -94,6 +95,62 @@ export function secretsReadme(config: Target, readers: ParameterReaders): string
       : "A new *value* under the same name needs the restart of step 3 (or `secrets.reloadOnChange: true` with Stakater Reloader installed).",
   ];
   return lines.join("\n");
+}
+
+const SSM_SECRETS_BACKEND = "airflow.providers.amazon.aws.secrets.systems_manager.SystemsManagerParameterStoreBackend";
+/** The backend's own defaults (SystemsManagerParameterStoreBackend.__init__); a prefix set to null turns that lookup off. */
+const SSM_BACKEND_PREFIXES = { connections_prefix: "/airflow/connections", variables_prefix: "/airflow/variables", config_prefix: "/airflow/config" } as const;
+
+/** With Parameter Store as Airflow's secrets backend, the policy each process that looks up connections and variables needs. */
+function secretsBackendSection(config: Target, account: string): string[] {
+  const secrets = (config.airflow.config as Record<string, Record<string, unknown> | undefined>).secrets;
+  if (secrets?.backend !== SSM_SECRETS_BACKEND) return [];
+  let kwargs: Record<string, unknown> = {};
+  try {
+    const parsed: unknown = JSON.parse(String(secrets.backend_kwargs ?? "{}"));
+    if (parsed && typeof parsed === "object") kwargs = parsed as Record<string, unknown>;
+  } catch {
+    // An unreadable backend_kwargs leaves the backend's defaults, which Airflow would refuse anyway.
+  }
+  const region = typeof kwargs.region_name === "string" ? kwargs.region_name : config.aws.region;
+  const prefixes = (Object.keys(SSM_BACKEND_PREFIXES) as (keyof typeof SSM_BACKEND_PREFIXES)[])
+    .filter((key) => kwargs[key] !== null)
+    .map((key) => `/${String(kwargs[key] ?? SSM_BACKEND_PREFIXES[key]).replace(/^\/+|\/+$/g, "")}`);
+  const iam = config.environment?.iam;
+  const roles: Partial<Record<string, string>> = iam?.roles ?? {};
+  // Task code uses [workers] secrets_backend when it is set, else this one (Airflow's _get_custom_secret_backend).
+  const ownWorkerBackend = (config.airflow.config as Record<string, Record<string, unknown> | undefined>).workers?.secrets_backend !== undefined;
+  const readers = (["worker", "scheduler", "dagProcessor", "triggerer", "apiServer"] as const).filter((key) => key !== "worker" || !ownWorkerBackend);
+  const policy = {
+    Version: "2012-10-17",
+    Statement: [
+      { Sid: "ReadAirflowSecretsBackend", Effect: "Allow", Action: "ssm:GetParameter", Resource: prefixes.map((p) => `arn:aws:ssm:${region}:${account}:parameter${p}/*`) },
+      {
+        Sid: "DecryptThroughSsm",
+        Effect: "Allow",
+        Action: "kms:Decrypt",
+        Resource: `arn:aws:kms:${region}:${account}:key/*`,
+        Condition: { StringEquals: { "kms:ViaService": `ssm.${region}.amazonaws.com` } },
+      },
+    ],
+  };
+  return [
+    "## IAM policy for the Parameter Store secrets backend",
+    "",
+    `\`[secrets] backend\` is Parameter Store: ${ownWorkerBackend ? "" : "task code, "}the scheduler, the dag-processor, the triggerer and the api-server look up connections, variables and config under ${prefixes.map((p) => `\`${p}/\``).join(", ")} with their own IAM identity` +
+      (ownWorkerBackend ? " (task code uses `[workers] secrets_backend` instead)." : " (task code too, as `[workers] secrets_backend` is not set)."),
+    iam?.mode === "podIdentity"
+      ? "With EKS Pod Identity, attach this policy to the roles associated with the ServiceAccounts of the worker, scheduler, dag-processor, triggerer and api-server."
+      : `With IRSA, attach this policy to ${readers.filter((key) => roles[key]).map((key) => `\`${roles[key]}\``).join(", ") || "the roles of those processes"}.` +
+        (readers.some((key) => !roles[key])
+          ? ` ${readers.filter((key) => !roles[key]).map((key) => `\`iam.roles.${key}\``).join(", ")}: not set, so that process has no AWS identity and its lookups fail; give it a role with this policy.`
+          : ""),
+    "",
+    "```json",
+    JSON.stringify(policy, null, 2),
+    "```",
+    "",
+  ];
 }
 
 function taskLogsSection(config: Target, folder: string): string[] {
