@@ -36,11 +36,15 @@ export interface MetricsServerOptions {
   log?: (line: string) => void;
 }
 
+export async function ensureMetricsServer(log: (line: string) => void = () => {}): Promise<string> {
+  return join(await ensureSourceBuild(BUILD, log), "metrics-server");
+}
+
 export class MetricsServer {
   private constructor(readonly component: Component) {}
 
   static async start(options: MetricsServerOptions): Promise<MetricsServer> {
-    const binary = join(await ensureSourceBuild(BUILD, options.log), "metrics-server");
+    const binary = await ensureMetricsServer(options.log);
     mkdirSync(options.dir, { recursive: true });
     const apiService = parseAllDocuments(readFileSync(join(moduleDir(METRICS_SERVER.module, METRICS_SERVER.version), "manifests", "base", "apiservice.yaml"), "utf8"))
       .map((d) => d.toJS() as KubeObject | null)

@@ -1,11 +1,17 @@
 /**
- * `npm run test:e2e`: the real-system suite. Its files run one at a time, except the peak-hours day, which
- * spends most of its minutes waiting for the clock and so runs beside the others, its output printed after
- * theirs. Builds never overlap (`test/cluster/build-lock.ts`). With arguments (`npm run test:e2e -- <files>`)
- * one vitest runs what they name.
+ * `npm run test:e2e`: the real-system suite. Every pinned binary is built first, one after the other (a cold
+ * machine spends most of its minutes there, and no test's timeout should count them). Then its files run one
+ * at a time, except the peak-hours day, which spends most of its minutes waiting for the clock and so runs
+ * beside the others, its output printed after theirs. Builds never overlap (`test/cluster/build-lock.ts`).
+ * With arguments (`npm run test:e2e -- <files>`) one vitest runs what they name, building what they need.
  */
 import { spawn } from "node:child_process";
 import { join } from "node:path";
+import { ensureBinaries, ensureExternalSecrets } from "../cluster/index.js";
+import { ensureArgoCd } from "../cluster/argocd.js";
+import { ensureKarpenter } from "../cluster/karpenter.js";
+import { ensureKeda } from "../cluster/keda.js";
+import { ensureMetricsServer } from "../cluster/metrics-server.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const VITEST = join(ROOT, "node_modules", ".bin", "vitest");
@@ -26,6 +32,16 @@ const args = process.argv.slice(2);
 if (args.length > 0) {
   process.exitCode = (await vitest(args, "inherit")).code;
 } else {
+  const log = (line: string) => process.stderr.write(`[build] ${line}\n`);
+  const started = Date.now();
+  try {
+    await ensureBinaries(log);
+    for (const ensure of [ensureArgoCd, ensureExternalSecrets, ensureKeda, ensureKarpenter, ensureMetricsServer]) await ensure(log);
+    log(`every pinned binary is in the cache (${Math.round((Date.now() - started) / 1000)} s)`);
+  } catch (error) {
+    log(`a build failed: ${(error as Error).message}`);
+    process.exit(1);
+  }
   const day = vitest([DAY], "buffer");
   const rest = await vitest(["--exclude", DAY], "inherit");
   const dayResult = await day;
