@@ -93,6 +93,9 @@ async function precompileConfigValidator(build, outDir) {
 
 const invokedDirectly = process.argv[1] !== undefined && pathToFileURL(process.argv[1]).href === import.meta.url;
 if (invokedDirectly) {
+  // Deprecation warnings here come from dependencies (Node 24 deprecates the punycode module and url.parse, which
+  // the Kubernetes client's fetch uses), nothing a user can act on; they would break the one-line errors.
+  process.noDeprecation = true;
   // Node 22.1 and later keep the compiled bundle between runs (compiling it is much of start-up); Node 20 lacks this.
   module.enableCompileCache?.(join(process.env.XDG_CACHE_HOME || join(homedir(), ".cache"), "airflow-gitops", "node-compile-cache"));
   await ensureBundle();
