@@ -369,6 +369,11 @@ describe("storage that cannot change in place", () => {
     const text = exampleText().replace("  logs:\n    size: 100Gi\n", "  logs:\n    size: 100Gi\n    volume: true\n");
     const dir = tempProject({ withTree: true, configText: text });
     expect(await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml"), "-q"])).toMatchObject({ code: 0 });
+    // A new environment whose claim differs from the base's: nothing in the tree to change.
+    const added = exampleText().replace("\n  prod:\n", "\n  qa:\n    namespace: airflow-qa\n    storage:\n      logs:\n        size: 5Gi\n    iam:\n      roles:\n        secrets: arn:aws:iam::123456789012:role/airflow-qa-secrets\n        worker: arn:aws:iam::123456789012:role/airflow-qa-tasks\n  prod:\n");
+    const second = tempProject({ withTree: true, configText: added });
+    expect(await runCli(["gen", "--config", join(second, "airflow-gitops.yaml"), "-q"])).toMatchObject({ code: 0 });
+    expect(readFileSync(join(second, "overlays", "qa", "kustomization.yaml"), "utf8")).toContain("namespace: airflow-qa");
   });
 });
 

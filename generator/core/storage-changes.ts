@@ -43,7 +43,8 @@ function effective(files: ReadonlyMap<string, string>): (environment: string) =>
     const env = /^overlays\/([^/]+)\/[^/]+\.yaml$/.exec(path)?.[1];
     if (env) overlays.set(env, [...(overlays.get(env) ?? []), path]);
   }
-  return (environment) => collect(files, overlays.get(environment) ?? [], structuredClone(base));
+  // An environment the tree does not have yet has nothing to change.
+  return (environment) => (overlays.has(environment) ? collect(files, overlays.get(environment)!, structuredClone(base)) : new Map());
 }
 
 function merge<T>(into: T | undefined, patch: T): T {
