@@ -48,7 +48,7 @@ function truth(objects: KubeDocument[], rows: Row[]): string[] {
   return wrong;
 }
 
-const EVERY_POD = ["api-server", "scheduler", "dag-processor", "triggerer", "statsd", "dag-sync", "worker", "migrations", "admin-user", "failed-pod-cleanup", "db-clean", "peak-placeholder"];
+const EVERY_POD = ["api-server", "scheduler", "dag-processor", "triggerer", "statsd", "dag-sync", "worker", "migrations", "admin-user", "failed-pod-cleanup", "db-clean", "log-retention", "peak-placeholder"];
 
 describe("NetworkPolicies of overlays/prod, as a truth table", () => {
   let objects: KubeDocument[];

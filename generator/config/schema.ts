@@ -261,6 +261,22 @@ const Storage = Type.Object(
             "and uploads to S3, and the api-server reads logs from S3. The same for every environment (it shapes the base).",
           default: true,
         }),
+        retention: Type.Object(
+          {
+            days: Type.Optional(
+              Type.Integer({
+                minimum: 1,
+                maximum: 3650,
+                description:
+                  "Delete task logs older than this many days. On the shared log volume a CronJob deletes them; with s3BaseFolder the " +
+                  "environment's secrets README gives the S3 lifecycle rule for the same age. Unset: logs are kept.",
+                examples: [30],
+              }),
+            ),
+            schedule: Type.String({ pattern: P.cronSchedule, description: "Cron schedule (UTC) of the cleanup of the log volume.", default: "45 2 * * *" }),
+          },
+          { ...closed, description: "How long task logs are kept.", default: {} },
+        ),
       },
       { ...closed, description: "Task logs: the shared log volume (ReadWriteMany) and, optionally, S3.", default: {} },
     ),

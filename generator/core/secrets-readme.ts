@@ -1,6 +1,7 @@
 /**
  * The operator's page of one environment's secrets layer: the Parameter Store entries to create,
- * the least-privilege IAM policy of the role that reads them, and the Fernet key rotation.
+ * the least-privilege IAM policy of the role that reads them, the Fernet key rotation and, with task
+ * logs in S3, the bucket's policy and lifecycle rule.
  */
 import { names } from "./names.js";
 import { adminUserSecret } from "./secret-refs.js";
@@ -175,12 +176,62 @@ function taskLogsSection(config: Target, folder: string): string[] {
     JSON.stringify(s3LogsPolicy(folder), null, 2),
     "```",
     "",
+    ...(config.storage.logs.retention.days !== undefined ? s3LogExpirySection(config, folder, config.storage.logs.retention.days) : []),
   ];
 }
 
-export function s3LogsPolicy(folder: string) {
+/** The bucket's side of `storage.logs.retention`: the cluster cannot delete from S3 (the pods may only read and write). */
+function s3LogExpirySection(config: Target, folder: string, days: number): string[] {
+  const { bucket, prefix } = s3Location(folder);
+  return [
+    "## Expiring task logs in S3",
+    "",
+    `\`storage.logs.retention.days\` is ${days}: an S3 lifecycle rule expires the task logs under \`${folder}\` after as many days`,
+    `(S3 counts from each object's creation and deletes within a day or so of the date). Save the rule as \`lifecycle.json\`:`,
+    "",
+    "```json",
+    JSON.stringify(s3LogLifecycle(config, folder, days), null, 2),
+    "```",
+    "",
+    `A put replaces every lifecycle rule of the bucket. Read the bucket's rules first: if it has some (another environment's`,
+    `among them when environments share \`${bucket}\`), add the rule above to their \`Rules\` list in \`lifecycle.json\`; if the read`,
+    "fails with `NoSuchLifecycleConfiguration`, the bucket has none.",
+    "",
+    "```sh",
+    `aws s3api get-bucket-lifecycle-configuration --bucket ${bucket}`,
+    `aws s3api put-bucket-lifecycle-configuration --bucket ${bucket} --lifecycle-configuration file://lifecycle.json`,
+    "```",
+    "",
+    prefix
+      ? `The rule's filter is the prefix \`${prefix}/\`: nothing else in the bucket expires.`
+      : "The folder is the whole bucket: the rule expires every object in it.",
+    "",
+  ];
+}
+
+export function s3LogLifecycle(config: Target, folder: string, days: number) {
+  const { prefix } = s3Location(folder);
+  return {
+    Rules: [
+      {
+        ID: `${config.name}-${config.environment!.name}-task-logs`,
+        Status: "Enabled",
+        Filter: { Prefix: prefix ? `${prefix}/` : "" },
+        Expiration: { Days: days },
+        // On a versioned bucket an expiry only hides the object behind a delete marker: the old version goes a day later.
+        NoncurrentVersionExpiration: { NoncurrentDays: 1 },
+      },
+    ],
+  };
+}
+
+function s3Location(folder: string): { bucket: string; prefix: string } {
   const [bucket, ...rest] = folder.replace(/^s3:\/\//, "").split("/");
-  const prefix = rest.filter(Boolean).join("/");
+  return { bucket: bucket!, prefix: rest.filter(Boolean).join("/") };
+}
+
+export function s3LogsPolicy(folder: string) {
+  const { bucket, prefix } = s3Location(folder);
   return {
     Version: "2012-10-17",
     Statement: [

@@ -274,6 +274,31 @@ describe("External Secrets Operator against AWS Parameter Store (moto)", () => {
     expect(decode((await secret(namespace, "airflow-api-secret-key"))!, "api-secret-key").toString()).toBe("created-later");
   });
 
+  it("prod: the README's S3 lifecycle rule for the task logs, run as written, is what the bucket then holds", () => {
+    const readme = readFileSync(join(dir, "secrets", "prod", "README.md"), "utf8");
+    const section = /## Expiring task logs in S3\n([\s\S]*?)\n## /.exec(readme)?.[1];
+    if (!section) throw new Error("the prod README has no section on expiring task logs in S3");
+    const rule = /```json\n([\s\S]*?)```/.exec(section)![1]!;
+    const commands = /```sh\n([\s\S]*?)```/.exec(section)![1]!.split("\n").filter(Boolean);
+    writeFileSync(join(home, "lifecycle.json"), rule);
+    const bucket = new URL(config.environments.prod.storage.logs.s3BaseFolder.replace("{env}", "prod")).host;
+    moto.aws(home, ["s3api", "create-bucket", "--bucket", bucket, "--region", config.aws.region, "--create-bucket-configuration", `LocationConstraint=${config.aws.region}`]);
+    const run = (line: string) => spawnSync("bash", ["-euo", "pipefail", "-c", line], { cwd: home, env: { ...moto.cliEnv(home), AWS_DEFAULT_REGION: config.aws.region }, encoding: "utf8" });
+    expect(commands.map((line) => line.split(" ").slice(0, 3).join(" "))).toEqual(["aws s3api get-bucket-lifecycle-configuration", "aws s3api put-bucket-lifecycle-configuration"]);
+    const before = run(commands[0]!);
+    expect(before.status, "a new bucket has no lifecycle rules yet").not.toBe(0);
+    expect(before.stderr).toContain("NoSuchLifecycleConfiguration");
+    const put = run(commands[1]!);
+    expect(put.stderr).toBe("");
+    expect(put.status).toBe(0);
+    const after = run(commands[0]!);
+    expect(after.status, after.stderr).toBe(0);
+    const rules = JSON.parse(after.stdout).Rules;
+    process.stderr.write(`[secrets] the bucket's lifecycle rules: ${JSON.stringify(rules)}\n`);
+    expect(rules).toEqual(JSON.parse(rule).Rules);
+    expect(rules[0]).toMatchObject({ Filter: { Prefix: "prod/" }, Expiration: { Days: 30 } });
+  });
+
   it("secrets.store ClusterSecretStore: Ready, its ExternalSecrets Ready in the environment's namespace; one in another namespace is refused", async () => {
     const other = await project((d) => {
       d.name = "etl";
