@@ -1,7 +1,6 @@
 /** Processes the Airflow suite starts: own process group, log to a file, stopped by process id. */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, openSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 
 export interface Started {
   name: string;
@@ -12,16 +11,7 @@ export interface Started {
   exitCode(): number | null | undefined;
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
-    });
-  });
-}
+export { freePort } from "../ports.js";
 
 /** Starts `command args` in its own process group, stdout and stderr appended to `logFile`. */
 export function startProcess(name: string, command: string, args: string[], options: { env: NodeJS.ProcessEnv; cwd?: string; logFile: string }): Started {

@@ -47,18 +47,7 @@ function tail(log: string): string {
   }
 }
 
-/** A port on 127.0.0.1 nothing listens on right now. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from "../ports.js";
 
 /** Fails fast, naming the component, when the port it is meant to listen on is already taken. */
 export function assertPortFree(component: string, port: number, log: string): Promise<void> {

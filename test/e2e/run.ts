@@ -1,8 +1,9 @@
 /**
  * `npm run test:e2e`: the real-system suite. Every pinned binary is built first, one after the other (a cold
- * machine spends most of its minutes there, and no test's timeout should count them). Then its files run one
- * at a time, except the peak-hours day, which spends most of its minutes waiting for the clock and so runs
- * beside the others, its output printed after theirs. Builds never overlap (`test/cluster/build-lock.ts`).
+ * machine spends most of its minutes there, and no test's timeout should count them). Then its files run two
+ * at a time (each starts its own control plane on ports of its own; most of their minutes are spent waiting
+ * for controllers, not computing), and the peak-hours day, which spends most of its minutes waiting for the
+ * clock, runs beside them, its output printed after theirs. Builds never overlap (`test/cluster/build-lock.ts`).
  * With arguments (`npm run test:e2e -- <files>`) one vitest runs what they name, building what they need.
  */
 import { spawn } from "node:child_process";
@@ -43,7 +44,7 @@ if (args.length > 0) {
     process.exit(1);
   }
   const day = vitest([DAY], "buffer");
-  const rest = await vitest(["--exclude", DAY], "inherit");
+  const rest = await vitest(["--exclude", DAY, "--fileParallelism", "--maxWorkers", "2"], "inherit");
   const dayResult = await day;
   process.stdout.write(`\n${dayResult.text}`);
   process.exitCode = rest.code || dayResult.code;
