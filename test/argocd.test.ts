@@ -33,6 +33,8 @@ const SCOPE: Readonly<Record<string, "cluster" | "namespaced">> = {
   NodePool: "cluster",
   ClusterSecretStore: "cluster",
   ServiceAccount: "namespaced",
+  ServiceMonitor: "namespaced",
+  PrometheusRule: "namespaced",
   Role: "namespaced",
   CronJob: "namespaced",
   RoleBinding: "namespaced",

@@ -113,7 +113,7 @@ describe("bad retention input", () => {
     expect(exampleProblems((d) => (d.storage.logs.retention = { days: 0 }))).toEqual(["airflow-gitops.yaml:49:13 storage.logs.retention.days: must be >= 1, found 0"]);
     expect(exampleProblems((d) => (d.storage.logs.retention = { days: "thirty" }))).toEqual(['airflow-gitops.yaml:49:13 storage.logs.retention.days: must be integer, found string "thirty"']);
     expect(exampleProblems((d) => (d.environments.dev.storage.logs.retention = { days: 4000 }))).toEqual([
-      "airflow-gitops.yaml:102:17 environments.dev.storage.logs.retention.days: must be <= 3650, found 4000",
+      "airflow-gitops.yaml:106:17 environments.dev.storage.logs.retention.days: must be <= 3650, found 4000",
     ]);
     expect(exampleProblems((d) => (d.storage.logs.retention = { dayz: 30 }))).toEqual([
       'airflow-gitops.yaml:49:7 storage.logs.retention.dayz: unknown field "dayz"; did you mean "days"? Allowed: days, schedule',

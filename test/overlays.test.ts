@@ -287,7 +287,7 @@ describe("environments are data", () => {
   it("names every overlay file after what it holds or changes", () => {
     for (const env of ENVIRONMENTS) {
       for (const file of readdirSync(join(ROOT, "overlays", env))) {
-        expect(file).toMatch(/^(kustomization|[a-z0-9-]+-(deployment|job|cronjob|configmap|serviceaccount|ingress|networkpolicy|storageclass|persistentvolumeclaim|priorityclass|scaledobject|horizontalpodautoscaler|poddisruptionbudget|nodepool|validatingadmissionpolicy|validatingadmissionpolicybinding)(-[a-z0-9-]+)?)\.yaml$/);
+        expect(file).toMatch(/^(kustomization|[a-z0-9-]+-(deployment|job|cronjob|configmap|serviceaccount|ingress|networkpolicy|storageclass|persistentvolumeclaim|priorityclass|scaledobject|horizontalpodautoscaler|poddisruptionbudget|nodepool|servicemonitor|prometheusrule|validatingadmissionpolicy|validatingadmissionpolicybinding)(-[a-z0-9-]+)?)\.yaml$/);
       }
     }
   });

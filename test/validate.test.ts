@@ -11,6 +11,7 @@ import { derivedFieldTableText } from "./derived-field-tables.js";
 import { unknownFields } from "../generator/validate/unknown-fields.js";
 import { formatProblem, validateRepository } from "../generator/validate/validate.js";
 import { ROOT, SHARED_SCHEMAS, hasSharedSchemas, runCli, tempProject, editYaml } from "./helpers.js";
+import { jsPattern } from "../generator/validate/schema-dir.js";
 
 /** A project holding the config and what one environment's build reads: base/, its secrets and its overlay. */
 function buildCopy(target: string): string {
@@ -184,5 +185,17 @@ describe("field tables", () => {
 
   it("match what the installed packages declare (run `npm run derive-fields` after upgrading them)", async () => {
     expect(readFileSync(FIELD_TABLE_FILE, "utf8")).toBe(await derivedFieldTableText());
+  });
+});
+
+describe("CRD patterns written for Go", () => {
+  it("a leading (?i) becomes both cases of each letter outside a class; other patterns stay as written", () => {
+    const pattern = jsPattern("^(?i)(abort|warn)?$");
+    expect(pattern).toBe("^([aA][bB][oO][rR][tT]|[wW][aA][rR][nN])?$");
+    for (const value of ["abort", "Warn", "WARN", ""]) expect(new RegExp(pattern, "u").test(value)).toBe(true);
+    expect(new RegExp(pattern, "u").test("stop")).toBe(false);
+    expect(jsPattern("(?i)[a-c]+x\\d")).toBe("[a-cA-C]+[xX]\\d");
+    expect(jsPattern("(?i)[q_]")).toBe("[qQ_]");
+    expect(jsPattern("^[a-z]([-a-z0-9]*[a-z0-9])?$")).toBe("^[a-z]([-a-z0-9]*[a-z0-9])?$");
   });
 });

@@ -617,6 +617,44 @@ const Components = Type.Object(
   { ...closed, description: "Per-component settings shared by every environment.", default: {} },
 );
 
+const Monitoring = Type.Object(
+  {
+    prometheusOperator: Type.Boolean({
+      description:
+        "The cluster runs the Prometheus operator (kube-prometheus-stack): write a ServiceMonitor for the statsd exporter and a PrometheusRule " +
+        "with Airflow's alerts. Their CRDs must be installed before the first sync.",
+      default: false,
+    }),
+    labels: Type.Record(Type.String({ pattern: P.labelKey }), Type.String({ pattern: P.labelValue }), {
+      ...closed,
+      description:
+        "Labels on the ServiceMonitor and the PrometheusRule, so the Prometheus's serviceMonitorSelector and ruleSelector pick them " +
+        "(kube-prometheus-stack selects `release: <its release name>`).",
+      default: {},
+      examples: [{ release: "kube-prometheus-stack" }],
+    }),
+    scrapeInterval: Type.String({ pattern: P.duration, description: "How often Prometheus scrapes the statsd exporter.", default: "30s" }),
+    alerts: Type.Object(
+      {
+        taskFailurePercent: Type.Integer({
+          minimum: 1,
+          maximum: 100,
+          description: "AirflowTaskFailureRateHigh fires when more than this share of the tasks that finished in the last 30 minutes failed, for 15 minutes.",
+          default: 20,
+        }),
+        queuedMinutes: Type.Integer({
+          minimum: 5,
+          maximum: 1440,
+          description: "AirflowTasksStuckQueued fires when the executor's queue has not been empty once for this many minutes.",
+          default: 15,
+        }),
+      },
+      { ...closed, description: "Thresholds of the alerts that have one.", default: {} },
+    ),
+  },
+  { ...closed, description: "Prometheus scraping and alerts (with the Prometheus operator).", default: {} },
+);
+
 const Environment = Type.Object(
   {
     description: Type.String({ description: "What this environment is for (shown in Argo CD).", default: "" }),
@@ -632,6 +670,7 @@ const Environment = Type.Object(
     storage: Type.Optional(overridesOf(Storage, "EFS file system and volume sizes of this environment.")),
     secrets: Type.Optional(overridesOf(Secrets, "Secret store kind, refresh interval and parameter names of this environment.")),
     components: Type.Optional(overridesOf(Components, "Replicas and resources of this environment; unset fields keep the top-level values.")),
+    monitoring: Type.Optional(overridesOf(Monitoring, "Monitoring of this environment (for example off in dev, on in prod).")),
     iam: Type.Optional(Iam),
     autoscaling: Type.Optional(Autoscaling),
     peakHours: Type.Optional(PeakHours),
@@ -662,6 +701,7 @@ export const ConfigSchema = Type.Object(
     network: Network,
     secrets: Secrets,
     components: Components,
+    monitoring: Monitoring,
     environments: Type.Record(Type.String({ pattern: P.environmentName }), Environment, {
       ...closed,
       minProperties: 1,

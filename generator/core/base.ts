@@ -16,6 +16,7 @@ import { clusterObjects } from "./components/cluster.js";
 import { dagSync } from "./components/dag-sync.js";
 import { maintenance } from "./components/maintenance.js";
 import { migrations } from "./components/migrations.js";
+import { monitoring } from "./components/monitoring.js";
 import { networkPolicies } from "./components/network-policies.js";
 import { rbac } from "./components/rbac.js";
 import { serviceAccounts } from "./components/service-accounts.js";
@@ -55,6 +56,7 @@ export const buildManifests = memoizedByObject(function buildManifests(config: T
     ...apiServer(config, ctx),
     ...airflowJobs(config, ctx),
     ...statsd(config),
+    ...monitoring(config),
     ...dagSync(config, ctx),
     ...migrations(config, ctx),
     ...adminUser(config, ctx),

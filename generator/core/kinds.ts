@@ -11,6 +11,8 @@ import type { IClusterSecretStore } from "@kubernetes-models/external-secrets/ex
 import type { IExternalSecret } from "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecret";
 import type { ISecretStore } from "@kubernetes-models/external-secrets/external-secrets.io/v1/SecretStore";
 import type { INodePool } from "@kubernetes-models/karpenter/karpenter.sh/v1/NodePool";
+import type { IPrometheusRule } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule";
+import type { IServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor";
 import type { IScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1/ScaledObject";
 import type { IDeployment } from "kubernetes-models/apps/v1/Deployment";
 import type { IHorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
@@ -64,6 +66,8 @@ export const ValidatingAdmissionPolicy = kind<IValidatingAdmissionPolicy>("admis
 export const ValidatingAdmissionPolicyBinding = kind<IValidatingAdmissionPolicyBinding>("admissionregistration.k8s.io/v1", "ValidatingAdmissionPolicyBinding");
 export const ScaledObject = kind<IScaledObject>("keda.sh/v1alpha1", "ScaledObject");
 export const NodePool = kind<INodePool>("karpenter.sh/v1", "NodePool");
+export const ServiceMonitor = kind<IServiceMonitor>("monitoring.coreos.com/v1", "ServiceMonitor");
+export const PrometheusRule = kind<IPrometheusRule>("monitoring.coreos.com/v1", "PrometheusRule");
 export const ExternalSecret = kind<IExternalSecret>("external-secrets.io/v1", "ExternalSecret");
 export const SecretStore = kind<ISecretStore>("external-secrets.io/v1", "SecretStore");
 export const ClusterSecretStore = kind<IClusterSecretStore>("external-secrets.io/v1", "ClusterSecretStore");
@@ -75,5 +79,5 @@ export const ApplicationSet = kind<IApplicationSet>("argoproj.io/v1alpha1", "App
 export const KINDS = {
   Namespace, ServiceAccount, ConfigMap, Service, PersistentVolumeClaim, Pod, Deployment, Job, CronJob, HorizontalPodAutoscaler, Ingress,
   NetworkPolicy, PodDisruptionBudget, Role, RoleBinding, PriorityClass, StorageClass, ScaledObject, NodePool, ExternalSecret,
-  SecretStore, ClusterSecretStore, Application, AppProject, ApplicationSet, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
+  SecretStore, ClusterSecretStore, ServiceMonitor, PrometheusRule, Application, AppProject, ApplicationSet, ValidatingAdmissionPolicy, ValidatingAdmissionPolicyBinding,
 } as const;

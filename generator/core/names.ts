@@ -36,6 +36,7 @@ export function names(config: Pick<Config, "name" | "namespace"> & { environment
     dagBuilderConfigMap: `${n}-dag-builder`,
     apiServerService: `${n}-api-server`,
     statsdService: `${n}-statsd`,
+    alertRule: `${n}-alerts`,
     ingress: `${n}-api-server`,
     adminUserJob: `${n}-create-admin-user`,
     podLauncherRole: `${n}-pod-launcher`,

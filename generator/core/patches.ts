@@ -62,6 +62,14 @@ const ASPECTS_BY_KIND: Readonly<Record<string, readonly Aspect[]>> = {
   NetworkPolicy: [{ name: "rules", paths: [["spec", "ingress"], ["spec", "egress"]] }],
   StorageClass: [{ name: "parameters", paths: [["parameters"]] }],
   PersistentVolumeClaim: [{ name: "size", paths: [["spec", "resources", "requests", "storage"]] }],
+  ServiceMonitor: [
+    { name: "labels", paths: [["metadata", "labels"]] },
+    { name: "endpoints", paths: [["spec", "endpoints"]] },
+  ],
+  PrometheusRule: [
+    { name: "labels", paths: [["metadata", "labels"]] },
+    { name: "rules", paths: [["spec", "groups"]] },
+  ],
 };
 
 /** ConfigMaps get one aspect per data key: `airflow.cfg` becomes `airflow-cfg`, `pod_template_file.yaml` `pod-template-file`. */

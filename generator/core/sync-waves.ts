@@ -26,7 +26,7 @@ export const SYNC_WAVES: readonly Wave[] = [
     why: "configuration, permissions, volumes and network rules the pods mount and use",
   },
   { wave: 0, kinds: ["Job"], why: "the migration hook brings the database schema up to date before new pods start" },
-  { wave: 1, kinds: ["Deployment", "CronJob", "Ingress", "PodDisruptionBudget", "HorizontalPodAutoscaler"], why: "the workloads and their traffic" },
+  { wave: 1, kinds: ["Deployment", "CronJob", "Ingress", "PodDisruptionBudget", "HorizontalPodAutoscaler", "ServiceMonitor", "PrometheusRule"], why: "the workloads, their traffic and their monitoring" },
   { wave: 2, kinds: ["ScaledObject"], why: "autoscalers, once their Deployments exist (avoids KEDA's webhook cache miss)" },
   {
     wave: 3,

@@ -37,6 +37,7 @@ function resolveUncached(config: Config, name: string): Target {
     storage: mergeOverrides(config.storage, env.storage),
     secrets: mergeOverrides(config.secrets, env.secrets),
     components: mergeOverrides(config.components, env.components),
+    monitoring: mergeOverrides(config.monitoring, env.monitoring),
     environment: {
       name,
       ...(env.iam ? { iam: env.iam } : {}),

@@ -19,6 +19,8 @@ export const CUSTOM_RESOURCES = [
   ["external-secrets.io/v1", "ExternalSecret", "@kubernetes-models/external-secrets/external-secrets.io/v1/ExternalSecret"],
   ["external-secrets.io/v1", "SecretStore", "@kubernetes-models/external-secrets/external-secrets.io/v1/SecretStore"],
   ["external-secrets.io/v1", "ClusterSecretStore", "@kubernetes-models/external-secrets/external-secrets.io/v1/ClusterSecretStore"],
+  ["monitoring.coreos.com/v1", "ServiceMonitor", "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/ServiceMonitor"],
+  ["monitoring.coreos.com/v1", "PrometheusRule", "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1/PrometheusRule"],
   ["argoproj.io/v1alpha1", "Application", "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/Application"],
   ["argoproj.io/v1alpha1", "AppProject", "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/AppProject"],
   ["argoproj.io/v1alpha1", "ApplicationSet", "@kubernetes-models/argo-cd/argoproj.io/v1alpha1/ApplicationSet"],

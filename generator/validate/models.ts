@@ -9,6 +9,7 @@ import { AppProject, Application, ApplicationSet } from "@kubernetes-models/argo
 import { ClusterSecretStore, ExternalSecret, SecretStore } from "@kubernetes-models/external-secrets/external-secrets.io/v1";
 import { NodePool } from "@kubernetes-models/karpenter/karpenter.sh/v1";
 import { ScaledObject } from "@kubernetes-models/keda/keda.sh/v1alpha1";
+import { PrometheusRule, ServiceMonitor } from "@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1";
 import { DaemonSet, Deployment, StatefulSet } from "kubernetes-models/apps/v1";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2";
 import { CronJob, Job } from "kubernetes-models/batch/v1";
@@ -47,6 +48,7 @@ const KNOWN: Readonly<Record<string, ModelClass>> = Object.fromEntries(
       ["storage.k8s.io/v1", [StorageClass]],
       ["keda.sh/v1alpha1", [ScaledObject]],
       ["karpenter.sh/v1", [NodePool]],
+      ["monitoring.coreos.com/v1", [PrometheusRule, ServiceMonitor]],
       ["external-secrets.io/v1", [ClusterSecretStore, ExternalSecret, SecretStore]],
       ["argoproj.io/v1alpha1", [AppProject, Application, ApplicationSet]],
     ] as const
@@ -59,6 +61,7 @@ const CRD_PACKAGES: Readonly<Record<string, string>> = {
   "karpenter.sh": "@kubernetes-models/karpenter",
   "external-secrets.io": "@kubernetes-models/external-secrets",
   "argoproj.io": "@kubernetes-models/argo-cd",
+  "monitoring.coreos.com": "@kubernetes-models/prometheus-operator",
 };
 
 const looked = new Map<string, ModelClass | null>();

@@ -47,7 +47,7 @@ function compiledSchema(file: string, storeDir: string): ValidateFunction {
   const stamp = `${stat.size}:${stat.mtimeMs}`;
   const known = compiled.get(file);
   if (known?.stamp === stamp) return known.validate;
-  const validate = compileSchema(closeCustomResource(JSON.parse(readFileSync(file, "utf8")) as Schema, file), storeDir);
+  const validate = compileSchema(closeCustomResource(withJsPatterns(JSON.parse(readFileSync(file, "utf8"))) as Schema, file), storeDir);
   compiled.set(file, { stamp, validate });
   return validate;
 }
@@ -61,6 +61,49 @@ function schemaFile(dir: string, apiVersion: string, kind: string): string | und
     ? [join(dir, "k8s", `${k}-${group.split(".")[0]}-${version}.json`), join(dir, "crds", group, `${k}_${version}.json`)]
     : [join(dir, "k8s", `${k}-${version}.json`)];
   return candidates.find((f) => existsSync(f));
+}
+
+/**
+ * CRD patterns are Go regular expressions (RE2). One form JavaScript lacks occurs in them: a leading
+ * `(?i)` for a case-insensitive pattern (the Prometheus operator's `^(?i)(abort|warn)?$`). It becomes
+ * the same pattern with each letter matching both cases, in a class too (`[a-c]` gives `[a-cA-C]`).
+ */
+export function jsPattern(pattern: string): string {
+  const flag = /^(\^?)\(\?i\)/.exec(pattern);
+  if (!flag) return pattern;
+  const both = (c: string) => `${c.toLowerCase()}${c.toUpperCase()}`;
+  const letter = (c: string | undefined) => c !== undefined && /^[a-z]$/i.test(c);
+  let out = flag[1]!;
+  let inClass = false;
+  for (let i = flag[0].length; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === "\\") {
+      out += c + (pattern[++i] ?? "");
+    } else if (c === "[" && !inClass) {
+      inClass = true;
+      out += c;
+    } else if (c === "]" && inClass) {
+      inClass = false;
+      out += c;
+    } else if (inClass && letter(c) && pattern[i + 1] === "-" && letter(pattern[i + 2])) {
+      const to = pattern[i + 2]!;
+      out += `${c.toLowerCase()}-${to.toLowerCase()}${c.toUpperCase()}-${to.toUpperCase()}`;
+      i += 2;
+    } else if (letter(c)) {
+      out += inClass ? both(c) : `[${both(c)}]`;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+function withJsPatterns(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(withJsPatterns);
+  if (!value || typeof value !== "object") return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, v]) => [key, key === "pattern" && typeof v === "string" ? jsPattern(v) : withJsPatterns(v)]),
+  );
 }
 
 /** CRD schemas leave the top level and metadata open; a strict check closes both. */

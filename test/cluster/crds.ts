@@ -68,6 +68,13 @@ export const CRD_SOURCES: readonly CrdSource[] = [
       "kwok/apis/crds/karpenter.kwok.sh_kwoknodeclasses.yaml",
     ],
   },
+  {
+    // The kinds `monitoring.prometheusOperator` writes. No operator runs here: the API server checks them
+    // against the operator's schemas, and Argo CD treats them as it does in a cluster with the operator.
+    module: "github.com/prometheus-operator/prometheus-operator",
+    version: "v0.89.0",
+    files: ["monitoring.coreos.com_servicemonitors.yaml", "monitoring.coreos.com_prometheusrules.yaml"].map((file) => `example/prometheus-operator-crd/${file}`),
+  },
 ];
 
 export interface Crd {

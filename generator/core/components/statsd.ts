@@ -14,23 +14,41 @@ import type { Manifest } from "./types.js";
 
 const MAPPINGS_DIR = "/etc/statsd-exporter";
 
-/** Turns Airflow's dotted metric names into Prometheus metrics with labels. */
+/**
+ * Airflow names a metric two ways: a legacy name with its variables in it (`pool.open_slots.<pool>`) and
+ * the registry name with them as tags (`pool.open_slots`, `airflow/_shared/observability/metrics/
+ * metrics_template.yaml`). Plain statsd carries no tags, so the registry name arrives as one series that
+ * every pool overwrites in turn, and under the name the legacy one is mapped to: it is dropped (`tagless`),
+ * or the exporter would refuse one of the two for their different label sets.
+ */
+const FAMILIES: readonly { match: string; name: string; labels: Record<string, string>; tagless?: string }[] = [
+  { match: "airflow.dag.*.*.duration", name: "airflow_task_duration", labels: { dag_id: "$1", task_id: "$2" }, tagless: "airflow.task.duration" },
+  { match: "airflow.dagrun.duration.success.*", name: "airflow_dagrun_duration", labels: { dag_id: "$1", state: "success" }, tagless: "airflow.dagrun.duration.success" },
+  { match: "airflow.dagrun.duration.failed.*", name: "airflow_dagrun_duration", labels: { dag_id: "$1", state: "failed" }, tagless: "airflow.dagrun.duration.failed" },
+  { match: "airflow.dagrun.schedule_delay.*", name: "airflow_dagrun_schedule_delay", labels: { dag_id: "$1" }, tagless: "airflow.dagrun.schedule_delay" },
+  { match: "airflow.dag_processing.last_duration.*", name: "airflow_dag_processing_last_duration", labels: { dag_file: "$1" }, tagless: "airflow.dag_processing.last_duration" },
+  { match: "airflow.dag_processing.last_run.seconds_ago.*", name: "airflow_dag_processing_last_run_seconds_ago", labels: { dag_file: "$1" } },
+  { match: "airflow.pool.open_slots.*", name: "airflow_pool_open_slots", labels: { pool: "$1" }, tagless: "airflow.pool.open_slots" },
+  { match: "airflow.pool.queued_slots.*", name: "airflow_pool_queued_slots", labels: { pool: "$1" }, tagless: "airflow.pool.queued_slots" },
+  { match: "airflow.pool.running_slots.*", name: "airflow_pool_running_slots", labels: { pool: "$1" }, tagless: "airflow.pool.running_slots" },
+  { match: "airflow.pool.deferred_slots.*", name: "airflow_pool_deferred_slots", labels: { pool: "$1" }, tagless: "airflow.pool.deferred_slots" },
+  { match: "airflow.pool.scheduled_slots.*", name: "airflow_pool_scheduled_slots", labels: { pool: "$1" }, tagless: "airflow.pool.scheduled_slots" },
+  { match: "airflow.pool.starving_tasks.*", name: "airflow_pool_starving_tasks", labels: { pool: "$1" }, tagless: "airflow.pool.starving_tasks" },
+  { match: "airflow.ti.start.*.*", name: "airflow_ti_start", labels: { dag_id: "$1", task_id: "$2" }, tagless: "airflow.ti.start" },
+  { match: "airflow.ti.finish.*.*.*", name: "airflow_ti_finish", labels: { dag_id: "$1", task_id: "$2", state: "$3" }, tagless: "airflow.ti.finish" },
+  { match: "airflow.triggers.running.*", name: "airflow_triggers_running", labels: { hostname: "$1" }, tagless: "airflow.triggers.running" },
+];
+
+/** Turns Airflow's dotted metric names into Prometheus metrics with labels; other names keep theirs with `_` for `.`. */
 export const STATSD_MAPPINGS = {
   mappings: [
-    { match: "airflow.dag.*.*.duration", name: "airflow_task_duration", labels: { dag_id: "$1", task_id: "$2" } },
-    { match: "airflow.dagrun.duration.success.*", name: "airflow_dagrun_duration", labels: { dag_id: "$1", state: "success" } },
-    { match: "airflow.dagrun.duration.failed.*", name: "airflow_dagrun_duration", labels: { dag_id: "$1", state: "failed" } },
-    { match: "airflow.dagrun.schedule_delay.*", name: "airflow_dagrun_schedule_delay", labels: { dag_id: "$1" } },
-    { match: "airflow.dag_processing.last_duration.*", name: "airflow_dag_processing_last_duration", labels: { dag_file: "$1" } },
-    { match: "airflow.dag_processing.last_run.seconds_ago.*", name: "airflow_dag_processing_last_run_seconds_ago", labels: { dag_file: "$1" } },
-    { match: "airflow.pool.open_slots.*", name: "airflow_pool_open_slots", labels: { pool: "$1" } },
-    { match: "airflow.pool.queued_slots.*", name: "airflow_pool_queued_slots", labels: { pool: "$1" } },
-    { match: "airflow.pool.running_slots.*", name: "airflow_pool_running_slots", labels: { pool: "$1" } },
-    { match: "airflow.pool.starving_tasks.*", name: "airflow_pool_starving_tasks", labels: { pool: "$1" } },
-    { match: "airflow.ti.start.*.*", name: "airflow_ti_start", labels: { dag_id: "$1", task_id: "$2" } },
-    { match: "airflow.ti.finish.*.*.*", name: "airflow_ti_finish", labels: { dag_id: "$1", task_id: "$2", state: "$3" } },
+    ...FAMILIES.flatMap(({ tagless }) => (tagless ? [{ match: tagless, name: "dropped", action: "drop" }] : [])),
+    ...FAMILIES.map(({ match, name, labels }) => ({ match, name, labels })),
   ],
 };
+
+/** Each legacy pattern with the registry name whose untagged twin is dropped, for the test that reads Airflow's registry. */
+export const STATSD_FAMILIES = FAMILIES;
 
 export function statsd(config: Target): Manifest[] {
   const n = names(config);
