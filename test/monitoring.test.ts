@@ -52,6 +52,7 @@ describe("with the Prometheus operator", () => {
     expect(alertNames(prod)).toEqual([...alertNames(dev), "AirflowKedaScalerErrors"]);
     for (const rule of prod.spec.groups[0].rules) {
       expect(["critical", "warning"]).toContain(rule.labels.severity);
+      expect(rule.labels.namespace).toBe("airflow");
       expect(rule.annotations.summary).toMatch(/\S/);
     }
   });

@@ -161,9 +161,14 @@ function replaceServiceAddress(text: string, service: ServedPort): string {
   const hosts = [`${name}.${namespace}.svc.cluster.local`, `${name}.${namespace}.svc`, `${name}.${namespace}`, name!].map((h) => h.replace(/\./g, "\\."));
   const withPort = new RegExp(`(?<=^|[/=\\s@])(?:${hosts.join("|")}):${service.port}(?=$|[/\\s])`, "gm");
   let out = text.replace(withPort, `127.0.0.1:${service.hostPort}`);
-  // statsd_host-style values name the host alone; the port is a separate option
-  const bare = new RegExp(`^(\\w+_host\\s*=\\s*)(?:${hosts.join("|")})\\s*$`, "gm");
-  out = out.replace(bare, (_m, lead: string) => `${lead}127.0.0.1`);
+  // statsd_host-style values name the host alone; the port is the `<prefix>_port` option beside it
+  const bare = new RegExp(`^((\\w+)_host\\s*=\\s*)(?:${hosts.join("|")})\\s*$`, "gm");
+  const prefixes: string[] = [];
+  out = out.replace(bare, (_m, lead: string, prefix: string) => {
+    prefixes.push(prefix);
+    return `${lead}127.0.0.1`;
+  });
+  for (const prefix of prefixes) out = out.replace(new RegExp(`^(${prefix}_port\\s*=\\s*)${service.port}\\s*$`, "gm"), `$1${service.hostPort}`);
   return out;
 }
 

@@ -39,7 +39,8 @@ export class AirflowHost {
     readonly postgres: Postgres,
     readonly parameters: Record<string, string>,
     apiServerPort: number,
-    statsdPort: number,
+    /** Where the Airflow processes send statsd lines (UDP on 127.0.0.1); nothing listens unless a test starts the exporter. */
+    readonly statsdPort: number,
     kubeconfig: string | undefined,
   ) {
     this.venv = ensureVenv();

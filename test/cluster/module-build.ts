@@ -26,6 +26,8 @@ export interface SourceBuild {
   /** Package paths relative to the module root; each binary is named after its directory (`./cmd/adapter` → `adapter`). */
   packages: readonly string[];
   ldflags: string;
+  /** Build tags (`-tags`), as the module's own Makefile or docs name them. */
+  tags?: readonly string[];
   /** Binaries renamed after the build (`{ cmd: "argocd" }` for a package at `./cmd`). */
   rename?: Readonly<Record<string, string>>;
   /**
@@ -60,7 +62,8 @@ export async function ensureSourceBuild(build: SourceBuild, log: (line: string) 
 async function buildInPlace(build: SourceBuild, dir: string, log: (line: string) => void): Promise<string> {
   const probeGo = spawnSync("go", ["version"], { encoding: "utf8" });
   if (probeGo.error || probeGo.status !== 0) throw new BuildError(`the Go toolchain (\`go\`) is needed to build ${build.name}; install it and put it on PATH`);
-  const env = { ...process.env, ...(build.toolchain ? { GOTOOLCHAIN: build.toolchain } : {}), GOFLAGS, CGO_ENABLED: "0" };
+  // GOWORK=off: a module that ships a go.work (Prometheus) is built by its go.mod alone, as a dependency would be.
+  const env = { ...process.env, ...(build.toolchain ? { GOTOOLCHAIN: build.toolchain } : {}), GOFLAGS, GOWORK: "off", CGO_ENABLED: "0" };
   const source = moduleDir(build.module, build.version, build.toolchain);
   const work = mkdtempSync(join(tmpdir(), `${build.name}-src-`));
   const staging = `${dir}.build-${process.pid}`;
@@ -81,7 +84,8 @@ async function buildInPlace(build: SourceBuild, dir: string, log: (line: string)
     mkdirSync(staging, { recursive: true });
     log(`building ${build.name} ${build.version} (${build.packages.join(" ")} of ${build.module}${build.toolchain ? `, ${build.toolchain}` : ""})`);
     try {
-      await execFileAsync("go", ["build", ...FLAGS, "-ldflags", build.ldflags, "-o", `${staging}/`, ...build.packages], { cwd: work, env, maxBuffer: 64 << 20 });
+      const tags = build.tags?.length ? ["-tags", build.tags.join(",")] : [];
+      await execFileAsync("go", ["build", ...FLAGS, ...tags, "-ldflags", build.ldflags, "-o", `${staging}/`, ...build.packages], { cwd: work, env, maxBuffer: 64 << 20 });
     } catch (error) {
       writeFileSync(failedLog, String((error as { stderr?: unknown }).stderr ?? (error as Error).message));
       throw new BuildError(`building ${build.name} ${build.version} failed: see ${failedLog}`);

@@ -9,7 +9,8 @@
  * generated JWT settings and no database access. A wrong execution_api_server_url or a JWT secret that
  * differs between api-server and scheduler makes the task fail with the cause in its output.
  */
-import { cpSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { configMapData, setOption, taskConnectionEnv } from "../airflow/adaptations.js";
@@ -18,6 +19,10 @@ import { AirflowHost } from "../airflow/harness.js";
 import type { Started } from "../airflow/processes.js";
 import { component, containerOf, generateProject, podSpecOf, renderOverlay, type Container, type PodSpec, type Rendered } from "../airflow/rendered.js";
 import type { KubeObject } from "../cluster/index.js";
+import { StatsdExporter } from "../prometheus/statsd-exporter.js";
+import { STATSD_FAMILIES } from "../../generator/core/components/statsd.js";
+import { ensureVenv } from "../airflow/venv.js";
+import { tempDir } from "../temp-dirs.js";
 import { deploy, nodes, pods, useCluster, type Pod } from "./cluster-workloads.js";
 
 const DATABASE_FROM_PARTS = (doc: import("yaml").Document) => doc.setIn(["secrets", "parameters", "database"], doc.createNode({ source: "parts" }));
@@ -52,6 +57,7 @@ describe("the KubernetesExecutor runs a task to success through the Execution AP
   let dagProcessor: Started;
   let taskPod: Pod;
   let connection: Record<string, string>;
+  let exporter: StatsdExporter;
 
   beforeAll(async () => {
     project = await generateProject(DATABASE_FROM_PARTS);
@@ -60,6 +66,20 @@ describe("the KubernetesExecutor runs a task to success through the Execution AP
     // cluster gets everything else, which is all the executor and the scheduler of pods read.
     await deploy(api(), rendered.documents.filter((d) => !/^(ExternalSecret|SecretStore|ClusterSecretStore)$/.test(d.kind)) as unknown as KubeObject[]);
     host = await AirflowHost.start(rendered, { kubeconfig: cluster().kubeconfigPath });
+    // The statsd exporter at the generated Deployment's image, with its mappings, where the Airflow processes send.
+    const exporterDir = tempDir("airflow-gitops-statsd-");
+    const statsdDeployment = rendered.documents.find((d) => d.kind === "Deployment" && d.metadata.name.endsWith("-statsd")) as unknown as {
+      spec: { template: { spec: { containers: { image: string }[] } } };
+    };
+    const mappings = configMapData(rendered.documents, `${rendered.documents.find((d) => d.kind === "Service" && d.metadata.name.endsWith("-statsd"))!.metadata.name}-mappings`);
+    writeFileSync(join(exporterDir, "mappings.yml"), mappings["mappings.yml"]!);
+    mkdirSync(join(exporterDir, "logs"));
+    exporter = await StatsdExporter.start({
+      image: statsdDeployment.spec.template.spec.containers[0]!.image,
+      mappingFile: join(exporterDir, "mappings.yml"),
+      udpPort: host.statsdPort,
+      logsDir: join(exporterDir, "logs"),
+    });
     const job = podSpecOf(rendered, "Job", rendered.documents.find((d) => d.kind === "Job" && /migrat/.test(d.metadata.name))!.metadata.name);
     const migrate = await host.run(job, job.containers[0]!);
     if (migrate.code !== 0) throw new Error(`migrations failed:\n${migrate.output.slice(-3000)}`);
@@ -68,6 +88,7 @@ describe("the KubernetesExecutor runs a task to success through the Execution AP
     host.postgres.sql(RAW_CUSTOMERS);
   });
   afterAll(async () => {
+    await exporter?.stop();
     await host?.stop();
     if (timings.length) console.log(`Airflow executor timings:\n  ${timings.join("\n  ")}`);
   });
@@ -151,6 +172,46 @@ describe("the KubernetesExecutor runs a task to success through the Execution AP
     expect(existsSync(host.layout.hostPath("/opt/airflow/airflow.db")), "the task opened a database of its own").toBe(false);
   });
 
+  let last = "";
+  it("real Airflow's statsd lines, through the statsd exporter at the image's release with the generated mappings, give every Airflow metric the alerts read, with no conflict", async () => {
+    const metrics = await until(
+      "the exporter has the scheduler's executor and pool metrics",
+      async () => {
+        const text = (last = await exporter.metrics());
+        return /^airflow_executor_open_slots /m.test(text) && /^airflow_pool_starving_tasks\{pool="default_pool"\} /m.test(text) ? text : undefined;
+      },
+      60_000,
+      () => `exporter log: ${exporter.component.log}; its Airflow series:\n${last.split("\n").filter((l) => l.startsWith("airflow_") || l.startsWith("statsd_exporter_events")).join("\n")}`,
+    );
+    const value = (series: string) => Number(new RegExp(`^${series.replace(/[{}"]/g, "\\$&")} (\\S+)$`, "m").exec(metrics)?.[1] ?? NaN);
+    // What the PrometheusRule reads: every Airflow metric of its expressions is here, under that name.
+    const rule = rendered.documents.find((d) => d.kind === "PrometheusRule") as unknown as { spec: { groups: { rules: { expr: string }[] }[] } };
+    const read = new Set(rule.spec.groups.flatMap((g) => g.rules.flatMap((r) => r.expr.match(/\bairflow_[a-z_]+/g) ?? [])));
+    // The triggerer does not run in this file (airflow-components.test.ts starts it), and a counter appears at its
+    // first increment: no task has failed yet. Every other metric the rules read is here.
+    const here = [...read].filter((m) => m !== "airflow_triggerer_heartbeat" && m !== "airflow_ti_failures");
+    expect(here.length).toBeGreaterThanOrEqual(6);
+    expect(here.filter((m) => !new RegExp(`^${m}(\\{| )`, "m").test(metrics))).toEqual([]);
+    expect(value("airflow_scheduler_heartbeat")).toBeGreaterThan(0);
+    expect(value("airflow_ti_successes")).toBeGreaterThanOrEqual(1);
+    expect(value("airflow_dag_processing_import_errors")).toBe(0);
+    expect(value('airflow_pool_open_slots{pool="default_pool"}')).toBeGreaterThan(0);
+    expect(metrics).toMatch(/^airflow_ti_finish\{dag_id="warehouse",state="success",task_id="stg_customers"\} 1$/m);
+    // Airflow's own metric registry knows every name the rules read (the triggerer's too), and each legacy pattern the
+    // mappings give labels to is the legacy name of the registry entry whose untagged twin they drop.
+    const registry = metricsRegistry();
+    const promName = (statsd: string) => `airflow_${statsd.replace(/\./g, "_")}`;
+    const mappedNames = new Set(STATSD_FAMILIES.map((f) => f.name));
+    expect([...read].filter((m) => !mappedNames.has(m) && !registry.some((r) => promName(r.name) === m))).toEqual([]);
+    for (const family of STATSD_FAMILIES.filter((f) => f.tagless)) {
+      const entry = registry.find((r) => `airflow.${r.name}` === family.tagless);
+      expect(entry && `airflow.${entry.legacy_name.replace(/\{\w+\}/g, "*")}`, family.tagless).toBe(family.match);
+    }
+    // The registry names without their variables are dropped, so no series has two label sets.
+    expect(metrics).not.toMatch(/^airflow_pool_open_slots /m);
+    expect(metrics).not.toMatch(/^statsd_exporter_events_conflict_total\{/m);
+  });
+
   it("fails naming the cause when execution_api_server_url is wrong", async () => {
     expect(taskPod, "no task pod").toBeDefined();
     const result = await runTaskPod(host, taskPod, (cfg) => setOption(cfg, "core", "execution_api_server_url", `http://127.0.0.1:${host.apiServerPort}/not-the-execution-api/`));
@@ -194,4 +255,12 @@ async function runTaskPod(host: AirflowHost, pod: Pod, editCfg?: (cfg: string) =
     }
   }
   return host.run(spec, container, { timeoutMs: 300_000, env });
+}
+
+/** Airflow's metric registry (every metric's name, type and legacy name), read by Airflow's own code in the suite's environment. */
+function metricsRegistry(): { name: string; legacy_name: string }[] {
+  const script = "import json; from airflow._shared.observability.metrics.metrics_registry import YAML_REGISTRY_PATH, read_metrics_yaml; print(json.dumps(read_metrics_yaml(str(YAML_REGISTRY_PATH))))";
+  const run = spawnSync(join(ensureVenv(), "bin", "python"), ["-c", script], { encoding: "utf8" });
+  if (run.status !== 0) throw new Error(`reading Airflow's metric registry failed:\n${run.stderr}`);
+  return JSON.parse(run.stdout) as { name: string; legacy_name: string }[];
 }

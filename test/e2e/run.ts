@@ -13,6 +13,8 @@ import { ensureArgoCd } from "../cluster/argocd.js";
 import { ensureKarpenter } from "../cluster/karpenter.js";
 import { ensureKeda } from "../cluster/keda.js";
 import { ensureMetricsServer } from "../cluster/metrics-server.js";
+import { ensurePromtool } from "../prometheus/promtool.js";
+import { ensureStatsdExporter } from "../prometheus/statsd-exporter.js";
 
 const ROOT = join(import.meta.dirname, "..", "..");
 const VITEST = join(ROOT, "node_modules", ".bin", "vitest");
@@ -37,7 +39,7 @@ if (args.length > 0) {
   const started = Date.now();
   try {
     await ensureBinaries(log);
-    for (const ensure of [ensureArgoCd, ensureExternalSecrets, ensureKeda, ensureKarpenter, ensureMetricsServer]) await ensure(log);
+    for (const ensure of [ensureArgoCd, ensureExternalSecrets, ensureKeda, ensureKarpenter, ensureMetricsServer, ensurePromtool, ensureStatsdExporter]) await ensure(log);
     log(`every pinned binary is in the cache (${Math.round((Date.now() - started) / 1000)} s)`);
   } catch (error) {
     log(`a build failed: ${(error as Error).message}`);

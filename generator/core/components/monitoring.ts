@@ -35,7 +35,7 @@ export function monitoring(config: Target): Manifest[] {
   });
   const rule = new PrometheusRule({
     metadata: { name: n.alertRule, namespace: n.namespace, labels: { ...labels(config, "airflow"), ...extra } },
-    spec: { groups: [{ name: `${config.name}.${n.namespace}`, rules: alerts(config).map(toRule) }] },
+    spec: { groups: [{ name: `${config.name}.${n.namespace}`, rules: alerts(config).map((a) => toRule(a, n.namespace)) }] },
   });
   return [
     { component: "statsd", object: toKubeObject(serviceMonitor) },
@@ -43,12 +43,13 @@ export function monitoring(config: Target): Manifest[] {
   ];
 }
 
-function toRule(alert: Alert): Rule {
+/** `namespace` on every alert, for Alertmanager to route each environment's alerts (the expressions aggregate it away). */
+function toRule(alert: Alert, namespace: string): Rule {
   return {
     alert: alert.alert,
     expr: alert.expr,
     for: alert.for,
-    labels: { severity: alert.severity },
+    labels: { severity: alert.severity, namespace },
     annotations: { summary: alert.summary },
   };
 }
@@ -100,7 +101,8 @@ export function alerts(config: Target): Alert[] {
     {
       alert: "AirflowTaskFailureRateHigh",
       expr:
-        `${finished("airflow_ti_failures")} / (${finished("airflow_ti_failures")} + ${finished("airflow_ti_successes")}) * 100 ` +
+        // A counter exists from its first increment: with no success yet, every finished task failed.
+        `${finished("airflow_ti_failures")} / (${finished("airflow_ti_failures")} + (${finished("airflow_ti_successes")} or vector(0))) * 100 ` +
         `> ${taskFailurePercent}`,
       for: "15m",
       severity: "warning",

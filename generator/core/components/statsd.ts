@@ -71,6 +71,8 @@ export function statsd(config: Target): Manifest[] {
               args: [
                 `--statsd.mapping-config=${MAPPINGS_DIR}/${STATSD_MAPPINGS_KEY}`,
                 `--statsd.listen-udp=:${STATSD_INGEST_PORT}`,
+                // Airflow sends over UDP; the exporter's default TCP listener would be one more open port.
+                "--statsd.listen-tcp=",
                 `--web.listen-address=:${STATSD_SCRAPE_PORT}`,
               ],
               ports: [
