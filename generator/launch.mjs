@@ -45,8 +45,9 @@ export async function ensureBundle() {
     format: "esm",
     target: "node20",
     // Modules chosen at run time stay outside the bundle. The precompiled config validator replaces
-    // ajv's compiler; its few runtime helpers load from node_modules.
-    external: ["typescript", "esbuild", "ajv"],
+    // ajv's compiler; its few runtime helpers load from node_modules. re2-wasm (the Go-pattern engine of the
+    // Prometheus operator's models) reads its .wasm file beside its own module.
+    external: ["typescript", "esbuild", "ajv", "re2-wasm"],
     banner: { js: 'import { createRequire as __createRequire } from "node:module"; const require = __createRequire(import.meta.url);' },
     logLevel: "error",
   });

@@ -30,6 +30,13 @@ describe("command line", () => {
     expect(result.out).toMatch(/passed, 0 failed \(overlays\/prod\)(; .*)?$/);
   });
 
+  it("the bundled CLI validates the committed tree, the custom resources' model checks included (their Go-pattern engine loads beside the bundle)", () => {
+    const run = spawnSync(process.execPath, [join(ROOT, "generator", "launch.mjs"), "validate", "--no-cache", "overlays/prod"], { cwd: ROOT, encoding: "utf8" });
+    expect(run.stderr).not.toMatch(/internal error/);
+    expect(run.stdout).toMatch(/passed, 0 failed \(overlays\/prod\)/);
+    expect(run.status).toBe(0);
+  });
+
   it("from a subdirectory, finds the config like git finds .git and says which file it used", () => {
     const dir = tempProject({ withTree: true });
     const run = spawnSync(process.execPath, [join(ROOT, "generator", "launch.mjs"), "schedule", "dev"], { cwd: join(dir, "overlays", "prod"), encoding: "utf8" });
