@@ -8,6 +8,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, rmSync, writeSync } from 
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { alive } from "../generator/fs/lock.js";
 
 const RESERVED = join(tmpdir(), "airflow-gitops-ports");
 const LOWEST = 10_000;
@@ -22,15 +23,6 @@ function ephemeralStart(): number {
     // Not Linux: the IANA range.
   }
   return 49_152;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Takes the reservation of `port` unless a living process holds it. */
