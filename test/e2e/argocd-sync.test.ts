@@ -9,6 +9,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
+import { Watch } from "@kubernetes/client-node";
 import { ApiError, ensureBinaries, volumesFor, type KubeObject } from "../cluster/index.js";
 import { startArgoCd, type LocalArgoCd } from "../cluster/argocd.js";
 import { gitEnv, startGitServer, type GitServer } from "../cluster/git-server.js";
@@ -54,8 +55,18 @@ interface Application extends KubeObject {
     reconciledAt?: string;
     conditions?: { type: string; message: string }[];
     resources?: ResourceStatus[];
-    operationState?: { phase: string; message?: string; startedAt: string; finishedAt?: string; syncResult?: { revision: string; resources?: SyncedResource[] } };
+    operationState?: OperationState;
   };
+}
+
+interface OperationState {
+  phase: string;
+  message?: string;
+  startedAt: string;
+  finishedAt?: string;
+  /** `sync.resources` names the only resources synced, as a self-heal sync does with those that drifted. */
+  operation?: { sync?: { revision?: string; resources?: { group?: string; kind: string; name: string }[] } };
+  syncResult?: { revision: string; resources?: SyncedResource[] };
 }
 
 const WAVE = "argocd.argoproj.io/sync-wave";
@@ -74,6 +85,44 @@ let namespace: string;
 let applications: Application[] = [];
 const rendered = new Map<string, KubeObject[]>();
 let failed = false;
+/**
+ * Every operation each Application went through, by start time, as last seen: a watch sees each version
+ * of the Application, where a poll would miss a sync that another (a self-heal) followed within seconds.
+ */
+const operations = new Map<string, Map<string, OperationState>>();
+const watching: { stop: boolean; controller?: AbortController } = { stop: false };
+let watchEvents = 0;
+let watchRestarts = 0;
+
+/** Watches the Applications until stopped, resuming from the last version seen when the stream ends. */
+async function recordOperations(): Promise<void> {
+  let version: string | undefined;
+  const start = async (): Promise<void> => {
+    if (watching.stop) return;
+    watching.controller = await new Watch(cluster().kubeConfig()).watch(
+      "/apis/argoproj.io/v1alpha1/applications",
+      { allowWatchBookmarks: true, ...(version ? { resourceVersion: version } : {}) },
+      (type, object: Application) => {
+        // An ERROR (410 Gone: the version is too old to resume from) ends the stream; start again from now.
+        if (type === "ERROR") return void (version = undefined);
+        version = object.metadata.resourceVersion as string;
+        if (type === "BOOKMARK") return;
+        watchEvents++;
+        const state = object.status?.operationState;
+        if (!state) return;
+        if (!operations.has(object.metadata.name)) operations.set(object.metadata.name, new Map());
+        operations.get(object.metadata.name)!.set(state.startedAt, state);
+      },
+      (error) => {
+        if (watching.stop) return;
+        watchRestarts++;
+        if (error) process.stderr.write(`[argocd] the Applications' watch ended (${error}); resuming\n`);
+        setTimeout(() => void start(), 200);
+      },
+    );
+  };
+  await start();
+}
 
 const git$ = (...args: string[]) => execFileSync("git", args, { cwd: repo, env: gitEnv(repo), encoding: "utf8" }).trim();
 
@@ -196,6 +245,7 @@ beforeAll(async () => {
   for (const objects of rendered.values()) for (const volume of volumesFor(objects)) await api().apply(volume, { fieldManager: "efs-csi-stand-in" });
 
   const { kustomize } = await ensureBinaries();
+  await recordOperations();
   argocd = await startArgoCd({
     cluster: cluster(),
     api: api(),
@@ -215,6 +265,8 @@ afterEach((context) => {
 });
 
 afterAll(async () => {
+  watching.stop = true;
+  watching.controller?.abort();
   await stopStandIn?.();
   await argocd?.stop();
   await git?.stop();
@@ -279,11 +331,19 @@ describe("the real Argo CD syncs the generated repository", () => {
   const jobUids = new Map<string, string>();
 
   it("the migration Job ran as a Sync hook, once, and succeeded", async () => {
+    const revision = git$("rev-parse", "HEAD");
     for (const app of environments()) {
-      const status = (await application(app.metadata.name)).status!;
       const job = migrationJob(app);
-      const result = status.operationState!.syncResult!.resources!.filter((r) => r.kind === "Job" && r.name === job.metadata.name);
+      const finished = [...(operations.get(app.metadata.name)?.values() ?? [])].filter((o) => o.phase === "Succeeded" && o.syncResult?.revision === revision);
+      // A full sync runs the hooks; a self-heal sync applies only what drifted, and runs none.
+      const full = finished.filter((o) => !o.operation?.sync?.resources?.length);
+      const partial = finished.filter((o) => o.operation?.sync?.resources?.length);
+      for (const o of partial) process.stderr.write(`[argocd] ${app.metadata.name}: a self-heal sync at ${o.startedAt} of ${o.operation!.sync!.resources!.map((r) => `${r.kind}/${r.name}`).join(", ")}\n`);
+      const seen = [...(operations.get(app.metadata.name)?.values() ?? [])].map((o) => `${o.startedAt} ${o.phase} ${o.syncResult?.revision ?? "-"} ${o.operation?.sync?.resources?.length ?? 0}`);
+      expect(full, `${app.metadata.name}: one full sync of ${revision}; seen: ${seen.join("; ")} (${watchEvents} events, ${watchRestarts} restarts)`).toHaveLength(1);
+      const result = full[0]!.syncResult!.resources!.filter((r) => r.kind === "Job" && r.name === job.metadata.name);
       expect(result).toEqual([expect.objectContaining({ hookType: "Sync", hookPhase: "Succeeded", syncPhase: "Sync" })]);
+      for (const o of partial) expect(o.syncResult?.resources?.filter((r) => r.kind === "Job" && r.name === job.metadata.name) ?? []).toEqual([]);
       const current = await live(job);
       expect((current as any).status.succeeded).toBe(1);
       expect(await jobPods(current!)).toHaveLength(1);
