@@ -8,6 +8,7 @@ import { loadConfigWithWarnings } from "./config/load.js";
 import { MAX_CONFIG_BYTES } from "./config/source.js";
 import { ConfigError, sortIssues, type ConfigIssue } from "./config/issues.js";
 import { nameLimitIssues } from "./core/name-limits.js";
+import { podHatchIssues } from "./core/pod-hatch-checks.js";
 import { storageChanges } from "./core/storage-changes.js";
 import { pathCollisions } from "./core/path-collisions.js";
 import { names } from "./core/names.js";
@@ -66,6 +67,9 @@ export async function desiredTree(configText: string, configName: string): Promi
 async function desiredTreeWithWarnings(configText: string, configName: string, source: string) {
   const { config, warnings, locate } = loadConfigWithWarnings(configText, configName);
   const builderSource = config.dags.taskSpecs ? readBuilderSource() : undefined;
+  // Before generating: an overlay cannot be derived from a hatch that takes over a generated field.
+  const hatchIssues = podHatchIssues({ ...config, builderSource } as Config);
+  if (hatchIssues.length > 0) throw new ConfigError(configName, sortIssues(hatchIssues.map(locate)));
   const generated = generate(config, builderSource);
   const files: GeneratedFile[] = [...generated, schemaFile(), ...docFiles(config)];
   const issues = [...nameLimitIssues(generated, config), ...pathCollisions(files, Object.keys(config.environments))];

@@ -13,6 +13,7 @@ import { connectionBudget } from "../shared/connection-budget.js";
 import { environmentsHaveTheirOwnNamespace, type LineOf } from "./namespace-rules.js";
 import { requestsFitUnderLimits } from "./resource-rules.js";
 import { namespacesAreNotReserved, noControlCharacters } from "./injection-rules.js";
+import { POD_RULES } from "./pod-rules.js";
 
 /** A rule gets the config and, to name other places in its message, a way to find a field's line. */
 export type Rule = (config: Config, lineOf?: LineOf) => ConfigIssue[];
@@ -278,6 +279,7 @@ export const RULES: readonly Rule[] = [
   environmentsHaveTheirOwnNamespace,
   requestsFitUnderLimits,
   ...ENVIRONMENT_RULES,
+  ...POD_RULES,
 ];
 
 function fmt(dotted: string): string {

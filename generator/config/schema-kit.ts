@@ -25,6 +25,10 @@ export const PATTERNS = {
     "must be an image with a tag (not latest) or a digest, like registry.example.com/team/image:1.2.3, " +
       "image:1.2.3@sha256:<64 hex digits> or image@sha256:<64 hex digits>",
   ],
+  dnsSubdomain: [
+    "^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$",
+    "must be a Kubernetes object name: lower-case letters, digits, '-' and '.', at most 253",
+  ],
   environmentName: ["^[a-z][a-z0-9-]{0,19}$", "must be lower-case letters, digits and '-', starting with a letter, at most 20 characters"],
   airflowSection: ["^[a-z][a-z0-9_.]*$", "must be an airflow.cfg section name in lower case"],
   airflowOption: ["^[a-z][a-z0-9_]*$", "must be an airflow.cfg option name in lower case"],

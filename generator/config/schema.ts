@@ -8,6 +8,7 @@
 import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { closed, GitUrl, P, Quantity, Replicas, Resources, StringEnum } from "./schema-kit.js";
 import { Autoscaling, Iam, overridesOf, PeakHours } from "./environment-schema.js";
+import { OverlayPatches, Pods } from "./pods-schema.js";
 
 export { PATTERN_HINTS } from "./schema-kit.js";
 
@@ -671,6 +672,14 @@ const Environment = Type.Object(
     secrets: Type.Optional(overridesOf(Secrets, "Secret store kind, refresh interval and parameter names of this environment.")),
     components: Type.Optional(overridesOf(Components, "Replicas and resources of this environment; unset fields keep the top-level values.")),
     monitoring: Type.Optional(overridesOf(Monitoring, "Monitoring of this environment (for example off in dev, on in prod).")),
+    pods: Type.Optional(
+      Type.Object(Pods.properties, {
+        ...closed,
+        description: "Escape hatches of this environment, added to the top-level pods ones.",
+        examples: [{ scheduler: { podAnnotations: { "example.com/tier": "gold" } } }],
+      }),
+    ),
+    patches: Type.Optional(OverlayPatches),
     iam: Type.Optional(Iam),
     autoscaling: Type.Optional(Autoscaling),
     peakHours: Type.Optional(PeakHours),
@@ -702,6 +711,7 @@ export const ConfigSchema = Type.Object(
     secrets: Secrets,
     components: Components,
     monitoring: Monitoring,
+    pods: Pods,
     environments: Type.Record(Type.String({ pattern: P.environmentName }), Environment, {
       ...closed,
       minProperties: 1,

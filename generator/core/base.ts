@@ -33,6 +33,7 @@ import type { GeneratedFile } from "./manifest.js";
 
 import { withKubeletText } from "./kubelet-text.js";
 import { podAdmission } from "./components/pod-admission.js";
+import { withPodHatches } from "./pod-hatches.js";
 
 export const BASE_DIR = "base";
 
@@ -67,7 +68,8 @@ export const buildManifests = memoizedByObject(function buildManifests(config: T
     ...warmCapacity(config),
     ...peakNodePool(config),
   ]);
-  return manifests.map((m) => ({ ...m, object: withKubeletText(m.object) }));
+  // The hatches go on last and as written: a `$(NAME)` in them is the kubelet's to expand, as the user meant.
+  return manifests.map((m) => ({ ...m, object: withPodHatches(config.pods, withKubeletText(m.object)) }));
 });
 
 export function baseLayer(config: Config): GeneratedFile[] {

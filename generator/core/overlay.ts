@@ -14,7 +14,8 @@ import type { Manifest } from "./components/types.js";
 import type { Kustomization } from "./layer.js";
 import { manifestFileName, type GeneratedFile, type KubeObject } from "./manifest.js";
 import { aspectPatch, aspectsOf, deepEqual, equalExcept, isObject, pick, type Aspect } from "./patches.js";
-import { secretsDir } from "./secrets.js";
+import { secretsDir, secretsManifests } from "./secrets.js";
+import { customPatches } from "./overlay-patches.js";
 import { resolveEnvironment, type Target } from "./target.js";
 import { byCodeUnit } from "../shared/order.js";
 
@@ -22,7 +23,7 @@ export const OVERLAYS_DIR = "overlays";
 
 interface PatchEntry {
   path: string;
-  target?: { kind: string; name: string };
+  target?: { kind: string; name?: string; group?: string; version?: string; labelSelector?: string };
   options?: { allowNameChange: boolean };
 }
 
@@ -65,6 +66,8 @@ export function overlayLayer(config: Config, environment: string): GeneratedFile
       if (deepEqual(pick(transformed, aspect.paths), pick(object, aspect.paths))) continue;
       const name = file.replace(/\.yaml$/, `-${aspect.name}.yaml`);
       const patch = aspectPatch(transformed, object, aspect.paths) as { metadata?: object };
+      // Added containers are compared by name; an aspect can differ there and still have nothing to add.
+      if (Object.keys(patch).length === 0) continue;
       write(name, { ...header(before), ...patch, metadata: { ...header(before).metadata, ...patch.metadata } });
       patches.push({ path: name });
     }
@@ -82,6 +85,13 @@ export function overlayLayer(config: Config, environment: string): GeneratedFile
     write(name, { $patch: "delete", ...header(object) });
     patches.push({ path: name });
   }
+  // The user's own, after every generated one: they see the objects as the environment has them.
+  const custom: PatchEntry[] = [];
+  const objects = [...wanted.values(), ...secretsManifests(target).map((m) => m.object)];
+  for (const patch of customPatches(target.environment?.patches ?? [], objects)) {
+    write(patch.file, patch.content);
+    custom.push({ path: patch.file, target: patch.target });
+  }
 
   const kustomization: Kustomization = {
     apiVersion: "kustomize.config.k8s.io/v1beta1",
@@ -91,8 +101,8 @@ export function overlayLayer(config: Config, environment: string): GeneratedFile
     images: [transforms.image],
     labels: [{ pairs: transforms.labels, includeSelectors: false, includeTemplates: true }],
     // Renames last: the other patches find their objects by the base's names.
-    ...(patches.length + renames.length > 0
-      ? { patches: [...patches.sort((a, b) => byCodeUnit(a.path, b.path)), ...renames.sort((a, b) => byCodeUnit(a.path, b.path))] }
+    ...(patches.length + renames.length + custom.length > 0
+      ? { patches: [...patches.sort((a, b) => byCodeUnit(a.path, b.path)), ...renames.sort((a, b) => byCodeUnit(a.path, b.path)), ...custom] }
       : {}),
   };
   return [{ path: `${dir}/kustomization.yaml`, format: "yaml", content: kustomization }, ...files.sort((a, b) => byCodeUnit(a.path, b.path))];

@@ -5,7 +5,10 @@
  */
 import type { KubeObject } from "./manifest.js";
 
-/** A field path; `*` steps into every item of a list whose items are keyed by `name`. */
+/**
+ * A field path; `*` steps into every item of a list whose items are keyed by `name`; a final `+` stands
+ * for the items of such a list that only the environment has (an added container), whole.
+ */
 type FieldPath = readonly string[];
 
 export interface Aspect {
@@ -15,7 +18,7 @@ export interface Aspect {
 
 const POD = ["spec", "template"] as const;
 /** What a container runs: image, command, arguments and environment (for init containers too). */
-const CONTAINER_FIELDS = ["image", "command", "args", "env"] as const;
+const CONTAINER_FIELDS = ["image", "command", "args", "env", "envFrom"] as const;
 const POD_ASPECTS: readonly Aspect[] = [
   { name: "pod-annotations", paths: [[...POD, "metadata", "annotations"]] },
   {
@@ -36,6 +39,26 @@ const POD_ASPECTS: readonly Aspect[] = [
       [...POD, "spec", "tolerations"],
       [...POD, "spec", "topologySpreadConstraints"],
       [...POD, "spec", "nodeSelector"],
+    ],
+  },
+  { name: "pod-labels", paths: [[...POD, "metadata", "labels"]] },
+  {
+    name: "volumes",
+    paths: [[...POD, "spec", "volumes"], ...(["containers", "initContainers"] as const).map((list) => [...POD, "spec", list, "*", "volumeMounts"])],
+  },
+  {
+    name: "pod",
+    paths: [
+      [...POD, "spec", "imagePullSecrets"],
+      [...POD, "spec", "priorityClassName"],
+      [...POD, "spec", "terminationGracePeriodSeconds"],
+    ],
+  },
+  {
+    name: "added-containers",
+    paths: [
+      [...POD, "spec", "containers", "+"],
+      [...POD, "spec", "initContainers", "+"],
     ],
   },
 ];
@@ -98,6 +121,9 @@ function copyPath(from: unknown, to: Record<string, unknown>, path: FieldPath): 
   const value = from[head];
   if (rest.length === 0) {
     to[head] = value;
+  } else if (rest[0] === "+" && Array.isArray(value)) {
+    // Compared by the names in the list: the items both have are other aspects' business.
+    to[head] = value.filter(isObject).map((item) => item.name);
   } else if (rest[0] === "*" && Array.isArray(value)) {
     // Several paths may step into the same list: their fields meet in one item per name.
     const items = Array.isArray(to[head]) ? (to[head] as Record<string, unknown>[]) : [];
@@ -119,8 +145,12 @@ export function equalExcept(a: unknown, b: unknown, paths: readonly FieldPath[])
   if (paths.length === 0) return deepEqual(a, b);
   if (Array.isArray(a) || Array.isArray(b)) {
     const tails = paths.filter((p) => p[0] === "*").map((p) => p.slice(1));
-    if (!Array.isArray(a) || !Array.isArray(b) || a.length !== b.length) return false;
-    return a.every((item, i) => equalExcept(item, b[i], tails));
+    if (!Array.isArray(a) || !Array.isArray(b)) return false;
+    // Items only `b` has are the `+` aspect's; those of `a` must all stay, in their order.
+    const names = new Set(a.map(nameOf));
+    const other = paths.some((p) => p[0] === "+") ? b.filter((item) => names.has(nameOf(item))) : b;
+    if (a.length !== other.length) return false;
+    return a.every((item, i) => equalExcept(item, other[i], tails));
   }
   if (!isObject(a) || !isObject(b)) return deepEqual(a, b);
   const skipped = new Set(paths.filter((p) => p.length === 1).map((p) => p[0]!));
@@ -151,6 +181,12 @@ function patchPath(from: unknown, to: unknown, out: Record<string, unknown>, pat
   if (rest.length === 0) {
     if (is !== undefined) out[head] = patchValue(was, is);
     else if (was !== undefined) out[head] = null;
+    return;
+  }
+  if (rest[0] === "+") {
+    const before = new Set((Array.isArray(was) ? was.filter(isObject) : []).map((item) => item.name));
+    const added = (Array.isArray(is) ? is.filter(isObject) : []).filter((item) => !before.has(item.name));
+    if (added.length > 0) out[head] = [...(Array.isArray(out[head]) ? (out[head] as unknown[]) : []), ...added];
     return;
   }
   if (rest[0] === "*") {
@@ -199,6 +235,10 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   if (!isObject(a) || !isObject(b)) return false;
   const keys = Object.keys(a).filter((k) => a[k] !== undefined);
   return keys.length === Object.keys(b).filter((k) => b[k] !== undefined).length && keys.every((k) => deepEqual(a[k], b[k]));
+}
+
+function nameOf(item: unknown): unknown {
+  return isObject(item) ? item.name : undefined;
 }
 
 export function isObject(value: unknown): value is Record<string, unknown> {

@@ -3,12 +3,16 @@
  * environment's overrides merged in and its environment-only settings attached (an overlay).
  */
 import type { AutoscalingConfig, Config, IamConfig, PeakHoursConfig } from "../config/schema.js";
+import type { OverlayPatchConfig } from "../config/pods-schema.js";
+import { mergePodHatches } from "./pod-hatches.js";
 
 export interface EnvironmentTarget {
   name: string;
   iam?: IamConfig;
   autoscaling?: AutoscalingConfig;
   peakHours?: PeakHoursConfig;
+  /** Raw Kustomize patches of the overlay, applied after the generated ones. */
+  patches?: OverlayPatchConfig[];
 }
 
 /** The built-in DAG builder's Python files (file name -> text), read by the caller: the core reads no files. */
@@ -38,11 +42,13 @@ function resolveUncached(config: Config, name: string): Target {
     secrets: mergeOverrides(config.secrets, env.secrets),
     components: mergeOverrides(config.components, env.components),
     monitoring: mergeOverrides(config.monitoring, env.monitoring),
+    pods: mergePodHatches(config.pods, env.pods),
     environment: {
       name,
       ...(env.iam ? { iam: env.iam } : {}),
       ...(env.autoscaling ? { autoscaling: env.autoscaling } : {}),
       ...(env.peakHours ? { peakHours: env.peakHours } : {}),
+      ...(env.patches?.length ? { patches: env.patches } : {}),
     },
   };
 }

@@ -10,6 +10,7 @@ export interface PodSite {
   at: string;
   namespace: string | undefined;
   labels: Record<string, string>;
+  annotations: Record<string, string>;
   spec: PodSpec;
   /** Runs until stopped (a Deployment's pods), as opposed to a Job's or a task's. */
   longRunning: boolean;
@@ -79,7 +80,7 @@ export function podSites(objects: readonly KubeDocument[]): PodSite[] {
 
 function findPodSites(objects: readonly KubeDocument[]): PodSite[] {
   const sites: PodSite[] = [];
-  type Template = { metadata?: { labels?: Record<string, string> }; spec?: PodSpec };
+  type Template = { metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> }; spec?: PodSpec };
   for (const o of objects) {
     const spec = o.spec as { template?: Template; jobTemplate?: { spec?: { template?: Template } } } | undefined;
     // A CronJob's pod template sits one level deeper, under its job template.
@@ -91,6 +92,7 @@ function findPodSites(objects: readonly KubeDocument[]): PodSite[] {
         at: cron ? "/spec/jobTemplate/spec/template/spec" : "/spec/template/spec",
         namespace: o.metadata.namespace,
         labels: template.metadata?.labels ?? {},
+        annotations: template.metadata?.annotations ?? {},
         spec: template.spec,
         longRunning: LONG_RUNNING.has(o.kind),
       });
@@ -103,6 +105,7 @@ function findPodSites(objects: readonly KubeDocument[]): PodSite[] {
       at: `/data/${key}`,
       namespace: pod.metadata?.namespace ?? owner.metadata.namespace,
       labels: pod.metadata?.labels ?? {},
+      annotations: (pod.metadata?.annotations as Record<string, string> | undefined) ?? {},
       spec: pod.spec as PodSpec,
       longRunning: false,
     });

@@ -4,6 +4,7 @@
  */
 import type { KubeDocument } from "./kustomize.js";
 import { containersOf, podSites, selects, type PodSite } from "./pods.js";
+import { CLUSTER_REFERENCES_ANNOTATION } from "../core/cluster-references.js";
 
 export interface Finding {
   object: KubeDocument;
@@ -140,6 +141,9 @@ function producedSecrets(objects: readonly KubeDocument[]): Map<string, Set<stri
   return out;
 }
 
+/** The keys of an object outside the build: unknown here, so every key counts as there. */
+const ANY_KEY: ReadonlySet<string> = { has: () => true } as unknown as ReadonlySet<string>;
+
 function checkPod(
   site: PodSite,
   has: (kind: string, name: string, namespace?: string) => KubeDocument | undefined,
@@ -147,14 +151,18 @@ function checkPod(
   add: (object: KubeDocument, path: string, message: string) => void,
 ): void {
   const { spec, owner, at, namespace } = site;
-  const secretKeys = (name: string) => secrets.get(`${namespace}/${name}`);
+  // Objects of the cluster the escape hatches name, as the generator declared them: not in any build.
+  const external = new Set((site.annotations[CLUSTER_REFERENCES_ANNOTATION] ?? "").split(",").filter(Boolean));
+  const outside = (kind: string, name: string) => external.has(`${kind}/${name}`);
+  const secretKeys = (name: string) => (outside("Secret", name) ? ANY_KEY : secrets.get(`${namespace}/${name}`));
   const configMapData = (name: string) => {
+    if (outside("ConfigMap", name)) return ANY_KEY;
     const cm = has("ConfigMap", name, namespace);
     return cm ? new Set(Object.keys({ ...(cm.data as object), ...((cm as any).binaryData ?? {}) })) : undefined;
   };
   const sa = spec.serviceAccountName ?? "default";
   if (sa !== "default" && !has("ServiceAccount", sa, namespace)) add(owner, `${at}/serviceAccountName`, `ServiceAccount ${sa} is not in the build`);
-  if (spec.priorityClassName && !has("PriorityClass", spec.priorityClassName)) {
+  if (spec.priorityClassName && !outside("PriorityClass", spec.priorityClassName) && !has("PriorityClass", spec.priorityClassName)) {
     add(owner, `${at}/priorityClassName`, `PriorityClass ${spec.priorityClassName} is not in the build`);
   }
   const volumeNames = new Set((spec.volumes ?? []).map((v) => v.name as string));
@@ -170,7 +178,7 @@ function checkPod(
       if (!keys) add(owner, where, `Secret ${v.secret.secretName} is produced by no ExternalSecret of the build`);
       else for (const item of v.secret.items ?? []) if (!keys.has(item.key)) add(owner, where, `Secret ${v.secret.secretName} gets no key ${item.key} from its ExternalSecret`);
     }
-    if (v.persistentVolumeClaim && !has("PersistentVolumeClaim", v.persistentVolumeClaim.claimName, namespace)) {
+    if (v.persistentVolumeClaim && !outside("PersistentVolumeClaim", v.persistentVolumeClaim.claimName) && !has("PersistentVolumeClaim", v.persistentVolumeClaim.claimName, namespace)) {
       add(owner, where, `PersistentVolumeClaim ${v.persistentVolumeClaim.claimName} is not in the build`);
     }
   }

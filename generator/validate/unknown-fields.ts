@@ -28,6 +28,14 @@ export function unknownFields(object: { apiVersion: string; kind: string }): Sch
   return problems;
 }
 
+/** The unknown fields of a value of one API type (`V1Container`, ...), at paths inside the value. */
+export function unknownFieldsOf(value: unknown, type: string): SchemaProblem[] {
+  if (!FIELDS.types[type]) throw new Error(`no field table for ${type}`);
+  const problems: SchemaProblem[] = [];
+  walk(value, type, "", problems);
+  return problems;
+}
+
 function walk(value: unknown, type: FieldType, path: string, problems: SchemaProblem[]): void {
   if (value === null || value === undefined || type === "*") return;
   if (typeof type === "object") {

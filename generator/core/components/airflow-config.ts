@@ -10,6 +10,7 @@ import { names } from "../names.js";
 import { POD_TEMPLATE_KEY } from "../paths.js";
 import type { Manifest } from "./types.js";
 import { workerPodTemplate } from "./worker.js";
+import { WORKER_SITE, hatchedTemplate } from "../pod-hatches.js";
 
 export function airflowConfigMap(config: Target): Manifest {
   const n = names(config);
@@ -17,7 +18,7 @@ export function airflowConfigMap(config: Target): Manifest {
     metadata: { name: n.airflowConfigMap, namespace: n.namespace, labels: labels(config, "airflow") },
     data: {
       "airflow.cfg": renderAirflowCfg(airflowCfgSections(config)),
-      [POD_TEMPLATE_KEY]: yamlText(withKubeletText(workerPodTemplate(config))),
+      [POD_TEMPLATE_KEY]: yamlText(hatchedTemplate(withKubeletText(workerPodTemplate(config)), config.pods, WORKER_SITE)),
     },
   });
   return { component: "airflow", object: toKubeObject(configMap) };
