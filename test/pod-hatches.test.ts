@@ -255,3 +255,47 @@ describe("escape hatches: bad input is a config error with the line, and nothing
     expect(found.err).not.toMatch(/\n\s+at /);
   });
 });
+
+describe("escape hatches: what a second look found", () => {
+  it("an added capability keeps every other one dropped", () => {
+    const data = exampleData() as any;
+    data.pods = { statsd: { extraContainers: [{ name: "x", image: "i:1", resources: SIZED, securityContext: { capabilities: { add: ["NET_BIND_SERVICE"] } } }] } };
+    const statsd = buildManifests(loadForCore(stringify(data))).find((m) => m.object.kind === "Deployment" && m.component === "statsd")!.object as any;
+    const x = statsd.spec.template.spec.containers.find((c: any) => c.name === "x");
+    expect(x.securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"], add: ["NET_BIND_SERVICE"] } });
+  });
+
+  it("wrong types deep inside a container are config errors, not crashes", () => {
+    const found = exampleProblems((d) => {
+      d.pods = { statsd: { extraContainers: [{ name: "x", image: "i:1", resources: SIZED, ports: { hostPort: 80 }, securityContext: { capabilities: { add: "NET_ADMIN", drop: 5 } } }] } };
+      d.environments.prod.patches = [{ target: { kind: "Deployment" }, strategicMerge: { metadata: "x" } }];
+    });
+    expect(found.length).toBeGreaterThan(0);
+    expect(found.join("\n")).toMatch(/pods\.statsd\.extraContainers\[0\]\.ports: must be array/);
+    expect(found.join("\n")).not.toMatch(/TypeError|\n\s+at /);
+  });
+
+  it("a JSON patch may not rename the object, change its kind, or target the Namespace", () => {
+    const found = exampleProblems((d) => {
+      d.environments.prod.patches = [
+        { target: { kind: "Deployment", name: "airflow-scheduler" }, jsonPatch: [{ op: "replace", path: "/metadata/name", value: "x" }] },
+        { target: { kind: "Namespace" }, strategicMerge: { metadata: { labels: { team: "data" } } } },
+      ];
+    });
+    expect(found).toEqual([
+      expect.stringMatching(/environments\.prod\.patches\[0\]\.jsonPatch\[0\]: changes \/metadata\/name/),
+      expect.stringMatching(/environments\.prod\.patches\[1\]\.target\.kind: Kustomize patches before it names the Namespace/),
+    ]);
+  });
+
+  it("a shared hatch that collides in one environment only is refused", async () => {
+    const data = exampleData() as any;
+    data.pods = { scheduler: { extraEnv: [{ name: "AWS_DEFAULT_REGION", value: "us-west-2" }] } };
+    const dir = tempProject({ configText: stringify(data) });
+    const result = await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml")]);
+    // prod keeps its task logs in S3, so the generator gives prod's Airflow containers AWS_DEFAULT_REGION; dev has none.
+    expect(data.environments.prod.storage.logs.s3BaseFolder).toBeTruthy();
+    expect(result.code).toBe(1);
+    expect(result.err).toMatch(/pods\.scheduler\.extraEnv\[0\]\.name: AWS_DEFAULT_REGION is already set in container scheduler/);
+  });
+});

@@ -93,20 +93,21 @@ interface SecurityContext {
 
 /** What Pod Security "restricted" refuses in a container, by field, with the reason. */
 function restrictedViolations(container: { securityContext?: SecurityContext; ports?: { hostPort?: number }[] }): { field: (string | number)[]; message: string }[] {
-  const sc = container.securityContext ?? {};
+  const sc = isObject(container.securityContext) ? container.securityContext : {};
   const found: { field: (string | number)[]; message: string }[] = [];
   const refuse = (field: (string | number)[], message: string) => found.push({ field, message: `${message}: the namespace enforces Pod Security "restricted"` });
   if (sc.privileged === true) refuse(["securityContext", "privileged"], "a privileged container is refused");
   if (sc.allowPrivilegeEscalation === true) refuse(["securityContext", "allowPrivilegeEscalation"], "privilege escalation is refused");
   if (sc.runAsNonRoot === false) refuse(["securityContext", "runAsNonRoot"], "a container running as root is refused");
   if (sc.runAsUser === 0) refuse(["securityContext", "runAsUser"], "user 0 (root) is refused");
-  (sc.capabilities?.add ?? []).forEach((cap, i) => {
+  const list = <T>(value: T[] | undefined): T[] => (Array.isArray(value) ? value : []);
+  list(sc.capabilities?.add).forEach((cap, i) => {
     if (cap !== "NET_BIND_SERVICE") refuse(["securityContext", "capabilities", "add", i], `capability ${cap} is refused (only NET_BIND_SERVICE may be added)`);
   });
-  if (sc.capabilities?.drop && !sc.capabilities.drop.includes("ALL")) refuse(["securityContext", "capabilities", "drop"], "every capability must be dropped (ALL)");
+  if (Array.isArray(sc.capabilities?.drop) && !sc.capabilities.drop.includes("ALL")) refuse(["securityContext", "capabilities", "drop"], "every capability must be dropped (ALL)");
   if (sc.seccompProfile?.type === "Unconfined") refuse(["securityContext", "seccompProfile", "type"], "an Unconfined seccomp profile is refused");
-  (container.ports ?? []).forEach((port, i) => {
-    if (port.hostPort) refuse(["ports", i, "hostPort"], "a host port is refused");
+  list(container.ports).forEach((port, i) => {
+    if (isObject(port) && port.hostPort) refuse(["ports", i, "hostPort"], "a host port is refused");
   });
   return found;
 }
@@ -114,9 +115,9 @@ function restrictedViolations(container: { securityContext?: SecurityContext; po
 export const hatchesStayRestricted: Rule = (config) =>
   eachHatch(config).flatMap(({ at, hatch }) => [
     ...(["extraContainers", "extraInitContainers"] as const).flatMap((field) =>
-      (hatch[field] ?? []).flatMap((container, i) => restrictedViolations(container as never).map((v) => ({ path: joinPath([...at, field, i, ...v.field]), message: v.message }))),
+      (Array.isArray(hatch[field]) ? hatch[field]! : []).filter(isObject).flatMap((container, i) => restrictedViolations(container as never).map((v) => ({ path: joinPath([...at, field, i, ...v.field]), message: v.message }))),
     ),
-    ...(hatch.extraVolumes ?? []).flatMap((volume, i) =>
+    ...(Array.isArray(hatch.extraVolumes) ? hatch.extraVolumes : []).filter(isObject).flatMap((volume, i) =>
       Object.keys(volume)
         .filter((key) => key !== "name" && !RESTRICTED_VOLUME_SOURCES.has(key))
         .map((key) => ({ path: joinPath([...at, "extraVolumes", i, key]), message: `a ${key} volume is refused: the namespace enforces Pod Security "restricted"` })),
@@ -171,11 +172,16 @@ export const overlayPatchesSayOneThing: Rule = (config) =>
       const kinds = [patch.strategicMerge, patch.jsonPatch].filter((p) => p !== undefined).length;
       if (kinds !== 1) return [{ path: joinPath(at), message: "needs exactly one of strategicMerge and jsonPatch" }];
       const fixed = ["apiVersion", "kind"].filter((key) => patch.strategicMerge && key in patch.strategicMerge);
-      const meta = patch.strategicMerge?.metadata as Record<string, unknown> | undefined;
+      const meta = isObject(patch.strategicMerge?.metadata) ? (patch.strategicMerge.metadata as Record<string, unknown>) : undefined;
       return [
         ...fixed.map((key) => ({ path: joinPath([...at, "strategicMerge", key]), message: "comes from the target; leave it out" })),
         ...["name", "namespace"].filter((key) => meta && key in meta).map((key) => ({ path: joinPath([...at, "strategicMerge", "metadata", key]), message: "renames the object: the generated names are what Argo CD tracks" })),
+        ...(patch.target.kind === "Namespace"
+          ? [{ path: joinPath([...at, "target", "kind"]), message: "Kustomize patches before it names the Namespace for the environment, so no patch reaches it" }]
+          : []),
         ...(patch.jsonPatch ?? []).flatMap((op, j): ConfigIssue[] => {
+          const fixed = [op.path, op.from].find((p) => p !== undefined && FIXED_POINTERS.has(p));
+          if (fixed) return [{ path: joinPath([...at, "jsonPatch", j]), message: `changes ${fixed}: the generated kinds and names are what Argo CD tracks` }];
           if (["add", "replace", "test"].includes(op.op) && !("value" in op)) return [{ path: joinPath([...at, "jsonPatch", j]), message: `a ${op.op} operation needs a value` }];
           if (["move", "copy"].includes(op.op) && op.from === undefined) return [{ path: joinPath([...at, "jsonPatch", j]), message: `a ${op.op} operation needs from` }];
           return [];
@@ -183,5 +189,11 @@ export const overlayPatchesSayOneThing: Rule = (config) =>
       ];
     }),
   );
+
+const FIXED_POINTERS = new Set(["/apiVersion", "/kind", "/metadata/name", "/metadata/namespace", "/metadata"]);
+
+function isObject(value: unknown): value is Record<string, any> {
+  return value !== null && typeof value === "object" && !Array.isArray(value);
+}
 
 export const POD_RULES: readonly Rule[] = [hatchesAreKubernetesValues, hatchesStayRestricted, addedContainersAreSized, hatchesLeaveAirflowConfigAlone, overlayPatchesSayOneThing];

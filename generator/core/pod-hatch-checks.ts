@@ -42,8 +42,10 @@ export function podHatchIssues(config: Config): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   const shared = blocks.find((b) => b.at[0] === "pods")!;
   issues.push(...buildIssues(sitesOf(config), [shared]));
-  for (const block of blocks.filter((b) => b.at[0] === "environments")) {
-    issues.push(...buildIssues(sitesOf(resolveEnvironment(config, String(block.at[1]))), [shared, block]));
+  // Every environment's build: a shared hatch may collide only there (an env var the environment's settings add).
+  for (const name of Object.keys(config.environments)) {
+    const own = blocks.find((b) => b.at[0] === "environments" && b.at[1] === name);
+    issues.push(...buildIssues(sitesOf(resolveEnvironment(config, name)), own ? [shared, own] : [shared]));
   }
   for (const [name, env] of Object.entries(config.environments)) {
     if (!env.patches?.length) continue;
@@ -59,14 +61,13 @@ export function podHatchIssues(config: Config): ConfigIssue[] {
 }
 
 /**
- * The hatches of `blocks` (the shared one, then the environment's) against one build's pods; only the
- * last block's findings are reported, so a shared hatch is named once, not once per environment.
+ * The hatches of `blocks` (the shared one, then the environment's) against one build's pods. The same
+ * finding in several builds is one issue (podHatchIssues drops repeats).
  */
 function buildIssues(sites: readonly Site[], blocks: readonly { at: (string | number)[]; pods: PodsConfig }[]): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
-  const reported = blocks[blocks.length - 1]!;
   const report = (block: { at: (string | number)[] }, where: (string | number)[], message: string) => {
-    if (block === reported) issues.push({ path: joinPath([...block.at, ...where]), message });
+    issues.push({ path: joinPath([...block.at, ...where]), message });
   };
   const workloads = new Set(sites.map((s) => s.site.workload));
   for (const block of blocks) {

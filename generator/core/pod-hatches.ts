@@ -127,7 +127,10 @@ function withContainerHatches(container: IContainer, hatches: readonly Container
 
 /** An extra container with the restricted profile's container settings under its own (which the checks hold to the profile). */
 function restricted(container: IContainer): IContainer {
-  return { ...container, securityContext: { ...containerSecurityContext(), ...container.securityContext } };
+  const own = container.securityContext ?? {};
+  const base = containerSecurityContext();
+  // An added capability keeps the drop of every other one.
+  return { ...container, securityContext: { ...base, ...own, capabilities: { ...base.capabilities, ...own.capabilities } } };
 }
 
 /**
