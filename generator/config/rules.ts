@@ -14,6 +14,9 @@ import { environmentsHaveTheirOwnNamespace, type LineOf } from "./namespace-rule
 import { requestsFitUnderLimits } from "./resource-rules.js";
 import { namespacesAreNotReserved, noControlCharacters } from "./injection-rules.js";
 import { POD_RULES } from "./pod-rules.js";
+import { AUTH_RULES } from "./auth-rules.js";
+import { adminUserEnabled } from "../shared/sign-in.js";
+import { mergeOverrides } from "../shared/overrides.js";
 
 /** A rule gets the config and, to name other places in its message, a way to find a field's line. */
 export type Rule = (config: Config, lineOf?: LineOf) => ConfigIssue[];
@@ -153,7 +156,7 @@ export const argocdDestinationIsServerOrName: Rule = (config) =>
 export const adminUserNeedsFab: Rule = (config) => {
   const issues = new Map<string, ConfigIssue>();
   for (const [name, env] of Object.entries(config.environments)) {
-    const enabled = env.airflow?.adminUser?.enabled ?? config.airflow.adminUser.enabled;
+    const enabled = adminUserEnabled(mergeOverrides(config.airflow, env.airflow));
     const own = env.airflow?.config?.core?.auth_manager;
     const manager = String(own ?? config.airflow.config.core?.auth_manager ?? FAB_AUTH_MANAGER);
     if (!enabled || manager === FAB_AUTH_MANAGER) continue;
@@ -280,6 +283,7 @@ export const RULES: readonly Rule[] = [
   requestsFitUnderLimits,
   ...ENVIRONMENT_RULES,
   ...POD_RULES,
+  ...AUTH_RULES,
 ];
 
 function fmt(dotted: string): string {

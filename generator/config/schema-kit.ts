@@ -67,6 +67,19 @@ export const PATTERNS = {
   ianaTimeZone: ["^[A-Za-z_]+(/[A-Za-z0-9_+-]+)*$", "must be an IANA time zone name such as America/Sao_Paulo or UTC"],
   airflowUsername: ["^[A-Za-z0-9_.@-]{1,64}$", "must be a login of letters, digits, '_', '.', '@' and '-', at most 64 characters"],
   email: ["^[^\\s@]+@[^\\s@]+\\.[^\\s@]+$", "must be an e-mail address like admin@example.com"],
+  httpsUrl: [
+    "^https://[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?(/[A-Za-z0-9._~%!$&'()*+,;=:@-]*)*$",
+    "must be an https URL without query or fragment, like https://acme.okta.com or https://sso.example.com/realms/airflow",
+  ],
+  oauthClientId: ["^[\\x21-\\x7e]{1,256}$", "must be an OAuth client id: visible ASCII characters, no spaces"],
+  oauthScope: ["^[\\x21\\x23-\\x5b\\x5d-\\x7e]+$", "must be one OAuth scope such as openid or read:org (no spaces, quotes or backslashes)"],
+  claimName: ["^[A-Za-z0-9_.:/-]{1,128}$", "must be a claim name such as preferred_username, groups or https://example.com/claims/groups"],
+  entraTenant: [
+    "^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+)$",
+    "must be an Entra ID tenant id (a GUID) or a verified domain like acme.onmicrosoft.com; common and organizations would admit every tenant",
+  ],
+  githubLogin: ["^[A-Za-z0-9](-?[A-Za-z0-9]){0,38}$", "must be a GitHub organization login: letters, digits and single '-', at most 39"],
+  ssoRoleKey: ["^\\S(.{0,254}\\S)?$", "must be a group, e-mail address or team slug without leading or trailing spaces, at most 256 characters"],
   s3Folder: ["^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9](/[A-Za-z0-9_.{}/-]*)?$", "must be an S3 folder like s3://acme-airflow-logs/{env}"],
   cronSchedule: [
     cronSchedulePattern(),

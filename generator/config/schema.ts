@@ -9,6 +9,7 @@ import { Type, type Static, type TSchema } from "@sinclair/typebox";
 import { closed, GitUrl, P, Quantity, Replicas, Resources, StringEnum } from "./schema-kit.js";
 import { Autoscaling, Iam, overridesOf, PeakHours } from "./environment-schema.js";
 import { OverlayPatches, Pods } from "./pods-schema.js";
+import { Auth } from "./auth-schema.js";
 
 export { PATTERN_HINTS } from "./schema-kit.js";
 
@@ -49,14 +50,18 @@ const Airflow = Type.Object(
       { ...closed, description: "The Airflow image.", default: {} },
     ),
     config: AirflowConfig,
+    auth: Auth,
     adminUser: Type.Object(
       {
-        enabled: Type.Boolean({
-          description:
-            "Create the first admin user of the FAB auth manager with a Job after the migrations (a second run leaves an " +
-            "existing user alone). Turn off when sign-in is managed otherwise (single sign-on in webserver_config, another auth manager).",
-          default: true,
-        }),
+        enabled: Type.Optional(
+          Type.Boolean({
+            description:
+              "Create the first admin user of the FAB auth manager with a Job after the migrations (a second run leaves an " +
+              "existing user alone). Unset: on without airflow.auth.sso, off with it (set true to keep a local admin beside " +
+              "single sign-on, for the API's password tokens). Off with another auth manager.",
+            examples: [true],
+          }),
+        ),
         username: Type.String({ pattern: P.airflowUsername, description: "Login of the first admin user.", default: "admin" }),
         email: Type.String({ pattern: P.email, description: "E-mail of the first admin user (unique among FAB users).", default: "admin@example.com" }),
         firstName: Type.String({ minLength: 1, description: "First name of the first admin user.", default: "Airflow" }),
@@ -418,6 +423,7 @@ const Secrets = Type.Object(
         apiSecretKey: ParameterPath("the api-server's secret key", "/airflow/{env}/api-secret-key"),
         jwtSecret: ParameterPath("the JWT signing secret shared by the api-server and the scheduler", "/airflow/{env}/jwt-secret"),
         adminPassword: ParameterPath("the first admin user's password (airflow.adminUser)", "/airflow/{env}/admin-password"),
+        ssoClientSecret: ParameterPath("the OAuth client secret of single sign-on (airflow.auth.sso)", "/airflow/{env}/sso/client-secret"),
         database: Type.Object(
           {
             source: StringEnum(["url", "parts"] as const, {

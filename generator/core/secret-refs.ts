@@ -41,3 +41,8 @@ export function gitCredentials(config: Pick<Config, "name">) {
 export function adminUserSecret(config: Pick<Config, "name">) {
   return { secretName: `${config.name}-admin-user`, passwordKey: "password", env: "ADMIN_PASSWORD" };
 }
+
+/** The OAuth client secret of single sign-on, read by the api-server's webserver_config.py. */
+export function ssoClientSecret(config: Pick<Config, "name">) {
+  return { secretName: `${config.name}-sso-client`, key: "client-secret", env: "SSO_CLIENT_SECRET" };
+}

@@ -5,6 +5,7 @@
  */
 import { names } from "./names.js";
 import { adminUserSecret } from "./secret-refs.js";
+import { ssoRedirectUri } from "./webserver-config.js";
 import { s3LogFolder } from "./airflow-cfg.js";
 import { secretSpecs, type SecretParameter } from "./secrets.js";
 import type { Target } from "./target.js";
@@ -54,6 +55,7 @@ export function secretsReadme(config: Target, readers: ParameterReaders): string
     "A database URL must URL-encode special characters of the password (`@` as `%40`, `/` as `%2F`).",
     "",
     ...(admin ? adminUserSection(config, admin) : []),
+    ...ssoSection(config),
     `## IAM policy of the role that reads them`,
     "",
     podIdentity
@@ -264,7 +266,31 @@ function adminUserSection(config: Target, admin: SecretParameter): string[] {
     "Changing the username while keeping the e-mail makes the Job fail on every sync (FAB refuses a second user with that e-mail): change both.",
     "To set a new password afterwards (it asks for the password twice, so it is on no command line or shell history):",
     `\`kubectl -n ${n.namespace} exec -it deploy/${n.component("api-server")} -- airflow users reset-password --username ${user.username}\`.`,
-    "With single sign-on, set `airflow.adminUser.enabled: false`: neither the Job nor this parameter is needed.",
+    config.airflow.auth.sso
+      ? "Single sign-on is on and `airflow.adminUser.enabled: true` keeps this local user beside it: it signs in to the API with its password (`POST /auth/token`), not to the UI, which offers only the identity provider."
+      : "Single sign-on (`airflow.auth.sso`) turns the Job and this parameter off unless `airflow.adminUser.enabled` is true.",
+    "",
+  ];
+}
+
+function ssoSection(config: Target): string[] {
+  const sso = config.airflow.auth.sso;
+  const host = config.ingress.host;
+  if (!sso || !host) return [];
+  const roles = Object.entries(sso.roles);
+  return [
+    "## Single sign-on",
+    "",
+    `The api-server signs users in through ${sso.provider} with the OAuth client \`${sso.clientId}\`. Register this redirect URI with it:`,
+    "",
+    `    ${ssoRedirectUri(host, sso.provider)}`,
+    "",
+    roles.length > 0
+      ? `Roles at each sign-in: ${roles.map(([key, value]) => `\`${key}\` → ${value.join(", ")}`).join("; ")}; every user also has ${sso.defaultRole}.`
+      : `No group is mapped to a role: every user gets ${sso.defaultRole} (airflow.auth.sso.roles).`,
+    config.secrets.reloadOnChange
+      ? `A new client secret reaches the api-server within ${config.secrets.refreshInterval} plus one rollout (Reloader); keep the old one valid at the provider until then.`
+      : `A new client secret reaches the Secret within ${config.secrets.refreshInterval}; then restart the api-server (\`kubectl -n ${names(config).namespace} rollout restart deploy/${names(config).component("api-server")}\`).`,
     "",
   ];
 }

@@ -8,8 +8,9 @@ import type { Manifest } from "./components/types.js";
 import { labels } from "./labels.js";
 import { toKubeObject } from "./manifest.js";
 import { names } from "./names.js";
-import { adminUserSecret, airflowSecrets, gitCredentials } from "./secret-refs.js";
+import { adminUserSecret, airflowSecrets, gitCredentials, ssoClientSecret } from "./secret-refs.js";
 import { memoizedByObject } from "./memo.js";
+import { adminUserEnabled } from "../shared/sign-in.js";
 import { withSyncWaves } from "./sync-waves.js";
 import type { Target } from "./target.js";
 
@@ -82,12 +83,21 @@ export function secretSpecs(config: Target): SecretSpec[] {
     single("api-secret-key", refs.apiSecretKey, p.apiSecretKey, "api-server secret key"),
     single("jwt-secret", refs.jwtSecret, p.jwtSecret, "JWT signing secret of the api-server and the scheduler"),
   ];
-  if (config.airflow.adminUser.enabled) {
+  if (adminUserEnabled(config.airflow)) {
     const admin = adminUserSecret(config);
     specs.push({
       component: "admin-user",
       secretName: admin.secretName,
       parameters: [{ secretName: admin.secretName, key: admin.passwordKey, parameter: at(p.adminPassword), purpose: `password of the first admin user \`${config.airflow.adminUser.username}\`` }],
+    });
+  }
+  const sso = config.airflow.auth.sso;
+  if (sso) {
+    const client = ssoClientSecret(config);
+    specs.push({
+      component: "sso-client",
+      secretName: client.secretName,
+      parameters: [{ secretName: client.secretName, key: client.key, parameter: at(p.ssoClientSecret), purpose: `OAuth client secret of the ${sso.provider} client \`${sso.clientId}\` (single sign-on)` }],
     });
   }
   const git = gitCredentials(config);

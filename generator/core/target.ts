@@ -5,6 +5,8 @@
 import type { AutoscalingConfig, Config, IamConfig, PeakHoursConfig } from "../config/schema.js";
 import type { OverlayPatchConfig } from "../config/pods-schema.js";
 import { mergePodHatches } from "./pod-hatches.js";
+import { mergeOverrides } from "../shared/overrides.js";
+import { withSsoDefaults } from "../shared/sign-in.js";
 
 export interface EnvironmentTarget {
   name: string;
@@ -36,7 +38,7 @@ function resolveUncached(config: Config, name: string): Target {
   return {
     ...config,
     namespace: env.namespace ?? config.namespace,
-    airflow: mergeOverrides(config.airflow, env.airflow),
+    airflow: withSsoDefaults(mergeOverrides(config.airflow, env.airflow)),
     ingress: mergeOverrides(config.ingress, env.ingress),
     storage: mergeOverrides(config.storage, env.storage),
     secrets: mergeOverrides(config.secrets, env.secrets),
@@ -51,19 +53,6 @@ function resolveUncached(config: Config, name: string): Target {
       ...(env.patches?.length ? { patches: env.patches } : {}),
     },
   };
-}
-
-/** Objects merge key by key; arrays and scalars in the override replace the shared value. */
-export function mergeOverrides<T>(shared: T, override: unknown): T {
-  if (override === undefined) return shared;
-  if (!isPlainObject(shared) || !isPlainObject(override)) return override as T;
-  const merged: Record<string, unknown> = { ...shared };
-  for (const [key, value] of Object.entries(override)) merged[key] = mergeOverrides(shared[key], value);
-  return merged as T;
-}
-
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === "object" && !Array.isArray(value);
 }
 
 export type ScaledComponent = "api-server" | "scheduler";

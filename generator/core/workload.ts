@@ -36,6 +36,8 @@ export interface AirflowDeploymentSpec {
   mountsDags: boolean;
   extraMounts?: IVolumeMount[];
   extraEnv?: IEnvVar[];
+  /** Secrets the extra env reads, beside the component's own. */
+  extraSecrets?: readonly string[];
 }
 
 /** Stakater Reloader restarts a Deployment when one of the Secrets listed here changes. */
@@ -114,7 +116,7 @@ export function airflowDeployment(config: Target, spec: AirflowDeploymentSpec): 
     volumeMounts: [...volumeMounts, ...(spec.extraMounts ?? [])],
   };
   return componentDeployment(config, spec.component, {
-    reloadSecrets: SECRETS_READ_BY[spec.component].map((id) => airflowSecrets(config)[id].secretName),
+    reloadSecrets: [...SECRETS_READ_BY[spec.component].map((id) => airflowSecrets(config)[id].secretName), ...(spec.extraSecrets ?? [])],
     replicas: spec.replicas,
     ...(spec.strategy ? { strategy: spec.strategy } : {}),
     podAnnotations: {

@@ -19,6 +19,9 @@
  *    (`dags.taskSpecs.connId`) to the task pod from outside the generated tree (an `AIRFLOW_CONN_<ID>`
  *    variable from a Secret of its own, or a secrets backend); here it is that variable, pointing at the
  *    suite's PostgreSQL (`taskConnectionEnv`), given to the task process only.
+ * 5. The identity provider's address. An issuer is served over https at its public name; the suite's
+ *    OpenID provider listens on http://127.0.0.1:<port>. In webserver_config.py the issuer URL the
+ *    config names (`HostAddresses.identityProvider.issuer`) becomes that address; nothing else in it changes.
  */
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -41,6 +44,8 @@ export interface HostAddresses {
   /** host port for each `<service>:<port>` of the overlay that a process of the suite serves */
   services: Map<string, ServedPort>;
   kubeconfig?: string;
+  /** The issuer the config names and the address of the suite's provider that stands in for it. */
+  identityProvider?: { issuer: string; served: string };
 }
 
 export class HostLayout {
@@ -114,7 +119,7 @@ export class HostLayout {
         for (const [file, content] of Object.entries(files)) {
           if (content === undefined) throw new Error(`ConfigMap ${configMap.name} lacks a key that ${container.name} mounts at ${file}`);
           mkdirSync(dirname(file), { recursive: true });
-          writeFileSync(file, file.endsWith("airflow.cfg") ? this.hostAirflowCfg(content, addresses) : content);
+          writeFileSync(file, file.endsWith("airflow.cfg") ? this.hostAirflowCfg(content, addresses) : file.endsWith("webserver_config.py") ? hostWebserverConfig(content, addresses) : content);
         }
       } else mkdirSync(target, { recursive: true });
     }
@@ -135,6 +140,15 @@ export class HostLayout {
     }
     return out;
   }
+}
+
+/** webserver_config.py with adaptation 5 applied. */
+function hostWebserverConfig(text: string, addresses: HostAddresses): string {
+  const idp = addresses.identityProvider;
+  if (!idp) return text;
+  const issuer = JSON.stringify(idp.issuer.replace(/\/+$/, "")).slice(0, -1);
+  if (!text.includes(issuer)) throw new Error(`webserver_config.py does not name the issuer ${idp.issuer}`);
+  return text.replaceAll(issuer, JSON.stringify(idp.served).slice(0, -1));
 }
 
 /** The Services of the overlay, each port given a host port by `hostPortFor` (undefined: not served here). */

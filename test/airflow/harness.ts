@@ -42,6 +42,7 @@ export class AirflowHost {
     /** Where the Airflow processes send statsd lines (UDP on 127.0.0.1); nothing listens unless a test starts the exporter. */
     readonly statsdPort: number,
     kubeconfig: string | undefined,
+    identityProvider: HostAddresses["identityProvider"],
   ) {
     this.venv = ensureVenv();
     this.layout = new HostLayout(join(root, "host"), join(this.venv, "bin"));
@@ -53,10 +54,14 @@ export class AirflowHost {
     this.addresses = {
       services: serviceAddresses(rendered, (service, port) => (service.endsWith("api-server") ? apiServerPort : service.endsWith("statsd") && port === 9125 ? statsdPort : undefined)),
       ...(kubeconfig ? { kubeconfig } : {}),
+      ...(identityProvider ? { identityProvider } : {}),
     };
   }
 
-  static async start(rendered: Rendered, options: { kubeconfig?: string; parameters?: (defaults: Record<string, string>) => Record<string, string> } = {}): Promise<AirflowHost> {
+  static async start(
+    rendered: Rendered,
+    options: { kubeconfig?: string; identityProvider?: HostAddresses["identityProvider"]; parameters?: (defaults: Record<string, string>) => Record<string, string> } = {},
+  ): Promise<AirflowHost> {
     const root = mkdtempSync(join(tmpdir(), "airflow-gitops-airflow-"));
     let postgres: Postgres | undefined;
     try {
@@ -73,9 +78,10 @@ export class AirflowHost {
         "git/ssh-key": "unused by Airflow",
         "git/known-hosts": "unused by Airflow",
         "admin-password": ADMIN_PASSWORD,
+        "sso/client-secret": randomBytes(24).toString("hex"),
       };
       const parameters = options.parameters ? options.parameters(defaults) : defaults;
-      return new AirflowHost(rendered, root, postgres, parameters, await freePort(), await freePort(), options.kubeconfig);
+      return new AirflowHost(rendered, root, postgres, parameters, await freePort(), await freePort(), options.kubeconfig, options.identityProvider);
     } catch (error) {
       await postgres?.stop();
       rmSync(root, { recursive: true, force: true });

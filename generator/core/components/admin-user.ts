@@ -11,6 +11,7 @@ import { toKubeObject } from "../manifest.js";
 import { names } from "../names.js";
 import { airflowCommandPodSpec } from "./airflow-command-pod.js";
 import { adminUserSecret } from "../secret-refs.js";
+import { adminUserEnabled } from "../../shared/sign-in.js";
 import { SYNC_WAVE_ANNOTATION, syncWaveOf } from "../sync-waves.js";
 import type { BaseContext, Manifest } from "./types.js";
 import { FINISHED_JOB_TTL_SECONDS, MIGRATION_HOOK_ANNOTATIONS } from "./migrations.js";
@@ -20,7 +21,7 @@ const ADMIN_USER_RUN_SECONDS = 900;
 
 export function adminUser(config: Target, ctx: BaseContext): Manifest[] {
   const user = config.airflow.adminUser;
-  if (!user.enabled) return [];
+  if (!adminUserEnabled(config.airflow)) return [];
   const n = names(config);
   const secret = adminUserSecret(config);
   const job = new Job({

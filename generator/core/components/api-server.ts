@@ -3,12 +3,15 @@ import type { IHTTPGetAction } from "kubernetes-models/v1/HTTPGetAction";
 import type { Target } from "../target.js";
 import { labels, selectorLabels } from "../labels.js";
 import { names } from "../names.js";
-import { API_SERVER_PORT } from "../paths.js";
+import { API_SERVER_PORT, WEBSERVER_CONFIG_PATH } from "../paths.js";
 import { toKubeObject } from "../manifest.js";
 import { airflowDeployment } from "../workload.js";
 import { vpcCidrs } from "./network-policies.js";
 import { servesHttps } from "../airflow-cfg.js";
 import type { BaseContext, Manifest } from "./types.js";
+import { ssoClientSecret } from "../secret-refs.js";
+import { VOLUME } from "../pod.js";
+import { WEBSERVER_CONFIG_KEY } from "../webserver-config.js";
 
 const HEALTH_PATH = "/api/v2/monitor/health";
 const PORT_NAME = "api-server";
@@ -17,11 +20,22 @@ const PORT_NAME = "api-server";
 export function apiServer(config: Target, ctx: BaseContext): Manifest[] {
   const n = names(config);
   const httpGet: IHTTPGetAction = { path: HEALTH_PATH, port: PORT_NAME, scheme: "HTTP" };
+  const sso = config.airflow.auth.sso ? ssoClientSecret(config) : undefined;
   const deployment = airflowDeployment(config, {
     component: "api-server",
     // Behind the ALB: X-Forwarded-Proto/For make redirects and generated URLs https, trusted only from the VPC.
     command: "api-server --proxy-headers",
-    extraEnv: [{ name: "FORWARDED_ALLOW_IPS", value: vpcCidrs(config).join(",") }],
+    extraEnv: [
+      { name: "FORWARDED_ALLOW_IPS", value: vpcCidrs(config).join(",") },
+      ...(sso ? [{ name: sso.env, valueFrom: { secretKeyRef: { name: sso.secretName, key: sso.key } } }] : []),
+    ],
+    ...(sso
+      ? {
+          extraSecrets: [sso.secretName],
+          // [fab] config_file's default path: single sign-on's settings.
+          extraMounts: [{ name: VOLUME.config, mountPath: WEBSERVER_CONFIG_PATH, subPath: WEBSERVER_CONFIG_KEY, readOnly: true }],
+        }
+      : {}),
     replicas: config.components.apiServer.replicas,
     resources: config.components.apiServer.resources,
     ports: [{ name: PORT_NAME, containerPort: API_SERVER_PORT, protocol: "TCP" }],

@@ -14,6 +14,7 @@ import { toKubeObject } from "../manifest.js";
 import { names, type Part } from "../names.js";
 import { API_SERVER_PORT, STATSD_INGEST_PORT, TRIGGERER_LOG_PORT } from "../paths.js";
 import type { Manifest } from "./types.js";
+import { ssoPorts } from "../webserver-config.js";
 
 export const INSTANCE_METADATA = "169.254.169.254/32";
 /** The EKS Pod Identity agent, on each node's link-local address. */
@@ -69,6 +70,8 @@ export function egressPolicies(config: Target): Manifest[] {
   ];
   const network = config.network;
   const https = [...new Set([443, network.kubernetesApiPort])];
+  const sso = config.airflow.auth.sso;
+  const idpPorts = sso ? ssoPorts(sso).filter((port) => !https.includes(port)) : [];
   const taskRules: INetworkPolicyEgressRule[] = network.taskEgress.map((rule) => ({
     to: [outside(rule.cidr, rule.except)],
     ...(rule.ports.length > 0 ? { ports: tcp(...rule.ports) } : {}),
@@ -81,6 +84,8 @@ export function egressPolicies(config: Target): Manifest[] {
     ]),
     // The Kubernetes API (pods, their logs) and AWS APIs (STS for IRSA, S3 for remote logs).
     policy("https", of(["scheduler", "api-server", "dag-processor", "triggerer", "failed-pod-cleanup"]), [{ to: [anywhere], ports: tcp(...https) }]),
+    // Single sign-on: the api-server fetches tokens and keys from the identity provider.
+    ...(idpPorts.length > 0 ? [policy("identity-provider", { matchLabels: selectorLabels(config, "api-server") }, [{ to: [anywhere], ports: tcp(...idpPorts) }])] : []),
     policy("api-server-to-triggerer", { matchLabels: selectorLabels(config, "api-server") }, [{ to: [pod("triggerer")], ports: tcp(TRIGGERER_LOG_PORT) }]),
     policy("git", { matchLabels: selectorLabels(config, "dag-sync") }, [{ to: [anywhere], ports: tcp(gitPort) }]),
     // Task code, and the triggers of deferred tasks, reach what the tasks work on.
