@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { loadConfig } from "../generator/config/load.js";
-import { judgeOption } from "../generator/config/airflow-options.js";
+import { judgeOption, SUPPORTED_LINES } from "../generator/config/airflow-options.js";
 import { airflowCfgSections, executionApiServerUrl, renderAirflowCfg, dagsFolder } from "../generator/core/airflow-cfg.js";
 import { canonicalJson, checksum } from "../generator/core/hash.js";
 import { byCodeUnit } from "../generator/shared/order.js";
@@ -51,13 +51,13 @@ describe("airflow.cfg", () => {
     expect(dagsFolder(withData(change))).toBe(expected);
   });
 
-  it("writes only options Airflow 3 knows, none deprecated but the namespace kept for the executor", () => {
+  it.each(SUPPORTED_LINES.map((l) => l.line))("writes only options Airflow %s knows, none deprecated but the namespace kept for the executor", (line) => {
     const unknown: string[] = [];
     for (const [section, entries] of Object.entries(airflowCfgSections(example()))) {
       for (const option of Object.keys(entries)) {
-        const verdict = judgeOption(section, option);
+        const verdict = judgeOption(line, section, option);
         if (verdict.kind !== "known") unknown.push(`${section}.${option}: ${verdict.kind}`);
-        else if (verdict.deprecated && `${section}.${option}` !== "kubernetes_executor.namespace") unknown.push(`${section}.${option}: deprecated`);
+        else if (verdict.deprecated !== undefined && `${section}.${option}` !== "kubernetes_executor.namespace") unknown.push(`${section}.${option}: deprecated`);
       }
     }
     expect(unknown).toEqual([]);

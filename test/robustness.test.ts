@@ -124,16 +124,45 @@ describe("images", () => {
   });
 });
 
-describe("Airflow newer than the option table", () => {
-  it("warns, naming the table's version, and still generates", async () => {
+describe("Airflow lines", () => {
+  const withTag = (tag: string) => exampleText().replace('tag: "3.2.2"', `tag: "${tag}"`);
+  /** One more top-level airflow.cfg section. */
+  const withOption = (text: string, entry: string) => text.replace("      max_active_tasks_per_dag: 32\n", `      max_active_tasks_per_dag: 32\n    ${entry}\n`);
+  const prodOn = (text: string, tag: string) => text.replace("    airflow:\n      config:\n        core:\n          parallelism: 128", `    airflow:\n      image: { tag: "${tag}" }\n      config:\n        core:\n          parallelism: 128`);
+  const withRetries = (text: string) => text.replace("      worker_pods_creation_batch_size: 16\n", "      worker_pods_creation_batch_size: 16\n      pod_launch_failure_retries: 2\n");
+
+  it("refuses a line it does not support, naming the supported ones, and a tag that names no version", () => {
+    for (const tag of ["3.9.0", "3.1.7"]) {
+      const text = withTag(tag);
+      expect(problems(text)).toEqual([`airflow-gitops.yaml:${lineOf(text, `tag: "${tag}"`)}:5 airflow.image.tag: Airflow ${tag} is not a supported line; supported: 3.3 (3.3.2) and 3.2 (3.2.2)`]);
+    }
+    expect(problems(withTag("nightly-20261201"))).toEqual([
+      expect.stringMatching(/airflow\.image\.tag: "nightly-20261201" does not start with the Airflow version the image holds \(like 3\.3\.2 or 3\.3\.2-acme\.1\)/),
+    ]);
+    expect(problems(withTag("3.3.1-acme.2"))).toEqual([]);
+  });
+
+  it("checks each option against its line: one that came later is refused naming the line, a renamed name still read is a warning", async () => {
     const { loadConfigWithWarnings } = await import("../generator/config/load.js");
-    const text = exampleText().replace('tag: "3.2.2"', 'tag: "3.9.0"');
-    const { warnings } = loadConfigWithWarnings(text, "airflow-gitops.yaml");
-    expect(warnings.map((w) => formatIssue("airflow-gitops.yaml", w))).toEqual([
-      `airflow-gitops.yaml:${lineOf(text, 'tag: "3.9.0"')}:5 airflow.image.tag: Airflow 3.9.0 is newer than the airflow.cfg option table (Airflow 3.2): ` +
-        "options renamed or removed since then are not caught; check the release notes",
+    // [kubernetes_executor] pod_launch_failure_retries came with cncf.kubernetes 10.20, which 3.2.2's image predates.
+    const retries = withRetries(exampleText());
+    expect(problems(retries)).toEqual([
+      expect.stringMatching(/airflow\.config\.kubernetes_executor\.pod_launch_failure_retries: \[kubernetes_executor\] pod_launch_failure_retries is new in Airflow 3\.3 \(added in [0-9.]+\); Airflow 3\.2\.2 does not read it$/),
+    ]);
+    expect(problems(retries.replace('tag: "3.2.2"', 'tag: "3.3.2"'))).toEqual([]);
+    expect(problems(withOption(exampleText(), "state_store: { default_retention_days: 30 }"))).toEqual([expect.stringMatching(/airflow\.config\.state_store\.default_retention_days: section \[state_store\] is new in Airflow 3\.3; Airflow 3\.2\.2 does not read it$/)]);
+    const pageSize = withOption(exampleText(), "api: { page_size: 100 }");
+    expect(problems(pageSize)).toEqual([]);
+    expect(loadConfigWithWarnings(pageSize, "airflow-gitops.yaml").warnings.map((w) => formatIssue("airflow-gitops.yaml", w))).toEqual([
+      `airflow-gitops.yaml:${lineOf(pageSize, "page_size")}:12 airflow.config.api.page_size: [api] page_size was renamed [api] fallback_page_limit in Airflow 3.2.0; Airflow 3.2.2 still reads the old name, a later release will not`,
     ]);
     expect(loadConfigWithWarnings(exampleText(), "airflow-gitops.yaml").warnings).toEqual([]);
+  });
+
+  it("checks a top-level option against every environment's line", () => {
+    const text = prodOn(withRetries(withTag("3.3.2")), "3.2.2");
+    expect(text).toContain('image: { tag: "3.2.2" }');
+    expect(problems(text)).toEqual([expect.stringMatching(/airflow\.config\.kubernetes_executor\.pod_launch_failure_retries: .* is new in Airflow 3\.3 .*; Airflow 3\.2\.2 does not read it$/)]);
   });
 });
 

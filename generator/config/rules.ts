@@ -4,7 +4,7 @@
  */
 import type { Config } from "./schema.js";
 import { joinPath, type ConfigIssue } from "./issues.js";
-import { allowedValues, judgeOption, OPTION_TABLE_SERIES } from "./airflow-options.js";
+import { allowedValues, isSupportedLine, judgeOption, lineOf, SUPPORTED_LINES } from "./airflow-options.js";
 import { majorMinor, tagVersion } from "./image-tag.js";
 import { closest } from "./schema-check.js";
 import { FAB_AUTH_MANAGER, MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../shared/airflow-settings.js";
@@ -43,39 +43,101 @@ function airflowOptions(config: Config): AirflowOption[] {
   );
 }
 
-export const airflowConfigOptionsExist: Rule = (config) =>
-  airflowOptions(config).flatMap(({ path, section, option, value }): ConfigIssue[] => {
-    const verdict = judgeOption(section, option);
-    switch (verdict.kind) {
-      case "removed-section":
-        return [{ path, message: `section [${section}] is not read by Airflow 3; use [${verdict.to}]` }];
-      case "renamed":
-        return [{ path, message: `[${section}] ${option} was renamed in Airflow 3; use ${fmt(verdict.to)}` }];
-      case "removed":
-        return [{ path, message: `[${section}] ${option} was removed in Airflow 3${verdict.suggestion ? ` (${verdict.suggestion})` : ""}` }];
-      case "unknown-option": {
-        const guess = closest(option, verdict.known);
-        return [{ path, message: `[${section}] has no option "${option}" in Airflow 3${guess ? `; did you mean "${guess}"?` : ""}` }];
-      }
-      case "known": {
-        const allowed = allowedValues(section, option);
-        return allowed && !allowed.includes(String(value))
-          ? [{ path, message: `must be one of ${allowed.join(", ")}, found ${JSON.stringify(value)}` }]
-          : [];
-      }
-      case "unlisted-section":
-        return [];
-    }
+/** Each entry with every Airflow line that reads it: a top-level entry is read by the base and every environment. */
+function airflowOptionsByLine(config: Config): (AirflowOption & { lines: string[] })[] {
+  const topLine = lineOf(config.airflow.image.tag);
+  const envLine = (name: string) => lineOf(config.environments[name]!.airflow?.image?.tag ?? config.airflow.image.tag);
+  const supported = (lines: (string | undefined)[]) => [...new Set(lines.filter((l): l is string => l !== undefined && isSupportedLine(l)))];
+  return airflowOptions(config).map((entry) => {
+    const env = /^environments\.([^.]+)\./.exec(entry.path)?.[1];
+    const lines = env !== undefined ? [envLine(env)] : [topLine, ...Object.keys(config.environments).map(envLine)];
+    return { ...entry, lines: supported(lines) };
   });
+}
+
+/** Airflow `line` of one release, for messages: `3.2 (3.2.2 here)`. */
+function onLine(config: Config, line: string): string {
+  const releases = [config.airflow.image.tag, ...Object.values(config.environments).map((e) => e.airflow?.image?.tag)]
+    .filter((t): t is string => t !== undefined && lineOf(t) === line)
+    .map(tagVersion);
+  return `Airflow ${[...new Set(releases)].join(", ") || line}`;
+}
+
+export const airflowConfigOptionsExist: Rule = (config) => {
+  const issues = new Map<string, ConfigIssue>();
+  for (const { path, section, option, value, lines } of airflowOptionsByLine(config)) {
+    for (const line of lines) {
+      const issue = optionIssue(config, line, section, option, value);
+      if (issue && !issues.has(path)) issues.set(path, { path, message: issue });
+    }
+  }
+  return [...issues.values()];
+};
+
+function optionIssue(config: Config, line: string, section: string, option: string, value: unknown): string | undefined {
+  const verdict = judgeOption(line, section, option);
+  const on = onLine(config, line);
+  switch (verdict.kind) {
+    case "removed-section":
+      return `section [${section}] is not read by ${on}; use [${verdict.to}]`;
+    case "renamed":
+      return verdict.stillRead ? undefined : `[${section}] ${option} is no longer read by ${on}; use ${fmt(verdict.to)}`;
+    case "removed":
+      return `[${section}] ${option} was removed in Airflow 3${verdict.suggestion ? ` (${verdict.suggestion})` : ""}`;
+    case "unknown-section": {
+      if (verdict.elsewhere) return `section [${section}] is new in Airflow ${verdict.elsewhere.line}; ${on} does not read it`;
+      const guess = closest(section, verdict.known) ?? verdict.known.find((known) => known.startsWith(`${section}_`));
+      return `[${section}] is not a section of ${on} or of a provider its image ships${guess ? `; did you mean [${guess}]?` : ""}`;
+    }
+    case "unknown-option": {
+      const other = verdict.elsewhere;
+      if (other) {
+        const newer = Number(other.line.split(".")[1]) > Number(line.split(".")[1]);
+        return newer
+          ? `[${section}] ${option} is new in Airflow ${other.line}${other.since ? ` (added in ${other.since})` : ""}; ${on} does not read it`
+          : `[${section}] ${option} is read by Airflow ${other.line} but no longer by ${on}`;
+      }
+      const guess = closest(option, verdict.known);
+      return `[${section}] has no option "${option}" in ${on}${guess ? `; did you mean "${guess}"?` : ""}`;
+    }
+    case "known": {
+      const allowed = allowedValues(line, section, option);
+      return allowed && !allowed.includes(String(value)) ? `must be one of ${allowed.join(", ")}, found ${JSON.stringify(value)}` : undefined;
+    }
+  }
+}
+
+/** Warnings: an old name still read, or an option its line deprecates. */
+export const airflowConfigOptionsDeprecated: Rule = (config) => {
+  const issues = new Map<string, ConfigIssue>();
+  for (const { path, section, option, lines } of airflowOptionsByLine(config)) {
+    for (const line of lines) {
+      const verdict = judgeOption(line, section, option);
+      const on = onLine(config, line);
+      const message =
+        verdict.kind === "renamed" && verdict.stillRead
+          ? `[${section}] ${option} was renamed ${fmt(verdict.to)}${verdict.since ? ` in Airflow ${verdict.since}` : ""}; ${on} still reads the old name, a later release will not`
+          : verdict.kind === "known" && verdict.deprecated !== undefined
+            ? `[${section}] ${option} is deprecated in ${on}${verdict.deprecated ? `: ${verdict.deprecated}` : ""}`
+            : undefined;
+      if (message && !issues.has(path)) issues.set(path, { path, message });
+    }
+  }
+  return [...issues.values()];
+};
 
 export const airflowConfigLeavesSecretsAndManagedOptionsAlone: Rule = (config) =>
-  airflowOptions(config).flatMap(({ path, section, option }): ConfigIssue[] => {
+  airflowOptionsByLine(config).flatMap(({ path, section, option, lines }): ConfigIssue[] => {
     const key = `${section}.${option}`;
-    if (SECRET_AIRFLOW_OPTIONS.has(key)) {
-      return [{ path, message: `is a secret: it comes from AWS Parameter Store through an ExternalSecret, never from this file` }];
+    // An old name Airflow still reads stands for its new one: the generator's value under the new name wins.
+    const renamedTo = lines.map((line) => judgeOption(line, section, option)).find((v) => v.kind === "renamed" && v.stillRead);
+    const target = renamedTo?.kind === "renamed" ? renamedTo.to : key;
+    const is = target !== key ? `is the old name of ${fmt(target)}, which is` : "is";
+    if (SECRET_AIRFLOW_OPTIONS.has(target)) {
+      return [{ path, message: `${is} a secret: it comes from AWS Parameter Store through an ExternalSecret, never from this file` }];
     }
-    if (MANAGED_AIRFLOW_OPTIONS.has(key)) {
-      return [{ path, message: `is set by the generator (${MANAGED_AIRFLOW_OPTIONS.get(key)}) and cannot be overridden` }];
+    if (MANAGED_AIRFLOW_OPTIONS.has(target)) {
+      return [{ path, message: `${is} set by the generator (${MANAGED_AIRFLOW_OPTIONS.get(target)}) and cannot be overridden` }];
     }
     return [];
   });
@@ -102,23 +164,16 @@ export const airflowImageIsAirflow3: Rule = (config) => {
   });
 };
 
-/**
- * Warnings: an Airflow newer than the option table may have renamed or removed options the table
- * still accepts, so the option check cannot be trusted blindly there.
- */
-export const airflowNewerThanOptionTable: Rule = (config) => {
-  const [tableMajor, tableMinor] = OPTION_TABLE_SERIES.split(".").map(Number) as [number, number];
+/** The generator knows the options, commands and probes of its supported lines only. */
+export const airflowLineIsSupported: Rule = (config) => {
+  const supported = SUPPORTED_LINES.map((l) => `${l.line} (${l.release})`).join(" and ");
   return airflowTags(config).flatMap(({ path, tag }) => {
-    const version = majorMinor(tag);
-    if (!version || version[0] !== tableMajor || version[1] <= tableMinor) return [];
-    return [
-      {
-        path,
-        message:
-          `Airflow ${tagVersion(tag)} is newer than the airflow.cfg option table (Airflow ${OPTION_TABLE_SERIES}): ` +
-          "options renamed or removed since then are not caught; check the release notes",
-      },
-    ];
+    const line = lineOf(tag);
+    if (line === undefined) {
+      return [{ path, message: `"${tagVersion(tag)}" does not start with the Airflow version the image holds (like ${SUPPORTED_LINES[0]!.release} or ${SUPPORTED_LINES[0]!.release}-acme.1): the version decides which options, commands and probes apply` }];
+    }
+    if (majorMinor(tag)![0] !== 3 || isSupportedLine(line)) return [];
+    return [{ path, message: `Airflow ${tagVersion(tag)} is not a supported line; supported: ${supported}` }];
   });
 };
 
@@ -261,7 +316,7 @@ export const connectionsFitTheDatabase: Rule = (config) =>
   });
 
 /** Rules whose findings do not stop generation: printed as warnings. */
-export const WARNING_RULES: readonly Rule[] = [airflowNewerThanOptionTable, connectionsFitTheDatabase, ...ENVIRONMENT_WARNING_RULES];
+export const WARNING_RULES: readonly Rule[] = [airflowConfigOptionsDeprecated, connectionsFitTheDatabase, ...ENVIRONMENT_WARNING_RULES];
 
 export const RULES: readonly Rule[] = [
   noControlCharacters,
@@ -270,6 +325,7 @@ export const RULES: readonly Rule[] = [
   airflowConfigLeavesSecretsAndManagedOptionsAlone,
   gitSyncAuthMatchesRepositoryUrl,
   airflowImageIsAirflow3,
+  airflowLineIsSupported,
   argocdNamesKnownEnvironments,
   argocdDestinationIsServerOrName,
   adminUserNeedsFab,

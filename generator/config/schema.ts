@@ -24,7 +24,8 @@ const AirflowConfig = Type.Record(
   {
     ...closed,
     description:
-      "Extra airflow.cfg entries as section -> option -> value. Checked against the options Airflow 3 knows; " +
+      "Extra airflow.cfg entries as section -> option -> value. Checked against the options of the Airflow line each environment runs " +
+      "(core and the providers its image ships); " +
       "secrets (fernet key, database URL, API and JWT secrets) are refused here because they come from Parameter Store.",
     default: {},
     examples: [{ core: { parallelism: 64 }, kubernetes_executor: { worker_pods_creation_batch_size: 16 } }],
@@ -43,7 +44,8 @@ const Airflow = Type.Object(
         tag: Type.String({
           pattern: P.imageTag,
           description:
-            "Airflow image tag (never `latest`), optionally pinned to a digest as `3.2.2@sha256:<digest>`. Must be an Airflow 3 image.",
+            "Airflow image tag (never `latest`), optionally pinned to a digest as `3.2.2@sha256:<digest>`. It starts with the Airflow " +
+            "version the image holds (3.2.2, or 3.2.2-acme.1 for an image of your own), whose line must be supported: 3.3 or 3.2.",
           default: "3.2.2",
         }),
       },

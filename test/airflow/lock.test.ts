@@ -41,3 +41,17 @@ describe("Python lock for real Airflow (test/airflow/requirements.lock)", () => 
     for (const entry of entries) expect(entry, `no hash for ${entry.split(" ")[0]}`).toMatch(/--hash=sha256:[0-9a-f]{64}/);
   });
 });
+
+describe("airflow.cfg option tables (generator/config/airflow-options/<line>.json)", () => {
+  it("the example's line was read from the very releases the lock installs (stale table otherwise)", () => {
+    const tag = String(((exampleData().airflow as Record<string, unknown>).image as Record<string, unknown>).tag);
+    const line = tag.split(".").slice(0, 2).join(".");
+    const table = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "generator", "config", "airflow-options", `${line}.json`), "utf8")) as { packages: Record<string, string> };
+    const locked = pins(lockText);
+    const shared = Object.keys(table.packages).filter((name) => locked.has(name));
+    expect(shared).toEqual(expect.arrayContaining(["apache-airflow-core", "apache-airflow-providers-cncf-kubernetes", "apache-airflow-providers-fab", "apache-airflow-providers-amazon"]));
+    for (const name of shared) {
+      expect(table.packages[name], `the ${line} table read ${name} ${table.packages[name]}, the lock installs ${locked.get(name)}: run test/airflow/update-option-tables.sh ${tag}`).toBe(locked.get(name));
+    }
+  });
+});
