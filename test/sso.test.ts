@@ -132,6 +132,24 @@ describe("single sign-on", () => {
     expect([...files.keys()]).not.toContain("secrets/dev/sso-client-externalsecret.yaml");
   });
 
+  it("lets an environment name another provider, taking nothing of the shared one's", () => {
+    const config = withSso(OKTA, (d) => (d.environments.dev.airflow = { auth: { sso: { provider: "github", clientId: "Iv1.dev", organization: "acme" } } }));
+    const dev = webserverConfigOf(config, "dev")!;
+    expect(dev).toContain('"name": "github"');
+    expect(dev).not.toContain("okta.com");
+    expect(pythonConstant(dev, "AUTH_ROLES_MAPPING")).toEqual({});
+    expect(webserverConfigOf(config, "prod")).toContain('"name": "okta"');
+  });
+
+  it("asks Okta's custom authorization servers for no groups scope, uses PKCE, refuses the local admin's name", () => {
+    const custom = webserverConfigOf(withSso({ ...OKTA, issuer: "https://acme.okta.com/oauth2/default" }))!;
+    expect(custom).toContain('"client_kwargs": {\n                "scope": "openid email profile",\n                "code_challenge_method": "S256",\n            },');
+    expect(webserverConfigOf(withSso(PROVIDERS.github!))).not.toContain("code_challenge_method");
+    expect(pythonConstant(webserverConfigOf(withSso(OKTA))!, "RESERVED_USERNAMES")).toEqual([]);
+    expect(pythonConstant(webserverConfigOf(withSso(OKTA, (d) => (d.airflow.adminUser = { enabled: true, username: "Root" })))!, "RESERVED_USERNAMES")).toEqual(["root"]);
+    expect(pythonConstant(webserverConfigOf(withSso(PROVIDERS["entra-id"]!))!, "USERNAME_CLAIM")).toBe("oid");
+  });
+
   it("takes an environment's own client id over the shared one", () => {
     const config = withSso(OKTA, (d) => (d.environments.dev.airflow = { auth: { sso: { clientId: "0oadev" } } }));
     expect(webserverConfigOf(config, "dev")).toContain('"client_id": "0oadev"');
@@ -172,6 +190,19 @@ describe("single sign-on: bad input", () => {
     ]);
     expect(problems(OKTA, (d) => delete d.environments.dev.ingress.host)).toEqual([
       expect.stringMatching(/airflow\.auth\.sso\.provider: needs ingress\.host in environment dev: .*https:\/\/<ingress\.host>\/auth\/oauth-authorized\/okta/),
+    ]);
+  });
+
+  it("refuses an issuer port out of range and a [fab] config_file of the user's while signing in", () => {
+    expect(problems({ ...OKTA, issuer: "https://acme.okta.com:99999" })).toEqual([expect.stringMatching(/airflow\.auth\.sso\.issuer: has port 99999: a port is 1 to 65535/)]);
+    expect(problems(OKTA, (d) => (d.airflow.config.fab = { config_file: "/opt/airflow/mine.py" }))).toEqual([
+      expect.stringMatching(/airflow\.config\.fab\.config_file: is set by the generator while airflow\.auth\.sso is on .*\/opt\/airflow\/webserver_config\.py/),
+    ]);
+  });
+
+  it("reports at the environment a field its own provider needs", () => {
+    expect(problems(OKTA, (d) => (d.environments.dev.airflow = { auth: { sso: { provider: "github", clientId: "x" } } }))).toEqual([
+      expect.stringMatching(/environments\.dev\.airflow\.auth\.sso\.organization: is required with provider github \(environment dev\)/),
     ]);
   });
 

@@ -9,6 +9,8 @@ import { joinPath, type ConfigIssue } from "./issues.js";
 import type { Rule } from "./rules.js";
 import { FAB_AUTH_MANAGER } from "../shared/airflow-settings.js";
 import { mergeOverrides } from "../shared/overrides.js";
+import { environmentSso } from "../shared/sign-in.js";
+import { WEBSERVER_CONFIG_PATH } from "../shared/airflow-settings.js";
 import { PATTERNS } from "./schema-kit.js";
 
 type ProviderField = "issuer" | "tenantId" | "hostedDomain" | "organization" | "claims";
@@ -38,10 +40,11 @@ function resolvedSso(config: Config): ResolvedSso[] {
   const top = config.airflow.auth.sso;
   return Object.entries(config.environments).flatMap(([environment, env]) => {
     const own = env.airflow?.auth?.sso as Partial<SsoConfig> | undefined;
-    const sso = mergeOverrides<Partial<SsoConfig> | undefined>(top, own);
+    const sso = environmentSso(top, own);
     if (!sso) return [];
+    const alone = own !== undefined && (top === undefined || sso === own);
     const at = (field: string, ...rest: (string | number)[]) =>
-      joinPath([...(own && (own[field as keyof SsoConfig] !== undefined || !top) ? ["environments", environment] : []), "airflow", "auth", "sso", field, ...rest]);
+      joinPath([...(own && (own[field as keyof SsoConfig] !== undefined || alone) ? ["environments", environment] : []), "airflow", "auth", "sso", field, ...rest]);
     return [{ environment, sso, at }];
   });
 }
@@ -66,6 +69,8 @@ const providerFieldsFit: Rule = (config) => {
         add({ path: at(field), message: `has no meaning for provider ${sso.provider}: remove it (it takes ${fields.takes.join(", ")})` });
       }
     }
+    const port = sso.issuer !== undefined ? /^https:\/\/[^/:]+:(\d+)/.exec(sso.issuer)?.[1] : undefined;
+    if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) add({ path: at("issuer"), message: `has port ${port}: a port is 1 to 65535` });
     const keys = ROLE_KEYS[sso.provider];
     for (const key of Object.keys(sso.roles ?? {})) {
       if (keys && !keys.pattern.test(key)) add({ path: at("roles", key), message: `must be ${keys.what} with provider ${sso.provider}` });
@@ -74,11 +79,19 @@ const providerFieldsFit: Rule = (config) => {
   return [...issues.values()];
 };
 
-/** OAuth sign-in is the FAB auth manager's; another auth manager never reads webserver_config.py. */
+/**
+ * OAuth sign-in is the FAB auth manager's, reading webserver_config.py where `[fab] config_file` points by
+ * default; another auth manager, or another path, would leave the api-server on password sign-in.
+ */
 const ssoNeedsFab: Rule = (config) => {
   const issues = new Map<string, ConfigIssue>();
   for (const { environment, at } of resolvedSso(config)) {
     const env = config.environments[environment]!;
+    const ownFile = env.airflow?.config?.fab?.config_file;
+    if (ownFile !== undefined || config.airflow.config.fab?.config_file !== undefined) {
+      const path = joinPath([...(ownFile !== undefined ? ["environments", environment] : []), "airflow", "config", "fab", "config_file"]);
+      issues.set(path, { path, message: `is set by the generator while airflow.auth.sso is on (at ${at("provider")}): the api-server reads its sign-in settings from ${WEBSERVER_CONFIG_PATH}` });
+    }
     const own = env.airflow?.config?.core?.auth_manager;
     const manager = String(own ?? config.airflow.config.core?.auth_manager ?? FAB_AUTH_MANAGER);
     if (manager === FAB_AUTH_MANAGER) continue;

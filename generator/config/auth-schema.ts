@@ -23,8 +23,9 @@ const Claims = Type.Object(
       Type.String({
         pattern: P.claimName,
         description:
-          "Claim that becomes the Airflow username (default preferred_username). Use a claim users cannot change: a user whose " +
-          "username matches an existing Airflow user signs in as that user.",
+          "Claim that becomes the Airflow username (default preferred_username; oid for entra-id, the account's immutable id). " +
+          "Use a claim users cannot change: FAB signs a user in as the existing user of that name (the local admin's name is refused; " +
+          "email is taken only when email_verified is true).",
         examples: ["preferred_username"],
       }),
     ),

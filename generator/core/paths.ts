@@ -1,8 +1,6 @@
 /** Paths inside Airflow containers, shared by airflow.cfg and the pod specs that must agree with it. */
 export const AIRFLOW_HOME = "/opt/airflow";
 export const AIRFLOW_CFG_PATH = `${AIRFLOW_HOME}/airflow.cfg`;
-/** `[fab] config_file` at its default. */
-export const WEBSERVER_CONFIG_PATH = `${AIRFLOW_HOME}/webserver_config.py`;
 export const POD_TEMPLATE_DIR = `${AIRFLOW_HOME}/pod_templates`;
 export const POD_TEMPLATE_KEY = "pod_template_file.yaml";
 export const POD_TEMPLATE_PATH = `${POD_TEMPLATE_DIR}/${POD_TEMPLATE_KEY}`;

@@ -6,7 +6,8 @@ import type { AutoscalingConfig, Config, IamConfig, PeakHoursConfig } from "../c
 import type { OverlayPatchConfig } from "../config/pods-schema.js";
 import { mergePodHatches } from "./pod-hatches.js";
 import { mergeOverrides } from "../shared/overrides.js";
-import { withSsoDefaults } from "../shared/sign-in.js";
+import { resolveSignIn } from "../shared/sign-in.js";
+import type { SsoConfig } from "../config/auth-schema.js";
 
 export interface EnvironmentTarget {
   name: string;
@@ -38,7 +39,7 @@ function resolveUncached(config: Config, name: string): Target {
   return {
     ...config,
     namespace: env.namespace ?? config.namespace,
-    airflow: withSsoDefaults(mergeOverrides(config.airflow, env.airflow)),
+    airflow: resolveSignIn(mergeOverrides(config.airflow, env.airflow), config.airflow.auth.sso, env.airflow?.auth?.sso as Partial<SsoConfig> | undefined),
     ingress: mergeOverrides(config.ingress, env.ingress),
     storage: mergeOverrides(config.storage, env.storage),
     secrets: mergeOverrides(config.secrets, env.secrets),

@@ -6,6 +6,7 @@
  */
 import type { SsoConfig, SsoProvider } from "../config/auth-schema.js";
 import { ssoClientSecret } from "./secret-refs.js";
+import { adminUserEnabled } from "../shared/sign-in.js";
 import type { Target } from "./target.js";
 
 export const WEBSERVER_CONFIG_KEY = "webserver_config.py";
@@ -37,24 +38,33 @@ function discovery(issuer: string): Record<string, unknown> {
 }
 
 function providerSettings(sso: SsoConfig): ProviderSettings {
-  const claims = (groups: string) => ({
-    username: sso.claims?.username ?? "preferred_username",
+  const claims = (defaults: { username: string; groups: string }) => ({
+    username: sso.claims?.username ?? defaults.username,
     email: sso.claims?.email ?? "email",
-    groups: sso.claims?.groups ?? groups,
+    groups: sso.claims?.groups ?? defaults.groups,
   });
+  const oidc = claims({ username: "preferred_username", groups: "groups" });
   switch (sso.provider) {
     case "oidc":
-      return { icon: "fa-openid", scopes: OIDC_SCOPES, remote: discovery(sso.issuer!), reader: "oidc", claims: claims("groups") };
+      return { icon: "fa-openid", scopes: OIDC_SCOPES, remote: discovery(sso.issuer!), reader: "oidc", claims: oidc };
     case "okta":
-      return { icon: "fa-circle-o", scopes: OIDC_SCOPES, remote: discovery(sso.issuer!), reader: "oidc", claims: claims("groups") };
+      // A custom authorization server (…/oauth2/<id>) defines no `groups` scope: its groups claim is configured on the server.
+      return {
+        icon: "fa-circle-o",
+        scopes: /\/oauth2\/[^/]+\/?$/.test(sso.issuer!) ? ["openid", "email", "profile"] : OIDC_SCOPES,
+        remote: discovery(sso.issuer!),
+        reader: "oidc",
+        claims: oidc,
+      };
     case "entra-id":
-      // App roles arrive in `roles`; group ids in `groups` once the app registration emits them.
+      // `oid` is the account's immutable id (preferred_username and email can be changed by the user or an admin);
+      // app roles arrive in `roles`, group ids in `groups` once the app registration emits them.
       return {
         icon: "fa-windows",
         scopes: ["openid", "email", "profile"],
         remote: discovery(`https://login.microsoftonline.com/${sso.tenantId!}/v2.0`),
         reader: "oidc",
-        claims: claims("roles"),
+        claims: claims({ username: "oid", groups: "roles" }),
       };
     case "google":
       return {
@@ -98,7 +108,11 @@ export function webserverConfig(config: Target): string | undefined {
     client_id: sso.clientId,
     client_secret: new PythonCode(`os.environ[${JSON.stringify(ssoClientSecret(config).env)}]`),
     ...settings.remote,
-    client_kwargs: { scope: (sso.scopes ?? settings.scopes).join(" ") },
+    client_kwargs: {
+      scope: (sso.scopes ?? settings.scopes).join(" "),
+      // PKCE: an authorization code is useless to whoever intercepts it without the verifier.
+      ...(settings.reader !== "github" ? { code_challenge_method: "S256" } : {}),
+    },
   };
   const roles = Object.fromEntries(Object.keys(sso.roles).sort().map((key) => [key, sso.roles[key]!]));
   const lines = [
@@ -129,6 +143,9 @@ export function webserverConfig(config: Target): string | undefined {
     `    }`,
     `]`,
     "",
+    `CLIENT_ID = ${py(sso.clientId)}`,
+    "# A provider's user with a local user's name would sign in as that user: refused.",
+    `RESERVED_USERNAMES = ${py(reservedUsernames(config))}`,
     `USERNAME_CLAIM = ${py(settings.claims.username)}`,
     `EMAIL_CLAIM = ${py(settings.claims.email)}`,
     `GROUPS_CLAIM = ${py(settings.claims.groups)}`,
@@ -148,6 +165,11 @@ export function webserverConfig(config: Target): string | undefined {
     "",
   ];
   return lines.join("\n");
+}
+
+/** The local users the generator creates, whose names no provider's user may take (FAB matches names without case). */
+function reservedUsernames(config: Target): string[] {
+  return adminUserEnabled(config.airflow) ? [config.airflow.adminUser.username.toLowerCase()] : [];
 }
 
 /** An expression written into the file as it is (the one place: the secret's env lookup). */
@@ -177,9 +199,19 @@ const READERS: Record<ProviderSettings["reader"], string[]> = {
     '            log.error("single sign-on: the userinfo subject differs from the ID token\'s")',
     "            return {}",
     "        claims.update(info)",
+    '    audience = claims.get("aud")',
+    "    if CLIENT_ID not in (audience if isinstance(audience, list) else [audience]):",
+    '        log.error("single sign-on: the ID token is for %s, not this client", audience)',
+    "        return {}",
     "    username = claims.get(USERNAME_CLAIM)",
     "    if not username:",
     '        log.error("single sign-on: the provider sent no %s claim for subject %s", USERNAME_CLAIM, claims["sub"])',
+    "        return {}",
+    '    if USERNAME_CLAIM == "email" and claims.get("email_verified") is not True:',
+    '        log.warning("single sign-on: refused subject %s, whose e-mail (the username) is not verified", claims["sub"])',
+    "        return {}",
+    "    if str(username).lower() in RESERVED_USERNAMES:",
+    '        log.warning("single sign-on: refused subject %s, whose username %s is a local user\'s", claims["sub"], username)',
     "        return {}",
     "    groups = claims.get(GROUPS_CLAIM) or []",
     "    if isinstance(groups, str):",
@@ -195,6 +227,9 @@ const READERS: Record<ProviderSettings["reader"], string[]> = {
     '        log.warning("single sign-on: refused a Google account outside %s or with an unverified e-mail", HOSTED_DOMAIN)',
     "        return {}",
     '    email = str(claims["email"])',
+    "    if email.lower() in RESERVED_USERNAMES:",
+    '        log.warning("single sign-on: refused %s, a local user\'s name", email)',
+    "        return {}",
     '    return {"username": email, "email": email, "role_keys": [email], **_names(claims)}',
     ...NAMES,
   ],
@@ -213,12 +248,16 @@ const READERS: Record<ProviderSettings["reader"], string[]> = {
     "",
     "def read_identity(remote, token):",
     '    membership = remote.get(f"user/memberships/orgs/{ORGANIZATION}", token=token)',
-    '    if membership.status_code != 200 or membership.json().get("state") != "active":',
+    "    # Billing managers have an active membership too, but are not members.",
+    '    if membership.status_code != 200 or membership.json().get("state") != "active" or membership.json().get("role") not in ("admin", "member"):',
     '        log.warning("single sign-on: refused a GitHub user who is not an active member of %s", ORGANIZATION)',
     "        return {}",
     '    user = remote.get("user", token=token)',
     "    user.raise_for_status()",
     "    user = user.json()",
+    '    if str(user["login"]).lower() in RESERVED_USERNAMES:',
+    '        log.warning("single sign-on: refused GitHub user %s, a local user\'s name", user["login"])',
+    "        return {}",
     '    emails = [e for e in _pages(remote, "user/emails", token) if e.get("verified")]',
     '    email = next((e["email"] for e in emails if e.get("primary")), emails[0]["email"] if emails else "")',
     '    teams = [t["slug"] for t in _pages(remote, "user/teams", token) if t["organization"]["login"].lower() == ORGANIZATION]',

@@ -5,6 +5,9 @@
 
 export const FAB_AUTH_MANAGER = "airflow.providers.fab.auth_manager.fab_auth_manager.FabAuthManager";
 
+/** `[fab] config_file` at its default: where single sign-on's settings are mounted. */
+export const WEBSERVER_CONFIG_PATH = "/opt/airflow/webserver_config.py";
+
 /** Options that carry secrets: only ever read from Secrets in the environment. */
 export const SECRET_AIRFLOW_OPTIONS: ReadonlySet<string> = new Set([
   "core.fernet_key",

@@ -1,6 +1,7 @@
 /** How people sign in, as both the config rules and the core read it. */
 import type { Config } from "../config/schema.js";
-import { DEFAULT_SSO_ROLE } from "../config/auth-schema.js";
+import { DEFAULT_SSO_ROLE, type SsoConfig } from "../config/auth-schema.js";
+import { mergeOverrides } from "./overrides.js";
 
 type SignIn = Pick<Config["airflow"], "adminUser" | "auth">;
 
@@ -10,11 +11,21 @@ export function adminUserEnabled(airflow: SignIn): boolean {
 }
 
 /**
- * An environment's single sign-on with the schema's defaults filled in: an environment that alone signs
- * in states it in an override section, where the schema gives no defaults.
+ * An environment's single sign-on: its override merged over the shared one, or the override alone when it
+ * names another provider (the shared provider's issuer, tenant or roles mean nothing to that one).
  */
-export function withSsoDefaults<T extends SignIn>(airflow: T): T {
-  const sso = airflow.auth.sso;
-  if (!sso || (sso.roles && sso.defaultRole)) return airflow;
-  return { ...airflow, auth: { ...airflow.auth, sso: { ...sso, roles: sso.roles ?? {}, defaultRole: sso.defaultRole ?? DEFAULT_SSO_ROLE } } };
+export function environmentSso<T extends { provider?: string }>(shared: T | undefined, own: Partial<T> | undefined): Partial<T> | undefined {
+  if (own?.provider !== undefined && shared !== undefined && own.provider !== shared.provider) return own;
+  return mergeOverrides<Partial<T> | undefined>(shared, own);
+}
+
+/**
+ * An environment's Airflow section with its single sign-on resolved and the schema's defaults filled in:
+ * an environment that alone signs in states it in an override section, where the schema gives no defaults.
+ */
+export function resolveSignIn<T extends SignIn>(merged: T, shared: SsoConfig | undefined, own: Partial<SsoConfig> | undefined): T {
+  const sso = environmentSso(shared, own);
+  if (!sso) return merged;
+  const complete = { ...sso, roles: sso.roles ?? {}, defaultRole: sso.defaultRole ?? DEFAULT_SSO_ROLE } as SsoConfig;
+  return { ...merged, auth: { ...merged.auth, sso: complete } };
 }

@@ -100,27 +100,33 @@ describe("single sign-on through a real OpenID provider", () => {
 
   it("a user of a mapped group signs in and gets that group's role; the token opens what the role may", async () => {
     const alice = await signIn("alice", ["airflow-admins"]);
-    expect(await rolesOf(alice.token, "alice")).toEqual(["Admin", "Public"]);
-    expect((await api_(alice.token, "/api/v2/dags")).status).toBe(200);
-    expect((await api_(alice.token, "/auth/fab/v1/users")).status).toBe(200);
+    expect(await rolesOf(alice.token!, "alice")).toEqual(["Admin", "Public"]);
+    expect((await api_(alice.token!, "/api/v2/dags")).status).toBe(200);
+    expect((await api_(alice.token!, "/auth/fab/v1/users")).status).toBe(200);
 
     const bob = await signIn("bob", ["analysts", "unmapped"]);
-    expect(await rolesOf(alice.token, "bob")).toEqual(["Public", "Viewer"]);
-    expect((await api_(bob.token, "/api/v2/dags")).status).toBe(200);
-    expect((await api_(bob.token, "/auth/fab/v1/users")).status).toBe(403);
+    expect(await rolesOf(alice.token!, "bob")).toEqual(["Public", "Viewer"]);
+    expect((await api_(bob.token!, "/api/v2/dags")).status).toBe(200);
+    expect((await api_(bob.token!, "/auth/fab/v1/users")).status).toBe(403);
   });
 
   it("a user of no mapped group signs in with the default role and may do nothing", async () => {
     const carol = await signIn("carol", []);
-    expect(await rolesOf((await signIn("alice", ["airflow-admins"])).token, "carol")).toEqual(["Public"]);
-    expect((await api_(carol.token, "/api/v2/dags")).status).toBe(403);
+    expect(await rolesOf((await signIn("alice", ["airflow-admins"])).token!, "carol")).toEqual(["Public"]);
+    expect((await api_(carol.token!, "/api/v2/dags")).status).toBe(403);
   });
 
   it("roles follow the provider's groups at every sign-in", async () => {
     await signIn("dave", ["airflow-admins"]);
     const dave = await signIn("dave", ["analysts"]);
-    expect(await rolesOf((await signIn("alice", ["airflow-admins"])).token, "dave")).toEqual(["Public", "Viewer"]);
-    expect((await api_(dave.token, "/auth/fab/v1/users")).status).toBe(403);
+    expect(await rolesOf((await signIn("alice", ["airflow-admins"])).token!, "dave")).toEqual(["Public", "Viewer"]);
+    expect((await api_(dave.token!, "/auth/fab/v1/users")).status).toBe(403);
+  });
+
+  it("a provider's user named like the local admin is refused, in any case", async () => {
+    const impostor = await signIn("ADMIN", ["airflow-admins"], { refused: true });
+    expect(impostor.token).toBeUndefined();
+    expect(logTail(api.logFile, 400)).toContain("whose username ADMIN is a local user's");
   });
 
   it("the local admin kept beside single sign-on gets API tokens with its password", async () => {
@@ -131,7 +137,7 @@ describe("single sign-on through a real OpenID provider", () => {
   });
 
   /** The authorization-code flow as a browser walks it: Airflow → provider (user `sub` authorizes) → Airflow. */
-  async function signIn(sub: string, groups: string[]): Promise<{ token: string }> {
+  async function signIn(sub: string, groups: string[], expect_: { refused?: boolean } = {}): Promise<{ token: string | undefined }> {
     const claims = { preferred_username: sub, email: `${sub}@acme.test`, given_name: sub, family_name: "Tester", groups };
     const put = await fetch(`${providerUrl}/users/${sub}`, { method: "PUT", headers: { "Content-Type": "application/json" }, body: JSON.stringify(claims) });
     expect(put.status).toBe(204);
@@ -144,6 +150,7 @@ describe("single sign-on through a real OpenID provider", () => {
     expect(request.get("client_id")).toBe(SSO.clientId);
     expect(request.get("redirect_uri")).toBe(`${apiUrl}/auth/oauth-authorized/oidc`);
     expect(request.get("scope")).toBe("openid email profile groups");
+    expect(request.get("code_challenge_method")).toBe("S256");
 
     const granted = await fetch(authorize, { method: "POST", redirect: "manual", body: new URLSearchParams({ sub }) });
     const callback = granted.headers.get("location") ?? "";
@@ -152,6 +159,12 @@ describe("single sign-on through a real OpenID provider", () => {
 
     const back = await browser.get(callback);
     const token = browser.cookie("_token");
+    if (expect_.refused) {
+      expect(back.status).toBe(302);
+      expect(back.headers.get("location")).toMatch(/\/auth\/login\/?$/);
+      expect(token).toBeUndefined();
+      return { token };
+    }
     expect(back.status, `the callback: ${await back.text()}\n${host.logOf(api)}`).toBe(302);
     expect(token, `no _token cookie after the callback (to ${back.headers.get("location")})\n${host.logOf(api)}`).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/);
     return { token: token! };
