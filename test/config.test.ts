@@ -87,7 +87,7 @@ describe("loadConfig", () => {
 
   it.each([
     [(d: any) => (d.ingress.scheme = "public"), 'ingress.scheme: must be one of "internal", "internet-facing", found "public"'],
-    [(d: any) => (d.airflow.image.tag = "latest"), 'airflow.image.tag: must be an image tag (not latest), optionally pinned to a digest: 3.2.2 or 3.2.2@sha256:<64 hex digits>, found "latest"'],
+    [(d: any) => (d.airflow.image.tag = "latest"), 'airflow.image.tag: must be an image tag (not latest), optionally pinned to a digest: 3.3.2 or 3.3.2@sha256:<64 hex digits>, found "latest"'],
     [(d: any) => (d.environments = {}), "environments: must have at least 1 entry"],
     [(d: any) => (d.environments = { Prod: {} }), `environments.Prod: invalid name "Prod": must be lower-case letters`],
     [(d: any) => (d.dags.builder = { image: "acme/dag-builder:1.4.0", command: [] }), "dags.builder.command: must have at least 1 item(s)"],
@@ -101,8 +101,8 @@ describe("cross-field rules", () => {
   it.each([
     [(d: any) => (d.airflow.config.webserver = { web_server_port: 8081 }), "airflow.config.webserver.web_server_port: is the old name of [api] port, which is set by the generator"],
     [(d: any) => (d.airflow.config.core.dag_default_view = "grid"), "airflow.config.core.dag_default_view: [core] dag_default_view was removed in Airflow 3"],
-    [(d: any) => (d.airflow.config.core.paralelism = 8), 'airflow.config.core.paralelism: [core] has no option "paralelism" in Airflow 3.2.2; did you mean "parallelism"?'],
-    [(d: any) => (d.airflow.config.kubernetes = { namespace: "x" }), "airflow.config.kubernetes.namespace: [kubernetes] is not a section of Airflow 3.2.2 or of a provider its image ships; did you mean [kubernetes_executor]?"],
+    [(d: any) => (d.airflow.config.core.paralelism = 8), 'airflow.config.core.paralelism: [core] has no option "paralelism" in Airflow 3.3.2; did you mean "parallelism"?'],
+    [(d: any) => (d.airflow.config.kubernetes = { namespace: "x" }), "airflow.config.kubernetes.namespace: [kubernetes] is not a section of Airflow 3.3.2 or of a provider its image ships; did you mean [kubernetes_executor]?"],
     [(d: any) => (d.airflow.config.core.fernet_key = "abc"), "airflow.config.core.fernet_key: is a secret: it comes from AWS Parameter Store"],
     [(d: any) => (d.airflow.config.database = { sql_alchemy_conn: "postgresql://" }), "airflow.config.database.sql_alchemy_conn: is a secret"],
     [(d: any) => (d.airflow.config.core.executor = "CeleryExecutor"), "airflow.config.core.executor: is set by the generator (the deployment is built for the KubernetesExecutor)"],
@@ -154,7 +154,7 @@ describe("environment rules", () => {
     ["a reserved Karpenter label", prod((e) => (e.peakHours.nodePool.labels["node.kubernetes.io/pool"] = "x")), 'environments.prod.peakHours.nodePool.labels["node.kubernetes.io/pool"]: is a label Karpenter reserves'],
     ["roles with Pod Identity", prod((e) => (e.iam.mode = "podIdentity")), "environments.prod.iam.roles: must be empty with podIdentity"],
     ["a role that is not an ARN", prod((e) => (e.iam.roles.worker = "airflow-tasks")), "environments.prod.iam.roles.worker: must be an IAM role ARN"],
-    ["an override of an unknown option", prod((e) => (e.airflow.config.core.paralelism = 8)), 'environments.prod.airflow.config.core.paralelism: [core] has no option "paralelism" in Airflow 3.2.2; did you mean "parallelism"?'],
+    ["an override of an unknown option", prod((e) => (e.airflow.config.core.paralelism = 8)), 'environments.prod.airflow.config.core.paralelism: [core] has no option "paralelism" in Airflow 3.3.2; did you mean "parallelism"?'],
     ["an Airflow 2 tag in one environment", prod((e) => (e.airflow.image = { tag: "2.10.5" })), "environments.prod.airflow.image.tag: Airflow 2.10.5 is not Airflow 3"],
     ["a misspelt override", prod((e) => (e.components.apiServer.replica = 2)), 'environments.prod.components.apiServer.replica: unknown field "replica"; did you mean "replicas"?'],
   ])("rejects %s with file, line and field", (_name, text, expected) => {

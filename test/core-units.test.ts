@@ -51,9 +51,9 @@ describe("airflow.cfg", () => {
     expect(dagsFolder(withData(change))).toBe(expected);
   });
 
-  it.each(SUPPORTED_LINES.map((l) => l.line))("writes only options Airflow %s knows, none deprecated but the namespace kept for the executor", (line) => {
+  it.each(SUPPORTED_LINES.map((l) => [l.line, l.release]))("writes only options Airflow %s knows, none deprecated but the namespace kept for the executor (%s)", (line, release) => {
     const unknown: string[] = [];
-    for (const [section, entries] of Object.entries(airflowCfgSections(example()))) {
+    for (const [section, entries] of Object.entries(airflowCfgSections(withData((d) => (d.airflow.image.tag = release))))) {
       for (const option of Object.keys(entries)) {
         const verdict = judgeOption(line, section, option);
         if (verdict.kind !== "known") unknown.push(`${section}.${option}: ${verdict.kind}`);

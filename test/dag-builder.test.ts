@@ -64,7 +64,7 @@ describe("built-in DAG builder", () => {
   it("runs python3 -m dag_builder in the environment's Airflow image with the package on PYTHONPATH", () => {
     const pod = dagSyncPod(example).spec;
     const builder = pod.containers.find((c: any) => c.name === "dag-builder");
-    expect(builder.image).toBe("apache/airflow:3.2.2");
+    expect(builder.image).toBe("apache/airflow:3.3.2");
     expect(builder.command).toEqual([
       "python3", "-m", "dag_builder", "--source", "/git/repo/specs", "--output", "/opt/airflow/dags", "--config", "/opt/dag-builder/settings.json",
     ]);

@@ -48,7 +48,7 @@ function truth(objects: KubeDocument[], rows: Row[]): string[] {
   return wrong;
 }
 
-const EVERY_POD = ["api-server", "scheduler", "dag-processor", "triggerer", "statsd", "dag-sync", "worker", "migrations", "admin-user", "failed-pod-cleanup", "db-clean", "log-retention", "peak-placeholder"];
+const EVERY_POD = ["api-server", "scheduler", "dag-processor", "triggerer", "statsd", "dag-sync", "worker", "migrations", "admin-user", "failed-pod-cleanup", "db-clean", "state-store-clean", "log-retention", "peak-placeholder"];
 
 describe("NetworkPolicies of overlays/prod, as a truth table", () => {
   let objects: KubeDocument[];
@@ -74,7 +74,7 @@ describe("NetworkPolicies of overlays/prod, as a truth table", () => {
   });
 
   it("only the database users reach the database port, and only it", () => {
-    const users = ["scheduler", "api-server", "dag-processor", "triggerer", "migrations", "admin-user", "db-clean"];
+    const users = ["scheduler", "api-server", "dag-processor", "triggerer", "migrations", "admin-user", "db-clean", "state-store-clean"];
     const rows: Row[] = EVERY_POD.map((from): Row => [from, DATABASE, 5432, "TCP", users.includes(from) || from === "worker"]);
     rows.push(["migrations", DATABASE, 443, "TCP", false], ["migrations", OUTSIDE, 22, "TCP", false]);
     expect(truth(objects, rows)).toEqual([]);

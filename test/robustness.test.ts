@@ -109,23 +109,23 @@ describe("images", () => {
 
   it("pins the Airflow image to a digest, keeping the version label readable", async () => {
     const { generate } = await import("../generator/core/index.js");
-    const config = loadConfig(exampleText().replace('tag: "3.2.2"', `tag: "3.2.2@${digest}"`), "airflow-gitops.yaml");
+    const config = loadConfig(exampleText().replace('tag: "3.3.2"', `tag: "3.3.2@${digest}"`), "airflow-gitops.yaml");
     const objects = generate(config).map((f) => JSON.stringify(f.content));
-    expect(objects.some((o) => o.includes(`"image":"apache/airflow:3.2.2@${digest}"`))).toBe(true);
-    expect(objects.some((o) => o.includes(`"app.kubernetes.io/version":"3.2.2"`))).toBe(true);
-    expect(objects.some((o) => o.includes(`"app.kubernetes.io/version":"3.2.2@`))).toBe(false);
+    expect(objects.some((o) => o.includes(`"image":"apache/airflow:3.3.2@${digest}"`))).toBe(true);
+    expect(objects.some((o) => o.includes(`"app.kubernetes.io/version":"3.3.2"`))).toBe(true);
+    expect(objects.some((o) => o.includes(`"app.kubernetes.io/version":"3.3.2@`))).toBe(false);
   });
 
   it("accepts images pinned by digest alone, and calls a malformed digest what it is", () => {
     expect(problems(exampleText().replace(/image: registry\.k8s\.io\/git-sync\/git-sync:v[0-9.]+/, `image: registry.k8s.io/git-sync/git-sync@${digest}`))).toEqual([]);
-    const found = problems(exampleText().replace('tag: "3.2.2"', 'tag: "3.2.2@sha256:abc"'));
-    expect(found).toEqual([expect.stringContaining("optionally pinned to a digest: 3.2.2 or 3.2.2@sha256:<64 hex digits>")]);
+    const found = problems(exampleText().replace('tag: "3.3.2"', 'tag: "3.3.2@sha256:abc"'));
+    expect(found).toEqual([expect.stringContaining("optionally pinned to a digest: 3.3.2 or 3.3.2@sha256:<64 hex digits>")]);
     expect(found[0]).not.toMatch(/not pinned|pinned tag/);
   });
 });
 
 describe("Airflow lines", () => {
-  const withTag = (tag: string) => exampleText().replace('tag: "3.2.2"', `tag: "${tag}"`);
+  const withTag = (tag: string) => exampleText().replace('tag: "3.3.2"', `tag: "${tag}"`);
   /** One more top-level airflow.cfg section. */
   const withOption = (text: string, entry: string) => text.replace("      max_active_tasks_per_dag: 32\n", `      max_active_tasks_per_dag: 32\n    ${entry}\n`);
   const prodOn = (text: string, tag: string) => text.replace("    airflow:\n      config:\n        core:\n          parallelism: 128", `    airflow:\n      image: { tag: "${tag}" }\n      config:\n        core:\n          parallelism: 128`);
@@ -145,16 +145,16 @@ describe("Airflow lines", () => {
   it("checks each option against its line: one that came later is refused naming the line, a renamed name still read is a warning", async () => {
     const { loadConfigWithWarnings } = await import("../generator/config/load.js");
     // [kubernetes_executor] pod_launch_failure_retries came with cncf.kubernetes 10.20, which 3.2.2's image predates.
-    const retries = withRetries(exampleText());
+    const retries = withRetries(withTag("3.2.2"));
     expect(problems(retries)).toEqual([
       expect.stringMatching(/airflow\.config\.kubernetes_executor\.pod_launch_failure_retries: \[kubernetes_executor\] pod_launch_failure_retries is new in Airflow 3\.3 \(added in [0-9.]+\); Airflow 3\.2\.2 does not read it$/),
     ]);
-    expect(problems(retries.replace('tag: "3.2.2"', 'tag: "3.3.2"'))).toEqual([]);
-    expect(problems(withOption(exampleText(), "state_store: { default_retention_days: 30 }"))).toEqual([expect.stringMatching(/airflow\.config\.state_store\.default_retention_days: section \[state_store\] is new in Airflow 3\.3; Airflow 3\.2\.2 does not read it$/)]);
+    expect(problems(withRetries(exampleText()))).toEqual([]);
+    expect(problems(withOption(withTag("3.2.2"), "state_store: { default_retention_days: 30 }"))).toEqual([expect.stringMatching(/airflow\.config\.state_store\.default_retention_days: section \[state_store\] is new in Airflow 3\.3; Airflow 3\.2\.2 does not read it$/)]);
     const pageSize = withOption(exampleText(), "api: { page_size: 100 }");
     expect(problems(pageSize)).toEqual([]);
     expect(loadConfigWithWarnings(pageSize, "airflow-gitops.yaml").warnings.map((w) => formatIssue("airflow-gitops.yaml", w))).toEqual([
-      `airflow-gitops.yaml:${lineOf(pageSize, "page_size")}:12 airflow.config.api.page_size: [api] page_size was renamed [api] fallback_page_limit in Airflow 3.2.0; Airflow 3.2.2 still reads the old name, a later release will not`,
+      `airflow-gitops.yaml:${lineOf(pageSize, "page_size")}:12 airflow.config.api.page_size: [api] page_size was renamed [api] fallback_page_limit in Airflow 3.2.0; Airflow 3.3.2 still reads the old name, a later release will not`,
     ]);
     expect(loadConfigWithWarnings(exampleText(), "airflow-gitops.yaml").warnings).toEqual([]);
   });
@@ -259,8 +259,9 @@ describe("names the controllers accept", () => {
     const file = join(dir, "airflow-gitops.yaml");
     expect(result.err.split("\n")).toEqual([
       `${file}:1:1 name: the CronJob name "${longName}-failed-pod-cleanup" is 59 characters, above 52: the API server refuses longer CronJob names: each Job is named <name>-<11 digits>; shorten name (40 characters)`,
+      `${file}:1:1 name: the CronJob name "${longName}-state-store-clean" is 58 characters, above 52: the API server refuses longer CronJob names: each Job is named <name>-<11 digits>; shorten name (40 characters)`,
       `${file}:${lineIs(text, `  ${longEnv}:`)}:3 environments.${longEnv}: the NodePool name "${longName}-${longEnv}-peak" is 66 characters, above 63: Karpenter labels every node it starts karpenter.sh/nodepool=<name>; shorten name (40) or the environment's name (20)`,
-      `2 problem(s) in ${file}; nothing was written`,
+      `3 problem(s) in ${file}; nothing was written`,
     ]);
     expect(existsSync(join(dir, "base"))).toBe(false);
   });

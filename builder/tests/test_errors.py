@@ -80,6 +80,11 @@ CASES: list[tuple[str, dict[str, str], list[str]]] = [
         ['a.yaml:3 dag: "finance/daily" is not an id Airflow accepts: use letters, digits, "_", "-" and "." only'],
     ),
     (
+        "a DAG id with two dots in a row, which Airflow 3.3 refuses",
+        {"a.yaml": "id: a\nsql: q/a.sql\ndag: finance..daily\n"},
+        ['a.yaml:3 dag: "finance..daily" has "..", which Airflow 3.3 refuses in ids (a guard against path traversal): use single dots'],
+    ),
+    (
         "task id too long",
         {"a.yaml": f"id: {'x' * 251}\nsql: q/a.sql\n"},
         [f"a.yaml:1 id: {'x' * 40}... is 251 characters long; Airflow accepts at most 250"],

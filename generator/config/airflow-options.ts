@@ -86,6 +86,11 @@ export function judgeOption(line: string, section: string, option: string): Opti
   return { kind: "known", ...(entry.deprecated !== undefined ? { deprecated: entry.deprecated } : {}) };
 }
 
+/** Whether a line has the task state store (`[state_store]`, `airflow state-store clean`). */
+export function hasStateStore(line: string | undefined): boolean {
+  return line !== undefined && isSupportedLine(line) && table(line).sections.state_store !== undefined;
+}
+
 export function allowedValues(line: string, section: string, option: string): readonly string[] | undefined {
   return table(line).enums[`${section}.${option}`];
 }

@@ -4,7 +4,7 @@
  */
 import type { Config } from "./schema.js";
 import { joinPath, type ConfigIssue } from "./issues.js";
-import { allowedValues, isSupportedLine, judgeOption, lineOf, SUPPORTED_LINES } from "./airflow-options.js";
+import { allowedValues, hasStateStore, isSupportedLine, judgeOption, lineOf, SUPPORTED_LINES } from "./airflow-options.js";
 import { majorMinor, tagVersion } from "./image-tag.js";
 import { closest } from "./schema-check.js";
 import { FAB_AUTH_MANAGER, MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../shared/airflow-settings.js";
@@ -224,6 +224,22 @@ export const adminUserNeedsFab: Rule = (config) => {
   return [...issues.values()];
 };
 
+/** `airflow state-store clean` exists from the line that brought the task state store. */
+export const stateStoreCleanNeedsItsLine: Rule = (config) => {
+  const issues = new Map<string, ConfigIssue>();
+  const targets = [
+    { at: [] as string[], airflow: config.airflow },
+    ...Object.entries(config.environments).map(([name, env]) => ({ at: ["environments", name], airflow: mergeOverrides(config.airflow, env.airflow) })),
+  ];
+  for (const { at, airflow } of targets) {
+    if (airflow.stateStoreClean.enabled !== true || hasStateStore(lineOf(airflow.image.tag))) continue;
+    const own = at.length > 0 && config.environments[at[1]!]!.airflow?.stateStoreClean?.enabled !== undefined;
+    const path = joinPath([...(own ? at : []), "airflow", "stateStoreClean", "enabled"]);
+    issues.set(path, { path, message: `needs Airflow 3.3 or later (the task state store and \`airflow state-store clean\` came with it); ${at.length ? at[1] : "the base"} runs ${tagVersion(airflow.image.tag)}` });
+  }
+  return [...issues.values()];
+};
+
 /** Never an empty `from` in the api-server NetworkPolicy: that would admit every source. */
 export const vpcCidrsAreSet: Rule = (config) =>
   config.ingress.vpcCidrs
@@ -329,6 +345,7 @@ export const RULES: readonly Rule[] = [
   argocdNamesKnownEnvironments,
   argocdDestinationIsServerOrName,
   adminUserNeedsFab,
+  stateStoreCleanNeedsItsLine,
   vpcCidrsAreSet,
   logVolumeOffNeedsS3,
   logVolumeSameEverywhere,

@@ -14,7 +14,7 @@ export const PATTERNS = {
   duration: ["^([0-9]+(ms|s|m|h))+$", "must be a duration such as 30s, 5m or 1h"],
   imageTag: [
     "^(?!latest(@|$))[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(@sha256:[a-f0-9]{64})?$",
-    "must be an image tag (not latest), optionally pinned to a digest: 3.2.2 or 3.2.2@sha256:<64 hex digits>",
+    "must be an image tag (not latest), optionally pinned to a digest: 3.3.2 or 3.3.2@sha256:<64 hex digits>",
   ],
   imageRepository: [
     "^([a-z0-9]+([.-][a-z0-9]+)*(:[0-9]+)?/)?[a-z0-9]+([._-][a-z0-9]+)*(/[a-z0-9]+([._-][a-z0-9]+)*)*$",

@@ -44,9 +44,9 @@ const Airflow = Type.Object(
         tag: Type.String({
           pattern: P.imageTag,
           description:
-            "Airflow image tag (never `latest`), optionally pinned to a digest as `3.2.2@sha256:<digest>`. It starts with the Airflow " +
-            "version the image holds (3.2.2, or 3.2.2-acme.1 for an image of your own), whose line must be supported: 3.3 or 3.2.",
-          default: "3.2.2",
+            "Airflow image tag (never `latest`), optionally pinned to a digest as `3.3.2@sha256:<digest>`. It starts with the Airflow " +
+            "version the image holds (3.3.2, or 3.3.2-acme.1 for an image of your own), whose line must be supported: 3.3 or 3.2.",
+          default: "3.3.2",
         }),
       },
       { ...closed, description: "The Airflow image.", default: {} },
@@ -82,6 +82,21 @@ const Airflow = Type.Object(
         schedule: Type.String({ pattern: P.cronSchedule, description: "Cron schedule (UTC) of the cleanup.", default: "15 3 * * *" }),
       },
       { ...closed, description: "Metadata database cleanup.", default: {} },
+    ),
+    stateStoreClean: Type.Object(
+      {
+        enabled: Type.Optional(
+          Type.Boolean({
+            description:
+              "Expire the task state store (Airflow 3.3) with a CronJob running `airflow state-store clean`, which deletes the rows " +
+              "past their expiry ([state_store] default_retention_days in airflow.config); nothing else does. Unset: on for a line " +
+              "that has the state store, off for 3.2.",
+            examples: [true],
+          }),
+        ),
+        schedule: Type.String({ pattern: P.cronSchedule, description: "Cron schedule (UTC) of the state store cleanup.", default: "45 3 * * *" }),
+      },
+      { ...closed, description: "Task state store cleanup (Airflow 3.3 and later).", default: {} },
     ),
     database: Type.Object(
       {

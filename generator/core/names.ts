@@ -18,7 +18,7 @@ export type Component = (typeof COMPONENTS)[number];
 export const AIRFLOW_COMPONENTS = ["api-server", "scheduler", "dag-processor", "triggerer", "worker", "migrations"] as const;
 
 /** Parts that are not Airflow components but still get labels and files of their own. */
-export type Part = Component | "admin-user" | "db-clean" | "log-retention" | "task-pod-launcher" | "airflow" | "control-plane" | "peak-placeholder" | "peak-pool" | "external-secrets" | "argocd";
+export type Part = Component | "admin-user" | "db-clean" | "state-store-clean" | "log-retention" | "task-pod-launcher" | "airflow" | "control-plane" | "peak-placeholder" | "peak-pool" | "external-secrets" | "argocd";
 
 /**
  * Names of namespaced objects depend only on `name` (the namespace keeps environments apart);

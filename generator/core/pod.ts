@@ -67,6 +67,7 @@ export const SECRETS_READ_BY = {
   "admin-user": ["databaseUrl"],
   "failed-pod-cleanup": ["databaseUrl"],
   "db-clean": ["databaseUrl"],
+  "state-store-clean": ["databaseUrl"],
 } as const satisfies Record<string, readonly SecretUse[]>;
 
 export type SecretReader = keyof typeof SECRETS_READ_BY;

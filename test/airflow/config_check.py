@@ -73,12 +73,13 @@ def main() -> int:
             deprecated.append(f"[{section}] {option} (section now [{deprecated_sections[section]}])")
         elif not _defined(description, section, option):
             unknown.append(f"[{section}] {option}")
-    json.dump(
-        {"warnings": airflow_warnings + collected.records, "unknown": unknown, "deprecated": deprecated, "values": values},
-        sys.stdout,
-    )
+    # One line of its own, marked: Airflow may log to the same stream before and after it (3.3 does at exit).
+    report = {"warnings": airflow_warnings + collected.records, "unknown": unknown, "deprecated": deprecated, "values": values}
+    print(f"{REPORT_MARK}{json.dumps(report)}", flush=True)
     return 0
 
+
+REPORT_MARK = "config-check-report: "
 
 if __name__ == "__main__":
     sys.exit(main())

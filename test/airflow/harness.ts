@@ -43,8 +43,9 @@ export class AirflowHost {
     readonly statsdPort: number,
     kubeconfig: string | undefined,
     identityProvider: HostAddresses["identityProvider"],
+    lockFile: string | undefined,
   ) {
-    this.venv = ensureVenv();
+    this.venv = ensureVenv(() => {}, lockFile);
     this.layout = new HostLayout(join(root, "host"), join(this.venv, "bin"));
     this.secrets = resolveSecrets(rendered, (key) => {
       const value = parameters[key.split("/").slice(3).join("/")];
@@ -60,7 +61,13 @@ export class AirflowHost {
 
   static async start(
     rendered: Rendered,
-    options: { kubeconfig?: string; identityProvider?: HostAddresses["identityProvider"]; parameters?: (defaults: Record<string, string>) => Record<string, string> } = {},
+    options: {
+      kubeconfig?: string;
+      identityProvider?: HostAddresses["identityProvider"];
+      parameters?: (defaults: Record<string, string>) => Record<string, string>;
+      /** The Python environment's lock: the example's line by default (see venv.ts lockOfLine). */
+      lockFile?: string;
+    } = {},
   ): Promise<AirflowHost> {
     const root = mkdtempSync(join(tmpdir(), "airflow-gitops-airflow-"));
     let postgres: Postgres | undefined;
@@ -81,7 +88,7 @@ export class AirflowHost {
         "sso/client-secret": randomBytes(24).toString("hex"),
       };
       const parameters = options.parameters ? options.parameters(defaults) : defaults;
-      return new AirflowHost(rendered, root, postgres, parameters, await freePort(), await freePort(), options.kubeconfig, options.identityProvider);
+      return new AirflowHost(rendered, root, postgres, parameters, await freePort(), await freePort(), options.kubeconfig, options.identityProvider, options.lockFile);
     } catch (error) {
       await postgres?.stop();
       rmSync(root, { recursive: true, force: true });
@@ -126,7 +133,8 @@ export class AirflowHost {
   /** What Airflow makes of the configuration a container sees (see config_check.py). */
   async configReport(spec: PodSpec, container: Container): Promise<ConfigReport> {
     const result = await this.run(spec, container, { argv: [join(this.venv, "bin", "python"), join(import.meta.dirname, "config_check.py")], timeoutMs: 180_000 });
-    const json = result.output.split("\n").reverse().find((l) => l.startsWith("{"));
+    const mark = "config-check-report: ";
+    const json = result.output.split("\n").reverse().find((l) => l.startsWith(mark))?.slice(mark.length);
     if (result.code !== 0 || !json) throw new Error(`config check of ${container.name} failed (exit ${result.code}):\n${result.output.slice(-3000)}`);
     const report = JSON.parse(json) as ConfigReport;
     // Airflow's logging routes Python warnings through its own handlers: read them from the output too.

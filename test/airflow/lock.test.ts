@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { exampleData } from "../helpers.js";
-import { LOCK_FILE } from "./venv.js";
+import { LOCK_FILE, lockOfLine } from "./venv.js";
+import { SUPPORTED_LINES } from "../../generator/config/airflow-options.js";
 
 const lockText = readFileSync(LOCK_FILE, "utf8");
 const inText = readFileSync(join(import.meta.dirname, "requirements.in"), "utf8");
@@ -42,16 +43,22 @@ describe("Python lock for real Airflow (test/airflow/requirements.lock)", () => 
   });
 });
 
-describe("airflow.cfg option tables (generator/config/airflow-options/<line>.json)", () => {
-  it("the example's line was read from the very releases the lock installs (stale table otherwise)", () => {
-    const tag = String(((exampleData().airflow as Record<string, unknown>).image as Record<string, unknown>).tag);
-    const line = tag.split(".").slice(0, 2).join(".");
+describe("each supported line: its lock and its airflow.cfg option table", () => {
+  it.each(SUPPORTED_LINES.map((l) => [l.line, l.release]))("Airflow %s: the lock installs %s, and its table was read from the very releases the lock installs", (line, release) => {
+    const lock = pins(readFileSync(lockOfLine(line), "utf8"));
+    expect(lock.get("apache-airflow"), `${lockOfLine(line)} is stale: run test/airflow/update-lock.sh ${release}`).toBe(release);
     const table = JSON.parse(readFileSync(join(import.meta.dirname, "..", "..", "generator", "config", "airflow-options", `${line}.json`), "utf8")) as { packages: Record<string, string> };
-    const locked = pins(lockText);
-    const shared = Object.keys(table.packages).filter((name) => locked.has(name));
+    const shared = Object.keys(table.packages).filter((name) => lock.has(name));
     expect(shared).toEqual(expect.arrayContaining(["apache-airflow-core", "apache-airflow-providers-cncf-kubernetes", "apache-airflow-providers-fab", "apache-airflow-providers-amazon"]));
     for (const name of shared) {
-      expect(table.packages[name], `the ${line} table read ${name} ${table.packages[name]}, the lock installs ${locked.get(name)}: run test/airflow/update-option-tables.sh ${tag}`).toBe(locked.get(name));
+      expect(table.packages[name], `the ${line} table read ${name} ${table.packages[name]}, the lock installs ${lock.get(name)}: run test/airflow/update-option-tables.sh ${release}`).toBe(lock.get(name));
+    }
+  });
+
+  it("the locks ask for the same packages", () => {
+    for (const { line } of SUPPORTED_LINES) {
+      const other = readFileSync(lockOfLine(line).replace(/\.lock$/, ".in"), "utf8");
+      expect(requested(other).sort(), line).toEqual(requested(inText).sort());
     }
   });
 });

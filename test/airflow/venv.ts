@@ -15,7 +15,14 @@ import { homedir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
+/** The lock of the example's Airflow line. */
 export const LOCK_FILE = resolve(import.meta.dirname, "requirements.lock");
+
+/** The lock of each supported Airflow line: the example's, and requirements-<line>.lock for the other. */
+export function lockOfLine(line: string): string {
+  const other = resolve(import.meta.dirname, `requirements-${line}.lock`);
+  return existsSync(other) ? other : LOCK_FILE;
+}
 const COMPLETE_MARKER = ".installed-from-lock";
 const LOCK_WAIT_MS = 30 * 60_000;
 

@@ -4,31 +4,42 @@
  * composes; api-server, dag-processor and triggerer, started with their exact command, args and env,
  * pass their startup, readiness and liveness probes within the probes' own budgets; the first admin user
  * gets a token from the running api-server with the password from its Secret, a wrong password does not.
+ * On the example's line and the other supported one, each with its own Airflow.
  * (The scheduler needs a control plane for its KubernetesExecutor: see airflow-executor.test.ts.)
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkProbes } from "../airflow/checks.js";
 import { ADMIN_PASSWORD, AirflowHost } from "../airflow/harness.js";
 import { logTail, type Started } from "../airflow/processes.js";
-import { component, containerOf, generateProject, podSpecOf, renderOverlay, type Rendered } from "../airflow/rendered.js";
+import { component, containerOf, generateProject, podSpecOf, renderOverlay, type PodSpec, type Rendered } from "../airflow/rendered.js";
+import { lockOfLine } from "../airflow/venv.js";
+import { hasStateStore, SUPPORTED_LINES } from "../../generator/config/airflow-options.js";
+import { exampleData } from "../helpers.js";
 
 const DATABASE_FROM_PARTS = (doc: import("yaml").Document) => doc.setIn(["secrets", "parameters", "database"], doc.createNode({ source: "parts" }));
 const timings: string[] = [];
 
-describe("the prod overlay's Airflow components, run for real", () => {
+/** The example's line, and the other supported one: each with its own Airflow from its own lock. */
+const exampleTag = (exampleData().airflow as { image: { tag: string } }).image.tag;
+const LINES = [...SUPPORTED_LINES].sort((a, b) => Number(b.release === exampleTag) - Number(a.release === exampleTag));
+
+describe.each(LINES)("the prod overlay's Airflow components on Airflow $release, run for real", ({ line, release }) => {
   let project: string;
   let rendered: Rendered;
   let host: AirflowHost;
   const running = new Map<string, Started>();
 
   beforeAll(async () => {
-    project = await generateProject(DATABASE_FROM_PARTS);
+    project = await generateProject((doc) => {
+      DATABASE_FROM_PARTS(doc);
+      doc.setIn(["airflow", "image", "tag"], release);
+    });
     rendered = renderOverlay(project, "prod");
-    host = await AirflowHost.start(rendered);
+    host = await AirflowHost.start(rendered, { lockFile: lockOfLine(line) });
   });
   afterAll(async () => {
     await host?.stop();
-    if (timings.length) console.log(`Airflow component timings:\n  ${timings.join("\n  ")}`);
+    if (timings.length) console.log(`Airflow ${release} component timings:\n  ${timings.splice(0).join("\n  ")}`);
   });
 
   it("the migration Job's command makes the waiting wait-for-migrations check pass, through the composed URL", async () => {
@@ -49,6 +60,19 @@ describe("the prod overlay's Airflow components, run for real", () => {
     const code = await Promise.race([waiting.exited, new Promise((r) => setTimeout(() => r("still waiting"), 120_000))]);
     expect(code, `wait-for-migrations did not pass after the migration:\n${logTail(waiting.logFile)}`).toBe(0);
     timings.push(`wait-for-migrations passing after the migration: ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  });
+
+  // Only a line with the state store has the CronJob.
+  if (hasStateStore(line)) it("the state-store-clean CronJob's command runs on the migrated database (Airflow 3.3)", async () => {
+    const cron = rendered.documents.find((d) => d.kind === "CronJob" && d.metadata.name.endsWith("state-store-clean"));
+    if (!cron) throw new Error(`${rendered.dir}: no state-store-clean CronJob, though Airflow ${release} has the state store`);
+    const spec = (cron.spec as { jobTemplate: { spec: { template: { spec: PodSpec } } } }).jobTemplate.spec.template.spec;
+    const clean = await host.run(spec, spec.containers[0]!, { timeoutMs: 300_000 });
+    expect(clean.code, `airflow state-store clean failed:\n${clean.output.slice(-3000)}`).toBe(0);
+    timings.push(`state-store-clean CronJob command: ${(clean.ms / 1000).toFixed(1)} s`);
+  });
+  else it("has no state-store-clean CronJob: this line has no state store (and no such command)", () => {
+    expect(rendered.documents.filter((d) => d.kind === "CronJob").map((d) => d.metadata.name)).not.toContainEqual(expect.stringMatching(/state-store-clean$/));
   });
 
   for (const name of ["api-server", "dag-processor", "triggerer"]) {

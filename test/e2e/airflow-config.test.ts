@@ -1,7 +1,8 @@
 /**
  * Airflow (the image tag's version, from PyPI) loads the configuration every Airflow container of each
  * overlay sees, the task pod included: no unknown option, no deprecated option, no warning, and every
- * option reads back as rendered. Breaking it in an overlay patch fails with the option named.
+ * option reads back as rendered; prod built for the other supported line, by that line's Airflow. Breaking
+ * it in an overlay patch fails with the option named.
  */
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -9,6 +10,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { checkConfiguration } from "../airflow/checks.js";
 import { AirflowHost } from "../airflow/harness.js";
 import { generateProject, renderOverlay, type Container, type PodSpec, type Rendered } from "../airflow/rendered.js";
+import { lockOfLine } from "../airflow/venv.js";
+import { SUPPORTED_LINES } from "../../generator/config/airflow-options.js";
+import { exampleData } from "../helpers.js";
 
 const DATABASE_FROM_PARTS = (doc: import("yaml").Document) => doc.setIn(["secrets", "parameters", "database"], doc.createNode({ source: "parts" }));
 
@@ -56,6 +60,20 @@ describe("real Airflow loads the generated configuration", () => {
       for (const { label, spec, container } of containers) await checkConfiguration(host, spec, container, label);
     });
   }
+
+  // The other supported line: what it reads differs (options, renames), so its build is loaded by its own Airflow.
+  const exampleTag = (exampleData().airflow as { image: { tag: string } }).image.tag;
+  const previous = SUPPORTED_LINES.find((l) => l.release !== exampleTag)!;
+  it(`prod on Airflow ${previous.release}, the other supported line: every Airflow container and the task pod`, async () => {
+    const older = await generateProject((doc) => {
+      DATABASE_FROM_PARTS(doc);
+      doc.setIn(["airflow", "image", "tag"], previous.release);
+    });
+    const rendered = renderOverlay(older, "prod");
+    const host = await AirflowHost.start(rendered, { lockFile: lockOfLine(previous.line) });
+    hosts.push(host);
+    for (const { label, spec, container } of airflowContainers(rendered)) await checkConfiguration(host, spec, container, `${previous.release} ${label}`);
+  });
 
   it("fails naming an unknown option added by an overlay patch", async () => {
     const patch = join(project, "overlays", "prod", "airflow-configmap-airflow-cfg.yaml");

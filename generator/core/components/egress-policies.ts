@@ -79,7 +79,7 @@ export function egressPolicies(config: Target): Manifest[] {
   const gitPort = config.dags.gitSync.auth === "ssh" || /^(ssh:\/\/|[^/:]+@)/.test(config.dags.gitSync.repository) ? 22 : 443;
   return [
     policy("every-pod", { matchLabels: instanceSelector(config) }, everyPod),
-    policy("database", of(["scheduler", "api-server", "dag-processor", "triggerer", "migrations", "admin-user", "db-clean"]), [
+    policy("database", of(["scheduler", "api-server", "dag-processor", "triggerer", "migrations", "admin-user", "db-clean", "state-store-clean"]), [
       { to: [anywhere], ports: tcp(network.databasePort) },
     ]),
     // The Kubernetes API (pods, their logs) and AWS APIs (STS for IRSA, S3 for remote logs).

@@ -1,6 +1,7 @@
 /**
  * Housekeeping CronJobs: failed task pods are kept for debugging and removed on a schedule by
- * `airflow kubernetes cleanup-pods`, `airflow db clean` purges old metadata rows, and old task logs are
+ * `airflow kubernetes cleanup-pods`, `airflow db clean` purges old metadata rows, `airflow state-store clean`
+ * expires the task state store (Airflow 3.3), and old task logs are
  * deleted from the shared log volume. The Airflow commands wait for the migrations like every Airflow
  * pod, with the same config, security and secrets wiring; the log cleanup reads no config and no secret.
  */
@@ -14,9 +15,10 @@ import { AIRFLOW_UID, LOGS_MOUNT } from "../paths.js";
 import { airflowImage, claimVolume, containerSecurityContext, podSecurityContext, resources, VOLUME } from "../pod.js";
 import { airflowCommandPodSpec } from "./airflow-command-pod.js";
 import type { BaseContext, Manifest } from "./types.js";
+import { stateStoreCleanEnabled } from "../../shared/state-store.js";
 
 interface Housekeeping {
-  part: Extract<Part, "failed-pod-cleanup" | "db-clean" | "log-retention">;
+  part: Extract<Part, "failed-pod-cleanup" | "db-clean" | "state-store-clean" | "log-retention">;
   schedule: string;
   /** A run that hangs is stopped, so `concurrencyPolicy: Forbid` cannot hold every later run back. */
   activeDeadlineSeconds: number;
@@ -58,6 +60,22 @@ export function maintenance(config: Target, ctx: BaseContext): Manifest[] {
         ],
         readsSecretsOf: "db-clean",
         // The migrations' ServiceAccount has no token at all.
+        serviceAccountOf: "migrations",
+        restartPolicy: "Never",
+        waitsForMigrations: true,
+      }),
+    });
+  }
+  if (stateStoreCleanEnabled(config.airflow)) {
+    jobs.push({
+      part: "state-store-clean",
+      schedule: config.airflow.stateStoreClean.schedule,
+      // Deletes in batches of [state_store] state_cleanup_batch_size; a first run on a large store takes long.
+      activeDeadlineSeconds: 6 * 3600,
+      pod: airflowCommandPodSpec(config, {
+        container: "state-store-clean",
+        args: ["airflow", "state-store", "clean"],
+        readsSecretsOf: "state-store-clean",
         serviceAccountOf: "migrations",
         restartPolicy: "Never",
         waitsForMigrations: true,

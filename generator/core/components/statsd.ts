@@ -26,8 +26,10 @@ const FAMILIES: readonly { match: string; name: string; labels: Record<string, s
   { match: "airflow.dagrun.duration.success.*", name: "airflow_dagrun_duration", labels: { dag_id: "$1", state: "success" }, tagless: "airflow.dagrun.duration.success" },
   { match: "airflow.dagrun.duration.failed.*", name: "airflow_dagrun_duration", labels: { dag_id: "$1", state: "failed" }, tagless: "airflow.dagrun.duration.failed" },
   { match: "airflow.dagrun.schedule_delay.*", name: "airflow_dagrun_schedule_delay", labels: { dag_id: "$1" }, tagless: "airflow.dagrun.schedule_delay" },
-  { match: "airflow.dag_processing.last_duration.*", name: "airflow_dag_processing_last_duration", labels: { dag_file: "$1" }, tagless: "airflow.dag_processing.last_duration" },
-  { match: "airflow.dag_processing.last_run.seconds_ago.*", name: "airflow_dag_processing_last_run_seconds_ago", labels: { dag_file: "$1" } },
+  // Both lines send `<bundle>.<file>` (3.2's registry documents the file alone).
+  { match: "airflow.dag_processing.last_duration.*.*", name: "airflow_dag_processing_last_duration", labels: { bundle: "$1", dag_file: "$2" }, tagless: "airflow.dag_processing.last_duration" },
+  // 3.3 sends the registry name too, untagged; 3.2 only the legacy one.
+  { match: "airflow.dag_processing.last_run.seconds_ago.*", name: "airflow_dag_processing_last_run_seconds_ago", labels: { dag_file: "$1" }, tagless: "airflow.dag_processing.last_run.seconds_ago" },
   { match: "airflow.pool.open_slots.*", name: "airflow_pool_open_slots", labels: { pool: "$1" }, tagless: "airflow.pool.open_slots" },
   { match: "airflow.pool.queued_slots.*", name: "airflow_pool_queued_slots", labels: { pool: "$1" }, tagless: "airflow.pool.queued_slots" },
   { match: "airflow.pool.running_slots.*", name: "airflow_pool_running_slots", labels: { pool: "$1" }, tagless: "airflow.pool.running_slots" },
