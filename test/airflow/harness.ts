@@ -31,6 +31,7 @@ export class AirflowHost {
   readonly secrets: Map<string, Record<string, string>>;
   readonly addresses: HostAddresses;
   private readonly processes: Started[] = [];
+  private ownsDatabase = true;
   private readonly venv: string;
 
   private constructor(
@@ -67,9 +68,17 @@ export class AirflowHost {
       parameters?: (defaults: Record<string, string>) => Record<string, string>;
       /** The Python environment's lock: the example's line by default (see venv.ts lockOfLine). */
       lockFile?: string;
+      /** Another host whose PostgreSQL and parameter values this one uses (an upgrade: same database, same keys); it stops them. */
+      databaseOf?: AirflowHost;
     } = {},
   ): Promise<AirflowHost> {
     const root = mkdtempSync(join(tmpdir(), "airflow-gitops-airflow-"));
+    const shared = options.databaseOf;
+    if (shared) {
+      const host = new AirflowHost(rendered, root, shared.postgres, shared.parameters, await freePort(), await freePort(), options.kubeconfig, options.identityProvider, options.lockFile);
+      host.ownsDatabase = false;
+      return host;
+    }
     let postgres: Postgres | undefined;
     try {
       postgres = await startPostgres({ database: "airflow", username: "airflow", password: DATABASE_PASSWORD });
@@ -178,13 +187,18 @@ export class AirflowHost {
     return `--- ${process.name} log (${process.logFile}) ---\n${logTail(process.logFile, lines)}`;
   }
 
+  /** The long-running containers started here that have not exited. */
+  runningProcesses(): Started[] {
+    return this.processes.filter((p) => p.exitCode() === undefined);
+  }
+
   async stopProcess(process: Started): Promise<void> {
     await stopProcess(process);
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.processes.map((p) => stopProcess(p)));
-    await this.postgres.stop();
+    if (this.ownsDatabase) await this.postgres.stop();
     rmSync(this.root, { recursive: true, force: true });
   }
 }
