@@ -147,7 +147,7 @@ describe("Airflow lines", () => {
     // [kubernetes_executor] pod_launch_failure_retries came with cncf.kubernetes 10.20, which 3.2.2's image predates.
     const retries = withRetries(withTag("3.2.2"));
     expect(problems(retries)).toEqual([
-      expect.stringMatching(/airflow\.config\.kubernetes_executor\.pod_launch_failure_retries: \[kubernetes_executor\] pod_launch_failure_retries is new in Airflow 3\.3 \(added in [0-9.]+\); Airflow 3\.2\.2 does not read it$/),
+      expect.stringMatching(/airflow\.config\.kubernetes_executor\.pod_launch_failure_retries: \[kubernetes_executor\] pod_launch_failure_retries is new in Airflow 3\.3 \(added in cncf-kubernetes 10\.20\.0\); Airflow 3\.2\.2 does not read it$/),
     ]);
     expect(problems(withRetries(exampleText()))).toEqual([]);
     expect(problems(withOption(withTag("3.2.2"), "state_store: { default_retention_days: 30 }"))).toEqual([expect.stringMatching(/airflow\.config\.state_store\.default_retention_days: section \[state_store\] is new in Airflow 3\.3; Airflow 3\.2\.2 does not read it$/)]);

@@ -53,7 +53,7 @@ function table(line: string): OptionTable {
 
 export type OptionVerdict =
   | { kind: "known"; deprecated?: string }
-  | { kind: "unknown-option"; known: string[]; elsewhere?: { line: string; since: string } }
+  | { kind: "unknown-option"; known: string[]; elsewhere?: { line: string; since: string; provider?: string } }
   | { kind: "unknown-section"; known: string[]; elsewhere?: { line: string } }
   | { kind: "renamed"; to: string; since?: string; stillRead: boolean }
   | { kind: "removed"; suggestion: string }
@@ -80,7 +80,7 @@ export function judgeOption(line: string, section: string, option: string): Opti
     return {
       kind: "unknown-option",
       known: Object.keys(options),
-      ...(other ? { elsewhere: { line: other.line, since: other.sections[section]![option]!.since } } : {}),
+      ...(other ? { elsewhere: { line: other.line, ...pick(other.sections[section]![option]!) } } : {}),
     };
   }
   return { kind: "known", ...(entry.deprecated !== undefined ? { deprecated: entry.deprecated } : {}) };
@@ -89,6 +89,10 @@ export function judgeOption(line: string, section: string, option: string): Opti
 /** Whether a line has the task state store (`[state_store]`, `airflow state-store clean`). */
 export function hasStateStore(line: string | undefined): boolean {
   return line !== undefined && isSupportedLine(line) && table(line).sections.state_store !== undefined;
+}
+
+function pick(entry: OptionEntry): { since: string; provider?: string } {
+  return { since: entry.since, ...(entry.provider ? { provider: entry.provider } : {}) };
 }
 
 export function allowedValues(line: string, section: string, option: string): readonly string[] | undefined {

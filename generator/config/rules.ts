@@ -94,7 +94,7 @@ function optionIssue(config: Config, line: string, section: string, option: stri
       if (other) {
         const newer = Number(other.line.split(".")[1]) > Number(line.split(".")[1]);
         return newer
-          ? `[${section}] ${option} is new in Airflow ${other.line}${other.since ? ` (added in ${other.since})` : ""}; ${on} does not read it`
+          ? `[${section}] ${option} is new in Airflow ${other.line}${other.since ? ` (added in ${other.provider ? `${other.provider} ` : ""}${other.since})` : ""}; ${on} does not read it`
           : `[${section}] ${option} is read by Airflow ${other.line} but no longer by ${on}`;
       }
       const guess = closest(option, verdict.known);

@@ -89,8 +89,8 @@ const Airflow = Type.Object(
           Type.Boolean({
             description:
               "Expire the task state store (Airflow 3.3) with a CronJob running `airflow state-store clean`, which deletes the rows " +
-              "past their expiry ([state_store] default_retention_days in airflow.config); nothing else does. Unset: on for a line " +
-              "that has the state store, off for 3.2.",
+              "past their expiry ([state_store] default_retention_days in airflow.config); otherwise only `airflow db clean` " +
+              "(airflow.dbClean) deletes them, by age. Unset: on for a line that has the state store, off for 3.2.",
             examples: [true],
           }),
         ),

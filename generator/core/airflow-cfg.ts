@@ -105,10 +105,10 @@ function computedDefaults(config: Target): Sections {
     ...(config.components.dagProcessor.replicas > 1
       ? { dag_processor: { file_parsing_sort_mode: "random_seeded_by_host" } }
       : {}),
-    // cncf.kubernetes 10.20+ requeues a task whose pod died before the task started, costing no task retry (default
-    // once). Peak nodes come and go every day: a queued pod may lose a spot node and then meet the next node's boot
-    // race. Twice covers that; a pod failing more often has a real fault (an image that never pulls), which -1
-    // would requeue forever.
+    // cncf.kubernetes 10.20+ requeues a task whose pod died before its container started, costing no task retry
+    // (default once). Peak nodes come and go every day: a pending pod may lose its node and then meet the next
+    // node's boot race. Twice covers that; a pod failing more often has a real fault (an image that never pulls),
+    // which -1 would requeue forever.
     ...(launchRetriesKnown(config) ? { kubernetes_executor: { pod_launch_failure_retries: 2 } } : {}),
   };
 }

@@ -75,6 +75,12 @@ def provider_config(wheel: zipfile.ZipFile) -> dict:
     return ast.literal_eval(returned.value).get("config") or {}
 
 
+def parameter(call: ast.Call) -> str:
+    """`section.option` of a ConfigParameter(...) call, its fields given by position or by keyword."""
+    values = [ast.literal_eval(a) for a in call.args] + [ast.literal_eval(k.value) for k in sorted(call.keywords, key=lambda k: k.arg != "section")]
+    return ".".join(values)
+
+
 def config_changes(tree: ast.Module) -> tuple[dict[str, dict], dict[str, str]]:
     """Renamed options (old -> new) and removed options (-> suggestion) that Airflow 3 no longer reads."""
     renamed: dict[str, dict] = {}
@@ -84,16 +90,34 @@ def config_changes(tree: ast.Module) -> tuple[dict[str, dict], dict[str, str]]:
     )
     for call in changes.elts:
         args = {k.arg: k.value for k in call.keywords}
-        old = ".".join(ast.literal_eval(a) for a in args["config"].args)
+        old = parameter(args["config"])
         flag = lambda name, default: ast.literal_eval(args[name]) if name in args else default  # noqa: E731
-        if flag("default_change", False) or not flag("was_removed", True):
+        # A default that changed, an option kept, or one dropped only while it holds an old value: still read.
+        if flag("default_change", False) or not flag("was_removed", True) or "remove_if_equals" in args:
             continue
         if "renamed_to" in args and isinstance(args["renamed_to"], ast.Call):
-            renamed[old] = {"new": ".".join(ast.literal_eval(a) for a in args["renamed_to"].args), "oldNameStillRead": False}
+            renamed[old] = {"new": parameter(args["renamed_to"]), "oldNameStillRead": False}
         else:
             suggestion = args.get("suggestion")
             removed[old] = " ".join(str(ast.literal_eval(suggestion)).split()) if suggestion is not None else ""
     return renamed, removed
+
+
+def final_names(renamed: dict[str, dict], sections: dict[str, dict[str, dict]]) -> dict[str, dict]:
+    """
+    Each rename pointed at the name read today: Airflow follows one step only, so an old name whose new one
+    was renamed again is no longer read, and a rename whose end no longer exists is a removal (None).
+    """
+    exists = lambda key: key.split(".", 1)[1] in sections.get(key.split(".", 1)[0], {})  # noqa: E731
+    out: dict[str, dict] = {}
+    for old, entry in renamed.items():
+        new, steps = entry["new"], 1
+        while new in renamed and steps < 10:
+            new, steps = renamed[new]["new"], steps + 1
+        if not exists(new):
+            continue
+        out[old] = {**entry, "new": new, "oldNameStillRead": entry["oldNameStillRead"] and steps == 1}
+    return out
 
 
 def enums(tree: ast.Module) -> dict[str, list[str]]:
@@ -137,6 +161,13 @@ def main() -> None:
     for key, value in zip(*(lambda d: (d.keys, d.values))(class_attribute(parser, "AirflowConfigParser", "deprecated_options"))):
         new, (old_section, old_option, since) = ".".join(ast.literal_eval(key)), ast.literal_eval(value)
         renamed[f"{old_section}.{old_option}"] = {"new": new, "since": since, "oldNameStillRead": True}
+    gone = {old: "" for old in renamed}
+    renamed = final_names(renamed, sections)
+    removed = {**{k: v for k, v in gone.items() if k not in renamed}, **removed}
+    defined = {f"{section}.{option}" for section, options in sections.items() for option in options}
+    clash = sorted(defined & (set(removed) | {k for k, v in renamed.items() if not v["oldNameStillRead"]}))
+    if clash:
+        raise SystemExit(f"options both defined and no longer read: {clash}: read CONFIGS_CHANGES again")
     deprecated_sections = ast.literal_eval(class_attribute(parser, "AirflowConfigParser", "deprecated_sections"))
     table = {
         "airflow": packages["apache-airflow-core"],

@@ -34,7 +34,7 @@ function runbookDowngrade(release: string): string[] {
   const line = section.split("\n").find((l) => l.includes("airflow db downgrade"));
   if (!line) throw new Error("README.md: the section \"Rolling back an upgrade\" has no `airflow db downgrade` command");
   const command = line.slice(line.indexOf("airflow db downgrade")).trim();
-  return command.replace("<line>.0", `${release.split(".").slice(0, 2).join(".")}.0`).split(/\s+/);
+  return command.replace("<release>", release).split(/\s+/);
 }
 
 interface Build {
@@ -56,9 +56,9 @@ describe(`upgrade from Airflow ${older.release} to ${newer.release}, and back`, 
     return { release, rendered, host: await AirflowHost.start(rendered, { lockFile: lockOfLine(line), ...(databaseOf ? { databaseOf } : {}) }) };
   };
   const migrationJob = (b: Build): PodSpec => podSpecOf(b.rendered, "Job", b.rendered.documents.find((d) => d.kind === "Job" && /migrat/.test(d.metadata.name))!.metadata.name);
-  /** An Airflow CLI command in the dag-processor's container: its config, DAG folder and secrets. */
-  const cli = async (b: Build, args: string[], expectCode = 0): Promise<string> => {
-    const { spec, main } = component(b.rendered, "dag-processor");
+  /** An Airflow CLI command in a component's container (the dag-processor's: its config, DAG folder and secrets). */
+  const cli = async (b: Build, args: string[], expectCode = 0, name = "dag-processor"): Promise<string> => {
+    const { spec, main } = component(b.rendered, name);
     const result = await b.host.run(spec, main, { argv: ["airflow", ...args], timeoutMs: 300_000 });
     expect(result.code, `${b.release}: airflow ${args.join(" ")}:\n${result.output.slice(-3000)}`).toBe(expectCode);
     return result.output;
@@ -112,17 +112,22 @@ describe(`upgrade from Airflow ${older.release} to ${newer.release}, and back`, 
     const { spec, wait } = waitForMigrations(before);
     const result = await before.host.run(spec, wait, { argv: [...before.host.argv(wait).filter((a) => !a.startsWith("--migration-wait-timeout")), "--migration-wait-timeout=20"] });
     expect(result.code, `check-migrations of ${older.release} passed on ${newer.release}'s schema:\n${result.output.slice(-2000)}`).not.toBe(0);
+    expect(result.output).toMatch(/There are still unapplied migrations after \d+ seconds/);
   });
 
   it(`back to ${older.release}: the runbook's downgrade, run with ${newer.release}, lets it start again with the data`, async () => {
-    for (const process of after.host.runningProcesses()) await after.host.stopProcess(process);
-    await cli(after, runbookDowngrade(older.release).slice(1));
+    // The runbook's step 1: the newer processes that write to the database stop; its api-server stays.
+    const running = after.host.runningProcesses();
+    for (const process of running.filter((p) => !p.name.endsWith("api-server"))) await after.host.stopProcess(process);
+    expect(after.host.runningProcesses().map((p) => p.name)).toEqual([`${newer.release}-api-server`]);
+    await cli(after, runbookDowngrade(older.release).slice(1), 0, "api-server");
     const { spec, wait } = waitForMigrations(before);
     const passed = await before.host.run(spec, wait);
     expect(passed.code, `check-migrations of ${older.release} after the downgrade:\n${passed.output.slice(-2000)}`).toBe(0);
     const { main } = component(before.rendered, "api-server");
     await checkProbes(before.host, main, before.host.startContainer(spec, main, `${older.release}-api-server`), `${older.release} api-server`);
     expect(await cli(before, ["variables", "get", "upgrade_marker"])).toContain(`kept from ${older.release}`);
+    expect(await cli(before, ["connections", "get", "upgrade_conn", "--output", "json"])).toContain("s3cret");
     expect(await cli(before, ["dags", "list-runs", DAG_ID, "--output", "json"])).toContain("before_upgrade");
   });
 });

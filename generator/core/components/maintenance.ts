@@ -70,7 +70,7 @@ export function maintenance(config: Target, ctx: BaseContext): Manifest[] {
     jobs.push({
       part: "state-store-clean",
       schedule: config.airflow.stateStoreClean.schedule,
-      // Deletes in batches of [state_store] state_cleanup_batch_size; a first run on a large store takes long.
+      // One DELETE, or batches of [state_store] state_cleanup_batch_size when set; a first run on a large store takes long.
       activeDeadlineSeconds: 6 * 3600,
       pod: airflowCommandPodSpec(config, {
         container: "state-store-clean",
