@@ -11,6 +11,10 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { formatIssue, formatWarning } from "../generator/config/issues.js";
 import { loadConfigWithWarnings } from "../generator/config/load.js";
+import { parseDocument } from "yaml";
+import { buildManifests } from "../generator/core/base.js";
+import { secretsManifests } from "../generator/core/secrets.js";
+import { resolveEnvironment } from "../generator/core/target.js";
 
 const problems = configProblems;
 
@@ -41,6 +45,69 @@ describe("namespaces of environments", () => {
       .replace("    namespace: airflow-dev\n", "")
       .replace("    dev:\n      automated: { prune: true, selfHeal: true }", "    dev:\n      name: dev-cluster");
     expect(problems(text)).toEqual([]);
+  });
+});
+
+describe("environments sharing a cluster", () => {
+  /** The example with dev given prod's peak hours, Karpenter pool included (its labels as given). */
+  function devWithPeakPool(labels: Record<string, string>, devArgocd?: object): string {
+    const doc = parseDocument(exampleText());
+    const pool = (doc.getIn(["environments", "prod", "peakHours", "nodePool"]) as any).toJSON();
+    const { replicas: _replicas, ...peak } = (doc.getIn(["environments", "prod", "peakHours"]) as any).toJSON();
+    doc.setIn(["environments", "dev", "peakHours"], doc.createNode({ ...peak, nodePool: { ...pool, labels } }));
+    if (devArgocd) doc.setIn(["argocd", "environments", "dev"], doc.createNode(devArgocd));
+    return doc.toString();
+  }
+
+  it("refuses two environments of one cluster writing one Karpenter NodePool, at the pool's label and line", () => {
+    const text = devWithPeakPool({ "karpenter.sh/nodepool": "airflow-peak" });
+    const found = problems(text);
+    expect(found).toHaveLength(1);
+    const line = (n: number) => text.split("\n").findIndex((l, i) => l.includes("karpenter.sh/nodepool: airflow-peak") && i + 1 > n) + 1;
+    const devLine = line(0);
+    const prodLine = line(devLine);
+    expect(devLine).toBeGreaterThan(0);
+    expect(prodLine).toBeGreaterThan(devLine);
+    expect(found[0]).toMatch(
+      new RegExp(
+        `^airflow-gitops\\.yaml:${prodLine}:\\d+ environments\\.prod\\.peakHours\\.nodePool\\.labels\\["karpenter\\.sh/nodepool"\\]: environments dev \\(line ${devLine}\\) and prod \\(line ${prodLine}\\) ` +
+          `both write the Karpenter NodePool "airflow-peak" on the cluster Argo CD runs in: two Argo CD Applications would own it`,
+      ),
+    );
+  });
+
+  it("refuses a pool labelled with the name another environment's pool gets by default", () => {
+    const text = devWithPeakPool({ "karpenter.sh/nodepool": "airflow-prod-peak" }).replace("labels: { karpenter.sh/nodepool: airflow-peak }", "labels: { node-type: peak }");
+    expect(problems(text)).toEqual([expect.stringMatching(/environments\.prod\.peakHours\.nodePool\.karpenter: environments dev \(line \d+\) and prod \(line \d+\) both write the Karpenter NodePool "airflow-prod-peak"/)]);
+  });
+
+  it("allows the same pool name on another cluster, and a pool only one environment writes (the other's has no karpenter: it writes no NodePool)", () => {
+    expect(problems(devWithPeakPool({ "karpenter.sh/nodepool": "airflow-peak" }, { name: "dev-cluster" }))).toEqual([]);
+    const shared = parseDocument(devWithPeakPool({ "karpenter.sh/nodepool": "airflow-peak" }));
+    shared.deleteIn(["environments", "dev", "peakHours", "nodePool", "karpenter"]);
+    expect(problems(shared.toString())).toEqual([]);
+    const dev = resolveEnvironment(loadConfig(shared.toString()), "dev");
+    expect(buildManifests(dev).filter(({ object }) => object.kind === "NodePool")).toEqual([]);
+  });
+
+  it("gives every cluster-scoped object of two environments of one cluster a name of its own, whatever each makes", () => {
+    for (const store of ["SecretStore", "ClusterSecretStore"]) {
+      const doc = parseDocument(devWithPeakPool({ "karpenter.sh/nodepool": "airflow-dev-peak" }));
+      doc.setIn(["secrets", "store"], store);
+      const config = loadConfig(doc.toString());
+      const byEnvironment = Object.keys(config.environments).map((env) => {
+        const target = resolveEnvironment(config, env);
+        return [...buildManifests(target), ...secretsManifests(target)].map(({ object }) => object).filter((o) => !o.metadata.namespace);
+      });
+      const kinds = new Set(byEnvironment.flat().map((o) => o.kind));
+      // The kinds this config makes cluster-wide, so that the check below covers each of them.
+      expect([...kinds].sort()).toEqual(
+        ["Namespace", "NodePool", "PriorityClass", "StorageClass", "ValidatingAdmissionPolicy", "ValidatingAdmissionPolicyBinding", ...(store === "ClusterSecretStore" ? ["ClusterSecretStore"] : [])].sort(),
+      );
+      const [dev, prod] = byEnvironment.map((objects) => new Set(objects.map((o) => `${o.kind}/${o.metadata.name}`)));
+      expect(dev!.size).toBeGreaterThanOrEqual(kinds.size);
+      expect([...dev!].filter((id) => prod!.has(id)), store).toEqual([]);
+    }
   });
 });
 
@@ -252,7 +319,10 @@ describe("names the controllers accept", () => {
   const mini = readFileSync(join(ROOT, "test", "fixtures", "mini.yaml"), "utf8");
 
   it("a generated name over a controller's limit is a config error on the field it is built from, and nothing is written", async () => {
-    const text = mini.replace("name: mini", `name: ${longName}`).replace("  prod:", `  ${longEnv}:`);
+    const text = mini
+      .replace("name: mini", `name: ${longName}`)
+      .replace("  prod:", `  ${longEnv}:`)
+      .replace("nodePool: { labels: { node-pool: peak } }", "nodePool: { labels: { node-pool: peak }, karpenter: {} }");
     const dir = tempProject({ configText: text });
     const result = await runCli(["gen", "--config", join(dir, "airflow-gitops.yaml")]);
     expect(result.code).toBe(1);

@@ -38,17 +38,17 @@ describe("gen reports what it did", () => {
         "base                        46 created",
         "docs                        2 created",
         "overlays/dev                16 created",
-        "overlays/prod               28 created",
+        "overlays/prod               27 created",
         "secrets/dev                 9 created",
         "secrets/prod                9 created",
-        "119 created, 0 changed, 0 deleted, 0 unchanged",
+        "118 created, 0 changed, 0 deleted, 0 unchanged",
       ].join("\n"),
     );
-    expect((await gen(dir)).out).toBe("0 created, 0 changed, 0 deleted, 119 unchanged");
+    expect((await gen(dir)).out).toBe("0 created, 0 changed, 0 deleted, 118 unchanged");
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace("      replicas: { apiServer: 2 }", "      replicas: { apiServer: 3 }"));
     expect((await gen(dir)).out).toBe(
-      ["docs           1 changed, 1 unchanged", "overlays/prod  1 changed, 27 unchanged", "0 created, 2 changed, 0 deleted, 117 unchanged"].join("\n"),
+      ["docs           1 changed, 1 unchanged", "overlays/prod  1 changed, 26 unchanged", "0 created, 2 changed, 0 deleted, 116 unchanged"].join("\n"),
     );
 
     writeFileSync(join(dir, "airflow-gitops.yaml"), MINI.replace(/\n {2}prod:\n[\s\S]*$/, "\n"));
@@ -56,9 +56,9 @@ describe("gen reports what it did", () => {
       [
         "argocd         2 changed, 1 deleted, 5 unchanged",
         "docs           1 deleted, 1 unchanged",
-        "overlays/prod  28 deleted",
+        "overlays/prod  27 deleted",
         "secrets/prod   9 deleted",
-        "0 created, 2 changed, 39 deleted, 78 unchanged",
+        "0 created, 2 changed, 38 deleted, 78 unchanged",
       ].join("\n"),
     );
   });
@@ -104,7 +104,7 @@ describe("gen --diff", () => {
     expect(lines).toContain("+++ b/overlays/prod/api-server-scaledobject.yaml");
     expect(lines).toContain('-        desiredReplicas: "2"');
     expect(lines).toContain('+        desiredReplicas: "3"');
-    expect(lines.at(-1)).toBe("would be: 0 created, 2 changed, 0 deleted, 117 unchanged");
+    expect(lines.at(-1)).toBe("would be: 0 created, 2 changed, 0 deleted, 116 unchanged");
     const checked = await gen(dir, "--diff", "--check");
     expect(checked.code).toBe(1);
     expect(snapshot(dir)).toEqual(before);

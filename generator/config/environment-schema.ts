@@ -175,7 +175,7 @@ const Karpenter = Type.Object(
     }),
     expireAfter: Type.String({ pattern: P.duration, description: "Nodes are replaced after this age.", default: "720h" }),
   },
-  { ...closed, description: "Also write the Karpenter NodePool (karpenter.sh/v1) of the peak pool.", default: {} },
+  { ...closed, description: "Also write the Karpenter NodePool (karpenter.sh/v1) of the peak pool; without it the pool is one the platform runs (an EKS node group, a NodePool of its own).", examples: [{ nodeClassName: "default" }] },
 );
 
 const NodePool = Type.Object(

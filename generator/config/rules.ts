@@ -10,7 +10,7 @@ import { closest } from "./schema-check.js";
 import { FAB_AUTH_MANAGER, MANAGED_AIRFLOW_OPTIONS, SECRET_AIRFLOW_OPTIONS } from "../shared/airflow-settings.js";
 import { ENVIRONMENT_RULES, ENVIRONMENT_WARNING_RULES } from "./environment-rules.js";
 import { connectionBudget } from "../shared/connection-budget.js";
-import { environmentsHaveTheirOwnNamespace, type LineOf } from "./namespace-rules.js";
+import { environmentsHaveTheirOwnNamespace, environmentsOwnTheirNodePools, type LineOf } from "./namespace-rules.js";
 import { requestsFitUnderLimits } from "./resource-rules.js";
 import { namespacesAreNotReserved, noControlCharacters } from "./injection-rules.js";
 import { POD_RULES } from "./pod-rules.js";
@@ -353,6 +353,7 @@ export const RULES: readonly Rule[] = [
   podOperatorHasPod,
   podArgumentsUseKnownPlaceholders,
   environmentsHaveTheirOwnNamespace,
+  environmentsOwnTheirNodePools,
   requestsFitUnderLimits,
   ...ENVIRONMENT_RULES,
   ...POD_RULES,

@@ -30,8 +30,12 @@ export const ARGOCD_APPS_DIR = `${ARGOCD_DIR}/apps`;
 export const IN_CLUSTER = "https://kubernetes.default.svc";
 const RESOURCES_FINALIZER = "resources-finalizer.argocd.argoproj.io";
 
-/** Retries with backoff: a sync that fails on a transient error (a webhook not ready yet) tries again. */
-const RETRY = { limit: 5, backoff: { duration: "10s", factor: 2, maxDuration: "5m" } };
+/**
+ * Retries with backoff: a sync that fails on a transient error (a webhook not ready yet) tries again.
+ * `refresh`: each retry syncs the newest commit of the branch, not the one that failed, so the commit that
+ * fixes (or reverts) a refused one is taken at the next retry instead of after five more failures (5 min).
+ */
+const RETRY = { limit: 5, backoff: { duration: "10s", factor: 2, maxDuration: "5m" }, refresh: true };
 
 /**
  * CreateNamespace: the namespace exists before the first wave. PruneLast: deletions wait until the
