@@ -117,6 +117,8 @@ describe("argocd/", () => {
       expect(spec(app).syncPolicy.automated).toEqual({ prune: true, selfHeal: true });
       expect(spec(app).syncPolicy.syncOptions).toEqual(expect.arrayContaining(["CreateNamespace=true", "PruneLast=true"]));
       expect(spec(app).syncPolicy.retry.backoff).toMatchObject({ factor: 2 });
+      // A retry takes the newest commit: the fix of a refused one is synced at once (shown in argocd-sync's hostile commits).
+      expect(spec(app).syncPolicy.retry.refresh).toBe(true);
       expect((app.metadata as any).finalizers).toEqual(["resources-finalizer.argocd.argoproj.io"]);
     }
   });

@@ -173,6 +173,19 @@ describe("prod peak hours", () => {
     }
   });
 
+  it("orders preemption so that no running task is killed: the control plane preempts none, task pods only the placeholders", () => {
+    const classes = new Map(ofKind("prod", "PriorityClass").map((p: any) => [p.metadata.name, p]));
+    const controlPlane = [...classes.values()].find((p: any) => p.metadata.name.endsWith("-control-plane")) as any;
+    expect(controlPlane).toMatchObject({ value: 100000, preemptionPolicy: "Never", globalDefault: false });
+    for (const d of ofKind("prod", "Deployment").filter((x) => x.metadata.name !== "airflow-peak-placeholder")) {
+      expect(spec(d).template.spec.priorityClassName, d.metadata.name).toBe(controlPlane.metadata.name);
+    }
+    // Task pods take the cluster's default (0): above the placeholders, equal to each other.
+    expect(podTemplateOf("prod").spec.priorityClassName).toBeUndefined();
+    const placeholder = classes.get(spec(ofKind("prod", "Deployment").find((d) => d.metadata.name === "airflow-peak-placeholder")!).template.spec.priorityClassName) as any;
+    expect(placeholder.value).toBeLessThan(0);
+  });
+
   it("warms the peak pool with placeholders from the lead time before each window to its end", () => {
     const placeholder = ofKind("prod", "Deployment").find((d) => d.metadata.name === "airflow-peak-placeholder")!;
     const pod = spec(placeholder).template.spec;

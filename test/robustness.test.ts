@@ -6,6 +6,7 @@ import { nameLimitIssues } from "../generator/core/name-limits.js";
 import { connectionBudget } from "../generator/shared/connection-budget.js";
 import { pathCollisions } from "../generator/core/path-collisions.js";
 import { desiredTree } from "../generator/run.js";
+import { generate } from "../generator/core/index.js";
 import type { GeneratedFile } from "../generator/core/manifest.js";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -108,6 +109,18 @@ describe("environments sharing a cluster", () => {
       expect(dev!.size).toBeGreaterThanOrEqual(kinds.size);
       expect([...dev!].filter((id) => prod!.has(id)), store).toEqual([]);
     }
+  });
+});
+
+describe("per-environment Job fields", () => {
+  it("an environment's own migration deadline becomes a patch of its overlay for the migration and admin-user Jobs", () => {
+    const doc = parseDocument(exampleText());
+    doc.setIn(["environments", "dev", "components", "migrations", "activeDeadlineSeconds"], 7200);
+    const files = generate(loadConfig(doc.toString()));
+    const patch = (name: string) => files.find((f) => f.path === `overlays/dev/${name}`)?.content as any;
+    expect(patch("migrations-job-deadline.yaml")?.spec).toEqual({ activeDeadlineSeconds: 7200 });
+    expect(patch("admin-user-job-deadline.yaml")?.spec.activeDeadlineSeconds).toBeGreaterThan(7200);
+    expect(files.some((f) => f.path === "overlays/prod/migrations-job-deadline.yaml")).toBe(false);
   });
 });
 

@@ -72,7 +72,8 @@ const CRON_POD_ASPECTS: readonly Aspect[] = POD_ASPECTS.map(({ name, paths }) =>
 /** The aspects an environment may change, by kind. Any other difference is a generator bug. */
 const ASPECTS_BY_KIND: Readonly<Record<string, readonly Aspect[]>> = {
   Deployment: [{ name: "replicas", paths: [["spec", "replicas"]] }, { name: "annotations", paths: [["metadata", "annotations"]] }, ...POD_ASPECTS],
-  Job: POD_ASPECTS,
+  // The migration's deadline is a per-environment field (a large database's upgrade needs longer).
+  Job: [{ name: "deadline", paths: [["spec", "activeDeadlineSeconds"]] }, ...POD_ASPECTS],
   CronJob: [{ name: "schedule", paths: [["spec", "schedule"]] }, ...CRON_POD_ASPECTS],
   ServiceAccount: [
     { name: "iam", paths: [["metadata", "annotations"]] },

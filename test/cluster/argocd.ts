@@ -77,6 +77,19 @@ const INSTALL_FILES = [
   "cluster-rbac/application-controller/argocd-application-controller-clusterrolebinding.yaml",
 ] as const;
 
+/**
+ * The `default` project every install has, allowing everything: argocd-server creates it at start-up
+ * (`initializeDefaultProject` in `server/server.go`), and no argocd-server runs here.
+ */
+function defaultProject(namespace: string): KubeObject {
+  return {
+    apiVersion: "argoproj.io/v1alpha1",
+    kind: "AppProject",
+    metadata: { name: "default", namespace },
+    spec: { sourceRepos: ["*"], destinations: [{ server: "*", namespace: "*" }], clusterResourceWhitelist: [{ group: "*", kind: "*" }] },
+  };
+}
+
 export interface ArgoCdOptions {
   cluster: LocalCluster;
   api: RawApi;
@@ -186,6 +199,7 @@ export async function startArgoCd(options: ArgoCdOptions): Promise<LocalArgoCd> 
   }
   // What the argocd-tls-certs-cm volume holds in the repo-server's pod: one file per host.
   for (const [host, pem] of Object.entries(options.tlsCerts ?? {})) writeFileSync(join(dir, "tls", host), pem);
+  await api.apply(defaultProject(namespace), { fieldManager: "argocd-install" });
 
   // The controller's credentials: a token of its ServiceAccount, so the manifests' RBAC is what it may do.
   const token = await api.request<{ status: { token: string } }>(

@@ -13,4 +13,4 @@ export { CRD_SOURCES } from "./crds.js";
 export { EXTERNAL_SECRETS_USER, ExternalSecretsController } from "./external-secrets.js";
 export { FLEET_LABEL } from "./fleet.js";
 export { ComponentError } from "./processes.js";
-export { describe as describeObject, FIELD_MANAGER, SyncError, syncLikeArgoCd, syncSteps, unhealthy, volumesFor, waitUntilDeleted } from "./sync.js";
+export { describe as describeObject, FIELD_MANAGER, WaveApplyError, applyInWaves, waveSteps, unhealthy, volumesFor, waitUntilDeleted } from "./wave-apply.js";

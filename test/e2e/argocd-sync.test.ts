@@ -91,6 +91,8 @@ let failed = false;
  */
 const operations = new Map<string, Map<string, OperationState>>();
 const watching: { stop: boolean; controller?: AbortController } = { stop: false };
+/** Every finished sync attempt seen, retries included: the Application, its phase, the revision it synced, its messages. */
+const attempts: { app: string; phase: string; revision?: string; messages: string[] }[] = [];
 let watchEvents = 0;
 let watchRestarts = 0;
 
@@ -112,6 +114,8 @@ async function recordOperations(): Promise<void> {
         if (!state) return;
         if (!operations.has(object.metadata.name)) operations.set(object.metadata.name, new Map());
         operations.get(object.metadata.name)!.set(state.startedAt, state);
+        // A retry keeps its operation's start time: each attempt that ended is kept on its own.
+        if (state.finishedAt) attempts.push({ app: object.metadata.name, phase: state.phase, revision: state.syncResult?.revision ?? state.operation?.sync?.revision, messages: [state.message ?? "", ...(state.syncResult?.resources ?? []).map((r) => r.message ?? "")].filter(Boolean) });
       },
       (error) => {
         if (watching.stop) return;
@@ -260,8 +264,16 @@ beforeAll(async () => {
   execFileSync("kubectl", ["apply", "-k", "argocd/"], { cwd: repo, env: { ...process.env, KUBECONFIG: cluster().kubeconfigPath }, stdio: "pipe" });
 });
 
-afterEach((context) => {
+/** A commit a test makes to revert it afterwards: reverted here when the test failed before doing so, so the next test starts from the generated tree. */
+let reverting: string | undefined;
+
+afterEach(async (context) => {
   if (context.task.result?.state === "fail") failed = true;
+  if (reverting && git$("rev-parse", "HEAD") === reverting) {
+    git$("revert", "--no-edit", "HEAD");
+    await renderOverlays();
+  }
+  reverting = undefined;
 });
 
 afterAll(async () => {
@@ -399,6 +411,40 @@ describe("the real Argo CD syncs the generated repository", () => {
     }
   });
 
+  it("a commit changing the image tag and a peak window is synced without a hand: the Airflow pods roll to the new image, the migration runs with it, the cron triggers follow the window", async () => {
+    const tag = "3.3.2-acme.1";
+    const revision = await commitConfig(`Airflow image ${tag}; the morning rush from 06:30`, (c) => {
+      c.airflow.image.tag = tag;
+      for (const e of Object.values<any>(c.environments)) for (const w of e.peakHours?.windows ?? []) if (w.start === "07:00") w.start = "06:30";
+    });
+    await eventually(`every Application synced to ${revision}`, () => notConverged(revision), CONVERGE_MS);
+    const image = `${parse(readFileSync(join(repo, "airflow-gitops.yaml"), "utf8")).airflow.image.repository}:${tag}`;
+    const starts: string[] = [];
+    for (const app of environments()) {
+      const objects = rendered.get(app.metadata.name)!;
+      const airflow = objects.filter((o) => o.kind === "Deployment" && (o as any).spec.template.spec.containers.some((c: any) => c.image === image));
+      expect(airflow.length, `${app.metadata.name}: Deployments running ${image}`).toBeGreaterThanOrEqual(4);
+      for (const deployment of airflow) {
+        const selector = Object.entries((deployment as any).spec.selector.matchLabels as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(",");
+        await eventually(`${deployment.metadata.name} rolled to ${image}`, async () => {
+          const pods = (await api().request<{ items: any[] }>("GET", `/api/v1/namespaces/${deployment.metadata.namespace}/pods?labelSelector=${encodeURIComponent(selector)}`)).items.filter((p) => !p.metadata.deletionTimestamp);
+          const old = pods.filter((p) => p.spec.containers.some((c: any) => c.image.startsWith("apache/airflow:") && c.image !== image) || p.status?.phase !== "Running");
+          return old.length === 0 && pods.length > 0 ? undefined : old.map((p) => `${p.metadata.name}:${p.status?.phase}`);
+        }, 180_000);
+      }
+      const job = await live(migrationJob(app));
+      expect((job as any).spec.template.spec.containers[0].image).toBe(image);
+      expect((job as any).status.succeeded).toBe(1);
+      for (const so of objects.filter((o) => o.kind === "ScaledObject")) {
+        const cron = ((await live(so)) as any).spec.triggers.filter((t: any) => t.type === "cron");
+        expect(cron.map((t: any) => t.metadata.start), `${so.metadata.name}'s cron triggers`).toEqual((so as any).spec.triggers.filter((t: any) => t.type === "cron").map((t: any) => t.metadata.start));
+        starts.push(...cron.map((t: any) => t.metadata.start));
+      }
+    }
+    expect(starts).toContain("30 6 * * 1-5");
+    expect(starts).not.toContain("0 7 * * 1-5");
+  });
+
   it("self-heal: an object deleted by hand comes back, one changed by hand is restored", async () => {
     for (const app of environments()) {
       const objects = rendered.get(app.metadata.name)!;
@@ -514,5 +560,218 @@ describe("the real Argo CD syncs the generated repository", () => {
       }
       return problems.length ? problems : undefined;
     }, CONVERGE_MS);
+  });
+
+  it("two environments in one cluster: each cluster-scoped object is tracked by one Application, and no two environments make the same one", async () => {
+    const owners = new Map<string, string>();
+    for (const app of environments()) {
+      const instance = `${app.metadata.namespace}_${app.metadata.name}`;
+      const clusterScoped = rendered.get(app.metadata.name)!.filter((o) => !o.metadata.namespace);
+      expect(clusterScoped.map((o) => o.kind)).toEqual(expect.arrayContaining(["Namespace", "PriorityClass", "StorageClass", "ValidatingAdmissionPolicy"]));
+      for (const o of clusterScoped) {
+        const key = `${group(o)}/${o.kind}/${o.metadata.name}`;
+        expect(owners.get(key), `${key} is made by ${owners.get(key)} and ${app.metadata.name}`).toBeUndefined();
+        owners.set(key, app.metadata.name);
+        // Argo CD's tracking id: <application>:<group>/<kind>:<namespace>/<name>, written when it applied the object.
+        const [owner, groupKind, namespaced] = ((await live(o))?.metadata.annotations?.["argocd.argoproj.io/tracking-id"] ?? "").split(":");
+        expect([owner, groupKind, namespaced?.split("/").pop()], key).toEqual([instance, `${group(o)}/${o.kind}`, o.metadata.name]);
+      }
+    }
+    process.stderr.write(`[argocd] cluster-scoped objects and their one owner: ${[...owners].map(([k, v]) => `${k}=${v}`).join(", ")}\n`);
+  });
+
+  /** A commit adding `objects` as `file` to the kustomization of `dir` (and any other files given); returns it. */
+  function commitObjects(message: string, changes: { dir: string; file: string; objects: object[]; listed?: boolean }[]): string {
+    for (const { dir, file, objects, listed = true } of changes) {
+      mkdirSync(join(repo, dir), { recursive: true });
+      writeFileSync(join(repo, dir, file), objects.map((o) => stringify(o)).join("---\n"));
+      if (!listed) continue;
+      const kustomization = join(repo, dir, "kustomization.yaml");
+      const k = parse(readFileSync(kustomization, "utf8"));
+      k.resources = [...(k.resources ?? []), file];
+      writeFileSync(kustomization, stringify(k));
+    }
+    git$("add", "-A");
+    git$("commit", "-q", "-m", message);
+    return (reverting = git$("rev-parse", "HEAD"));
+  }
+
+  /** Some sync attempt of `app` at `revision` failed with a message matching `pattern`. */
+  async function refused(app: string, revision: string, pattern: RegExp): Promise<string> {
+    let found = "";
+    await eventually(`${app} refuses ${revision.slice(0, 8)} with ${pattern}`, async () => {
+      const attempt = attempts.find((a) => a.app === app && a.revision === revision && a.phase !== "Succeeded" && a.messages.some((m) => pattern.test(m)));
+      if (attempt) return void (found = attempt.messages.find((m) => pattern.test(m))!);
+      const seen = attempts.filter((a) => a.app === app).slice(-3).map((a) => `${a.phase}@${a.revision?.slice(0, 8)}: ${a.messages.join(" | ")}`);
+      return seen.length ? seen : summary(await application(app));
+    }, 240_000);
+    return found;
+  }
+
+  /** Every Application Synced and Healthy at `revision`, its last operation (if any) Succeeded. */
+  async function settledAt(revision: string): Promise<void> {
+    for (const { metadata } of applications) await hardRefresh(metadata.name);
+    await eventually(`every Application settled at ${revision.slice(0, 8)}`, async () => {
+      const problems = (await notConverged()) ?? [];
+      for (const { metadata } of applications) {
+        const app = await application(metadata.name);
+        if (app.status?.sync?.revision !== revision) problems.push(summary(app));
+      }
+      return problems.length ? problems : undefined;
+    }, CONVERGE_MS);
+  }
+
+  const revert = () => {
+    git$("revert", "--no-edit", "HEAD");
+    reverting = undefined;
+    return git$("rev-parse", "HEAD");
+  };
+
+  const escalating = (namespace?: string) => ({
+    apiVersion: "apps/v1",
+    kind: "Deployment",
+    metadata: { name: "escalate", ...(namespace ? { namespace } : {}) },
+    spec: {
+      selector: { matchLabels: { app: "escalate" } },
+      template: { metadata: { labels: { app: "escalate" } }, spec: { serviceAccountName: "argocd-application-controller", containers: [{ name: "c", image: "busybox" }] } },
+    },
+  });
+
+  it("a hostile commit is refused on its own revision: a Deployment into Argo CD's namespace (as its controller) by the root, a ClusterRoleBinding by the environment's project; nothing is created, the revert is synced", async () => {
+    const root = rootApp().metadata.name;
+    const dev = environments()[0]!;
+    const scheduler = rendered.get(dev.metadata.name)!.find((o) => o.kind === "ServiceAccount" && /scheduler$/.test(o.metadata.name))!;
+    const binding = {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "ClusterRoleBinding",
+      metadata: { name: "scheduler-is-cluster-admin" },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "cluster-admin" },
+      subjects: [{ kind: "ServiceAccount", name: scheduler.metadata.name, namespace: scheduler.metadata.namespace }],
+    };
+    const hostile = commitObjects("hostile: a Deployment in argocd, a ClusterRoleBinding", [
+      { dir: "argocd/apps", file: "escalate.yaml", objects: [escalating(namespace)] },
+      { dir: dev.spec.source.path, file: "cluster-admin.yaml", objects: [binding] },
+    ]);
+    const byRoot = await refused(root, hostile, /resource apps:Deployment is not permitted in project/);
+    const byProject = await refused(dev.metadata.name, hostile, /resource rbac\.authorization\.k8s\.io:ClusterRoleBinding is not permitted in project/);
+    process.stderr.write(`[argocd] ${root}: "${byRoot}"; ${dev.metadata.name}: "${byProject}"\n`);
+    expect(byRoot).toContain(`project ${rootApp().spec.project}`);
+    expect(byProject).toContain(`project ${dev.spec.project}`);
+    expect(await live({ apiVersion: "apps/v1", kind: "Deployment", metadata: { name: "escalate", namespace } })).toBeUndefined();
+    expect(await live(binding as KubeObject)).toBeUndefined();
+    await settledAt(revert());
+  });
+
+  it("a hostile commit widening the environments' project is refused by the root; the project stays as the administrator applied it", async () => {
+    const project = await api().request<KubeObject>("GET", `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/appprojects/${environments()[0]!.spec.project}`);
+    const widened = {
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "AppProject",
+      metadata: { name: project.metadata.name, namespace },
+      spec: { sourceRepos: ["*"], sourceNamespaces: ["*"], destinations: [{ server: "*", namespace: "*" }], clusterResourceWhitelist: [{ group: "*", kind: "*" }] },
+    };
+    const hostile = commitObjects("hostile: a project allowing everything", [{ dir: "argocd/apps", file: "widened.yaml", objects: [widened] }]);
+    const message = await refused(rootApp().metadata.name, hostile, /resource argoproj\.io:AppProject is not permitted in project/);
+    process.stderr.write(`[argocd] ${rootApp().metadata.name}: "${message}"\n`);
+    const after = await api().request<KubeObject>("GET", `/apis/argoproj.io/v1alpha1/namespaces/${namespace}/appprojects/${project.metadata.name}`);
+    expect(after.spec).toEqual(project.spec);
+    expect(after.metadata.generation).toBe(project.metadata.generation);
+    await settledAt(revert());
+  });
+
+  it("a hostile commit of Applications into the Argo CD namespace, one in the unrestricted default project, one in the environments' project: both are refused by the controller and deploy nothing", async () => {
+    const appsNamespace = environments()[0]!.metadata.namespace!;
+    const hostileApp = (name: string, project: string) => ({
+      apiVersion: "argoproj.io/v1alpha1",
+      kind: "Application",
+      metadata: { name, namespace: appsNamespace },
+      spec: {
+        project,
+        source: { repoURL: rootApp().spec.source.repoURL, targetRevision: "main", path: "hostile" },
+        destination: { server: "https://kubernetes.default.svc", namespace },
+        syncPolicy: { automated: { prune: true, selfHeal: true } },
+      },
+    });
+    const hostile = commitObjects("hostile: Applications deploying into argocd", [
+      { dir: "hostile", file: "kustomization.yaml", objects: [{ apiVersion: "kustomize.config.k8s.io/v1beta1", kind: "Kustomization", resources: ["escalate.yaml"] }], listed: false },
+      { dir: "hostile", file: "escalate.yaml", objects: [escalating()], listed: false },
+      { dir: "argocd/apps", file: "hostile-applications.yaml", objects: [hostileApp("hostile-default", "default"), hostileApp("hostile-airflow", environments()[0]!.spec.project)] },
+    ]);
+    // The root may write Applications into their namespace: that sync succeeds; the controller judges each Application.
+    await eventually(`the root synced ${hostile.slice(0, 8)}`, async () => (attempts.some((a) => a.app === rootApp().metadata.name && a.revision === hostile && a.phase === "Succeeded") ? undefined : summary(await application(rootApp().metadata.name))), 240_000);
+    const expected: [string, RegExp][] = [
+      ["hostile-default", new RegExp(`application 'hostile-default' in namespace '${appsNamespace}' is not permitted to use project 'default'`)],
+      ["hostile-airflow", new RegExp(`namespace '${namespace}' do not match any of the allowed destinations in project '${environments()[0]!.spec.project}'`)],
+    ];
+    for (const [name, pattern] of expected) {
+      let message = "";
+      await eventually(`${name} is refused`, async () => {
+        const app = await api().request<Application>("GET", `/apis/argoproj.io/v1alpha1/namespaces/${appsNamespace}/applications/${name}`);
+        message = app.status?.conditions?.find((c) => pattern.test(c.message))?.message ?? "";
+        return message ? undefined : JSON.stringify(app.status ?? {});
+      }, 120_000);
+      process.stderr.write(`[argocd] ${name}: "${message}"\n`);
+    }
+    // Two more reconciliation periods: neither was synced, nothing reached the Argo CD namespace.
+    await sleep(2 * RECONCILIATION_S * 1000);
+    for (const [name] of expected) {
+      const app = await api().request<Application>("GET", `/apis/argoproj.io/v1alpha1/namespaces/${appsNamespace}/applications/${name}`);
+      expect(app.status?.operationState, name).toBeUndefined();
+    }
+    expect(await live(escalating(namespace) as KubeObject)).toBeUndefined();
+    await settledAt(revert());
+    for (const [name] of expected) expect(await live({ apiVersion: "argoproj.io/v1alpha1", kind: "Application", metadata: { name, namespace: appsNamespace } }), `${name} pruned`).toBeUndefined();
+  });
+
+  it("a migration that cannot finish fails the sync with the Job controller's reason, and nothing after the hook is applied; the revert is synced", async () => {
+    const app = environments()[0]!;
+    const environment = app.spec.source.path.split("/").pop()!;
+    const podsOf = async () => {
+      const list = await api().request<{ items: KubeObject[] }>("GET", `/api/v1/namespaces/${app.spec.destination.namespace}/pods`);
+      return new Map(list.items.filter((p) => (p.metadata as any).ownerReferences?.some((o: { kind: string }) => o.kind === "ReplicaSet")).map((p) => [p.metadata.name, uid(p)]));
+    };
+    const running = await podsOf();
+    expect(running.size).toBeGreaterThan(0);
+    const revision = await commitConfig("a migration Job no node takes, with a 60 s deadline", (c) => {
+      const e = c.environments[environment];
+      e.pods = { ...e.pods, jobs: { ...e.pods?.jobs, nodeSelector: { "airflow-gitops.test/no-such-node": "true" } } };
+      e.components = { ...e.components, migrations: { ...e.components?.migrations, activeDeadlineSeconds: 60 } };
+    });
+    reverting = revision;
+    const started = Date.now();
+    const message = await refused(app.metadata.name, revision, /Job was active longer than specified deadline/);
+    process.stderr.write(`[argocd] ${app.metadata.name} after ${Math.round((Date.now() - started) / 1000)} s: "${message}"\n`);
+    const job = await live(migrationJob(app));
+    expect((job as any)?.status?.conditions ?? []).toEqual(expect.arrayContaining([expect.objectContaining({ type: "Failed", reason: "DeadlineExceeded" })]));
+    // The running workloads are untouched: the same pods, none replaced.
+    expect(await podsOf()).toEqual(running);
+    const back = revert();
+    await renderOverlays();
+    await settledAt(back);
+    expect((await live(migrationJob(app)) as any).status.succeeded).toBe(1);
+  });
+
+  it("an environment removed from the config: its Application and objects are deleted, its namespace and data claims stay; the other environment in the cluster is untouched", async () => {
+    const [gone, kept] = [environments()[0]!, environments()[1]!];
+    const keptUids = new Map<string, string | undefined>();
+    for (const o of rendered.get(kept.metadata.name)!) keptUids.set(`${o.kind}/${o.metadata.name}`, uid(await live(o)));
+    const goneObjects = rendered.get(gone.metadata.name)!;
+    const stays = (o: KubeObject) => o.kind === "Namespace" || o.kind === "PersistentVolumeClaim";
+    const stayingUids = new Map(await Promise.all(goneObjects.filter(stays).map(async (o) => [`${o.kind}/${o.metadata.name}`, uid(await live(o))] as const)));
+    const environment = gone.spec.source.path.split("/").pop()!;
+    applications = applications.filter((a) => a.metadata.name !== gone.metadata.name);
+    const revision = await commitConfig(`remove the ${environment} environment`, (c) => {
+      delete c.environments[environment];
+      delete c.argocd.environments?.[environment];
+    });
+    await eventually(`${gone.metadata.name} and what it deployed deleted`, async () => {
+      const left = [];
+      if (await live(gone)) left.push(`Application/${gone.metadata.name}`);
+      for (const o of goneObjects.filter((x) => !stays(x))) if (await live(o)) left.push(`${o.kind}/${o.metadata.name}`);
+      return left.length ? left : undefined;
+    }, CONVERGE_MS);
+    for (const o of goneObjects.filter(stays)) expect(uid(await live(o)), `${o.kind}/${o.metadata.name} stays`).toBe(stayingUids.get(`${o.kind}/${o.metadata.name}`));
+    await settledAt(revision);
+    for (const o of rendered.get(kept.metadata.name)!) expect(uid(await live(o)), `${kept.metadata.name}: ${o.kind}/${o.metadata.name}`).toBe(keptUids.get(`${o.kind}/${o.metadata.name}`));
   });
 });

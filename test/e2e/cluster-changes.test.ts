@@ -6,7 +6,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse, stringify } from "yaml";
-import { ApiError, describeObject, syncLikeArgoCd, type KubeObject, type RawApi } from "../cluster/index.js";
+import { ApiError, describeObject, applyInWaves, type KubeObject, type RawApi } from "../cluster/index.js";
 import { rbacProblems } from "./cluster-rbac.js";
 import { deploy, events, eventually, kustomize58, pods, project, taskPod, undeploy, useCluster } from "./cluster-workloads.js";
 import { runCli } from "../helpers.js";
@@ -171,7 +171,7 @@ describe("an upgrade and broken manifests, on prod", () => {
     job.spec.template.spec.nodeSelector = { "airflow-gitops.test/no-such-node": "true" };
     const started = Date.now();
     try {
-      await expect(syncLikeArgoCd(api(), [job], { timeoutMs: 60_000 })).rejects.toThrow(
+      await expect(applyInWaves(api(), [job], { timeoutMs: 60_000 })).rejects.toThrow(
         new RegExp(`^Job ${namespace}/${job.metadata.name} failed: Job was active longer than specified deadline`),
       );
       const live = await api().get<KubeObject & { status: { conditions: { type: string; reason: string }[] } }>(job);

@@ -190,7 +190,7 @@ for (const variant of VARIANTS) {
           });
 
           if (variant.name === "the example") {
-            it("when placeholders fill the pool, a task pod preempts one", async () => {
+            it("when placeholders fill the pool, a task pod preempts one; a control-plane pod finding the pool full of tasks preempts none", async () => {
               const pool = config.environments.prod.peakHours.nodePool.labels as Record<string, string>;
               const nodeMap = await nodes(api());
               const peakNodes = [...nodeMap.values()].filter((n) => Object.entries(pool).every(([k, v]) => n.metadata.labels[k] === v));
@@ -240,6 +240,50 @@ for (const variant of VARIANTS) {
                 const preempted = (await events(api(), namespace)).filter((e) => e.reason === "Preempted");
                 expect(preempted.length).toBeGreaterThan(0);
                 expect(preempted.every((e) => e.involvedObject.name.startsWith(placeholder.metadata.name))).toBe(true);
+
+                // A pod of the control plane's class, held to the pool (its labels, its taint) and too big for its
+                // free room: only preempting task pods would make room, and its class forbids that.
+                const tasks = new Map((await pods(api(), namespace, "airflow_worker=1")).map((p) => [p.metadata.name, p.metadata.uid as string]));
+                const controlPlane = objects.find((o) => o.kind === "PriorityClass" && o.metadata.name.endsWith("-control-plane"))!;
+                const taint = config.environments.prod.peakHours.nodePool.taint as { key: string; value: string; effect: string };
+                const biggest = Math.max(...peakNodes.map((n) => cpuMillis(n.status.allocatable.cpu!)));
+                const waiting = {
+                  apiVersion: "v1",
+                  kind: "Pod",
+                  metadata: { name: "e2e-control-plane-waits", namespace, labels: { "app.kubernetes.io/component": "e2e-control-plane" } },
+                  spec: {
+                    priorityClassName: controlPlane.metadata.name,
+                    nodeSelector: pool,
+                    tolerations: [{ key: taint.key, operator: "Equal", value: taint.value, effect: taint.effect }],
+                    securityContext: { runAsNonRoot: true, runAsUser: 50000, seccompProfile: { type: "RuntimeDefault" } },
+                    containers: [
+                      {
+                        name: "c",
+                        image: "registry.k8s.io/pause:3.10",
+                        resources: { requests: { cpu: `${Math.floor(biggest / 2)}m`, memory: "64Mi" }, limits: { memory: "64Mi" } },
+                        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] } },
+                      },
+                    ],
+                  },
+                };
+                await api().request("POST", `/api/v1/namespaces/${namespace}/pods`, JSON.stringify(waiting));
+                try {
+                  let verdict = "";
+                  await eventually("the scheduler's verdict on the control-plane pod", async () => {
+                    const failed = (await events(api(), namespace)).filter((e) => e.reason === "FailedScheduling" && e.involvedObject.name === waiting.metadata.name);
+                    verdict = failed.map((e) => e.message).find((m) => m.includes("preemptionPolicy=Never")) ?? "";
+                    return verdict ? undefined : failed.map((e) => e.message);
+                  }, SLOW_CONTROLLERS_MS);
+                  process.stderr.write(`[cluster] the control-plane pod: "${verdict}"\n`);
+                  const live = await api().request<KubeObject>("GET", `/api/v1/namespaces/${namespace}/pods/${waiting.metadata.name}`);
+                  expect((live as any).spec.priority).toBe((controlPlane as any).value);
+                  expect((live as any).spec.nodeName).toBeUndefined();
+                  const after = (await pods(api(), namespace, "airflow_worker=1")).filter((p) => !p.metadata.deletionTimestamp);
+                  expect(new Map(after.map((p) => [p.metadata.name, p.metadata.uid as string]))).toEqual(tasks);
+                  expect((await events(api(), namespace)).filter((e) => e.reason === "Preempted" && tasks.has(e.involvedObject.name))).toEqual([]);
+                } finally {
+                  await api().request("DELETE", `/api/v1/namespaces/${namespace}/pods/${waiting.metadata.name}`);
+                }
               } finally {
                 for (const n of others) await cordon(n, false);
               }

@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { ensureBinaries, RawApi, startCluster, syncLikeArgoCd, volumesFor, waitUntilDeleted, type KubeObject, type LocalCluster } from "../cluster/index.js";
+import { ensureBinaries, RawApi, startCluster, applyInWaves, volumesFor, waitUntilDeleted, type KubeObject, type LocalCluster } from "../cluster/index.js";
 import { exampleText, runCli, tempProject } from "../helpers.js";
 
 /** Starts one control plane for the calling test file; stops it after, keeping the logs if a test failed. */
@@ -84,7 +84,7 @@ export const VARIANTS: { name: string; change: (config: any) => void }[] = [
 /** Pre-binds a volume to each claim (the EFS driver's part), then syncs as Argo CD does. */
 export async function deploy(api: RawApi, objects: KubeObject[]): Promise<void> {
   for (const volume of volumesFor(objects)) await api.apply(volume, { fieldManager: "efs-csi-stand-in" });
-  await syncLikeArgoCd(api, objects);
+  await applyInWaves(api, objects);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

@@ -10,7 +10,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { parse } from "yaml";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { ApiError, EXTERNAL_SECRETS_USER, ExternalSecretsController, syncLikeArgoCd, type KubeObject } from "../cluster/index.js";
+import { ApiError, EXTERNAL_SECRETS_USER, ExternalSecretsController, applyInWaves, type KubeObject } from "../cluster/index.js";
 import { ensureAwsVenv, Moto } from "../aws/moto.js";
 import { tempDir } from "../temp-dirs.js";
 import { events, eventually, kustomize58, project, useCluster } from "./cluster-workloads.js";
@@ -182,7 +182,7 @@ describe("External Secrets Operator against AWS Parameter Store (moto)", () => {
     const parameters = ((await kustomize58(join(dir, "secrets", environment))) as ExternalSecret[]).filter((o) => o.kind === "ExternalSecret").flatMap((es) => es.spec.data.map((d) => d.remoteRef.key));
     expect(ran.length, "one README command per parameter the ExternalSecrets read").toBe(new Set(parameters).size);
 
-    await syncLikeArgoCd(api(), objects);
+    await applyInWaves(api(), objects);
     const store = objects.find((o) => o.kind === "SecretStore")!;
     await storeAndSecretsReady(store, namespace);
     const live = await externalSecrets(namespace);
@@ -243,7 +243,7 @@ describe("External Secrets Operator against AWS Parameter Store (moto)", () => {
     const missing = (objects.find((o) => o.kind === "ExternalSecret" && o.metadata.name === "airflow-api-secret-key") as ExternalSecret).spec.data[0]!.remoteRef.key;
     const readme = readFileSync(join(dir, "secrets", environment, "README.md"), "utf8");
     runReadmeCommands(readme, home, moto, inputFile(environment), (line) => line.includes(` --name ${missing} `));
-    await syncLikeArgoCd(api(), objects);
+    await applyInWaves(api(), objects);
     await eventually(
       "the ExternalSecret of the missing parameter fails, the others are Ready",
       async () => {
@@ -313,7 +313,7 @@ describe("External Secrets Operator against AWS Parameter Store (moto)", () => {
     const store = objects.find((o) => o.kind === "ClusterSecretStore")!;
     expect(store, "the layer has a ClusterSecretStore").toBeDefined();
     const namespace = overlay.find((o) => o.kind === "Namespace")!.metadata.name;
-    await syncLikeArgoCd(api(), objects);
+    await applyInWaves(api(), objects);
     await storeAndSecretsReady(store, namespace);
     for (const es of await externalSecrets(namespace)) {
       const s = (await secret(namespace, es.spec.target.name))!;

@@ -1,5 +1,6 @@
 /**
- * Applies a rendered overlay the way Argo CD syncs it with `ServerSideApply=true`: server-side apply with
+ * The fast pre-check of the cluster files (the real Argo CD proves the sync in `argocd-sync.test.ts`).
+ * Applies a rendered overlay in the order Argo CD syncs it with `ServerSideApply=true`: server-side apply with
  * strict field validation, wave by wave (sync-wave annotation, then Argo CD's kind order, then name),
  * waiting for each wave's built-in resources to be healthy before the next; a `Sync` hook with
  * `BeforeHookCreation` is deleted and created again, and waited for to complete.
@@ -42,7 +43,7 @@ function kindRank(kind: string): number {
 export const describe = (o: Pick<KubeObject, "kind" | "metadata">) => `${o.kind} ${o.metadata.namespace ? `${o.metadata.namespace}/` : ""}${o.metadata.name}`;
 
 /** The objects grouped in the order Argo CD applies them: one group per (phase, wave). */
-export function syncSteps(objects: readonly KubeObject[]): { phase: string; wave: number; objects: KubeObject[] }[] {
+export function waveSteps(objects: readonly KubeObject[]): { phase: string; wave: number; objects: KubeObject[] }[] {
   const sorted = [...objects].sort(
     (a, b) =>
       PHASES.indexOf(phaseOf(a)) - PHASES.indexOf(phaseOf(b)) ||
@@ -61,8 +62,8 @@ export function syncSteps(objects: readonly KubeObject[]): { phase: string; wave
 }
 
 /** An object the API server refused: which one, and the server's message (which names the field). */
-export class SyncError extends Error {
-  override name = "SyncError";
+export class WaveApplyError extends Error {
+  override name = "WaveApplyError";
   constructor(
     readonly object: KubeObject,
     readonly apiError: ApiError,
@@ -73,14 +74,14 @@ export class SyncError extends Error {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-export interface SyncOptions {
+export interface WaveApplyOptions {
   timeoutMs?: number;
   log?: (line: string) => void;
 }
 
-export async function syncLikeArgoCd(api: RawApi, objects: readonly KubeObject[], options: SyncOptions = {}): Promise<void> {
+export async function applyInWaves(api: RawApi, objects: readonly KubeObject[], options: WaveApplyOptions = {}): Promise<void> {
   const timeout = options.timeoutMs ?? 120_000;
-  for (const step of syncSteps(objects)) {
+  for (const step of waveSteps(objects)) {
     options.log?.(`${step.phase} wave ${step.wave}: ${step.objects.map(describe).join(", ")}`);
     for (const object of step.objects) {
       if (object.metadata.annotations?.[HOOK] && (object.metadata.annotations[HOOK_DELETE_POLICY] ?? "BeforeHookCreation").includes("BeforeHookCreation")) {
@@ -89,7 +90,7 @@ export async function syncLikeArgoCd(api: RawApi, objects: readonly KubeObject[]
       try {
         await api.apply(object, { fieldManager: FIELD_MANAGER });
       } catch (error) {
-        if (error instanceof ApiError) throw new SyncError(object, error);
+        if (error instanceof ApiError) throw new WaveApplyError(object, error);
         throw error;
       }
     }
