@@ -21,57 +21,64 @@ function clusterOf(config: Config, env: string): { key: string; words: string } 
   return { key: `server:${server}`, words: server === IN_CLUSTER ? "the cluster Argo CD runs in" : `cluster ${server}` };
 }
 
-export const environmentsHaveTheirOwnNamespace = (config: Config, lineOf: LineOf = () => ""): ConfigIssue[] => {
-  const seen = new Map<string, { env: string; path: string }>();
-  const issues: ConfigIssue[] = [];
-  for (const [env, settings] of Object.entries(config.environments)) {
-    const namespace = settings.namespace ?? config.namespace;
-    const path = settings.namespace !== undefined ? joinPath(["environments", env, "namespace"]) : joinPath(["environments", env]);
-    const cluster = clusterOf(config, env);
-    const key = `${cluster.key}\0${namespace}`;
+/** What an environment claims on its cluster (a namespace, a NodePool name), at which field. */
+interface Claim {
+  env: string;
+  what: string;
+  path: string;
+}
+
+/** Every claim whose cluster and value an earlier environment already claimed, with that first claim. */
+function secondClaims(config: Config, claims: readonly Claim[]): { first: Claim; second: Claim; cluster: string }[] {
+  const seen = new Map<string, Claim>();
+  const found: { first: Claim; second: Claim; cluster: string }[] = [];
+  for (const claim of claims) {
+    const cluster = clusterOf(config, claim.env);
+    const key = `${cluster.key}\0${claim.what}`;
     const first = seen.get(key);
-    if (!first) {
-      seen.set(key, { env, path });
-      continue;
-    }
-    const inherited = (e: string, p: string) => (p.endsWith(".namespace") ? "" : ` (inherited from namespace${lineOf("namespace")})`);
-    issues.push({
-      path,
-      message:
-        `environments ${first.env}${lineOf(first.path)} and ${env}${lineOf(path)} both deploy to namespace "${namespace}"` +
-        `${inherited(env, path) || inherited(first.env, first.path)} on ${cluster.words}: two Argo CD Applications would own the same objects; ` +
-        `give each environment a namespace of its own (environments.<env>.namespace) or a different cluster (argocd.environments.<env>)`,
-    });
+    if (first) found.push({ first, second: claim, cluster: cluster.words });
+    else seen.set(key, claim);
   }
-  return issues;
+  return found;
+}
+
+export const environmentsHaveTheirOwnNamespace = (config: Config, lineOf: LineOf = () => ""): ConfigIssue[] => {
+  const claims = Object.entries(config.environments).map(([env, settings]) => ({
+    env,
+    what: settings.namespace ?? config.namespace,
+    path: settings.namespace !== undefined ? joinPath(["environments", env, "namespace"]) : joinPath(["environments", env]),
+  }));
+  const inherited = (c: Claim) => (c.path.endsWith(".namespace") ? "" : ` (inherited from namespace${lineOf("namespace")})`);
+  return secondClaims(config, claims).map(({ first, second, cluster }) => ({
+    path: second.path,
+    message:
+      `environments ${first.env}${lineOf(first.path)} and ${second.env}${lineOf(second.path)} both deploy to namespace "${second.what}"` +
+      `${inherited(second) || inherited(first)} on ${cluster}: two Argo CD Applications would own the same objects; ` +
+      `give each environment a namespace of its own (environments.<env>.namespace) or a different cluster (argocd.environments.<env>)`,
+  }));
 };
 
 const POOL_LABEL = "karpenter.sh/nodepool";
 
 /** Each NodePool the environments of one cluster make is written by exactly one of them. */
 export const environmentsOwnTheirNodePools = (config: Config, lineOf: LineOf = () => ""): ConfigIssue[] => {
-  const seen = new Map<string, { env: string; path: string }>();
-  const issues: ConfigIssue[] = [];
-  for (const [env, settings] of Object.entries(config.environments)) {
+  const claims = Object.entries(config.environments).flatMap(([env, settings]) => {
     const pool = settings.peakHours?.nodePool;
-    if (!pool?.karpenter) continue;
+    if (!pool?.karpenter) return [];
     const labelled = pool.labels[POOL_LABEL];
-    const name = labelled ?? names({ ...config, environment: { name: env } }).peakNodePool;
-    const path = joinPath(["environments", env, "peakHours", "nodePool", ...(labelled ? ["labels", POOL_LABEL] : ["karpenter"])]);
-    const cluster = clusterOf(config, env);
-    const key = `${cluster.key}\0${name}`;
-    const first = seen.get(key);
-    if (!first) {
-      seen.set(key, { env, path });
-      continue;
-    }
-    issues.push({
-      path,
-      message:
-        `environments ${first.env}${lineOf(first.path)} and ${env}${lineOf(path)} both write the Karpenter NodePool "${name}" on ${cluster.words}: ` +
-        `two Argo CD Applications would own it and undo each other's changes; give each environment's pool a name of its own ` +
-        `(${POOL_LABEL} in peakHours.nodePool.labels) or let one environment use the other's pool without writing it (drop its peakHours.nodePool.karpenter)`,
-    });
-  }
-  return issues;
+    return [
+      {
+        env,
+        what: labelled ?? names({ ...config, environment: { name: env } }).peakNodePool,
+        path: joinPath(["environments", env, "peakHours", "nodePool", ...(labelled ? ["labels", POOL_LABEL] : ["karpenter"])]),
+      },
+    ];
+  });
+  return secondClaims(config, claims).map(({ first, second, cluster }) => ({
+    path: second.path,
+    message:
+      `environments ${first.env}${lineOf(first.path)} and ${second.env}${lineOf(second.path)} both write the Karpenter NodePool "${second.what}" on ${cluster}: ` +
+      `two Argo CD Applications would own it and undo each other's changes; give each environment's pool a name of its own ` +
+      `(${POOL_LABEL} in peakHours.nodePool.labels) or let one environment use the other's pool without writing it (drop its peakHours.nodePool.karpenter)`,
+  }));
 };
